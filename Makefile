@@ -1,0 +1,48 @@
+# Nudge — a self-hosted MSN Messenger service.
+#   make run    build and start the service with defaults (data in ./data)
+#   make test   every test, installing what the tests need
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/nudge
+DATA ?= ./data
+FUZZTIME ?= 30s
+export CGO_ENABLED := 1
+
+.PHONY: all build run test test-short fuzz bench generate lint deps clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/nudge
+
+run: build
+	./$(BIN) serve --data $(DATA)
+
+# deps installs what the tests need from the system's packages (a C
+# compiler for SQLite); the Go modules come from the module proxy.
+deps:
+	@bash scripts/deps.sh
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+test-short:
+	$(GO) test -short -count=1 ./...
+
+# fuzz runs every fuzz target for FUZZTIME each.
+fuzz:
+	@bash scripts/fuzz.sh $(FUZZTIME)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+generate:
+	$(GO) generate ./...
+
+lint:
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,178 @@
+// Package store keeps what the MSN service must never forget: accounts,
+// their passwords, their four lists (FL, AL, BL, RL) and their groups.
+//
+// Presence and switchboards are not here: they live in memory and are rebuilt
+// from connections after a restart. Everything here is durable once a call
+// returns without error; the server acknowledges a list change to the client
+// only after that.
+//
+// Store is the seam between the service and its database. Open returns the
+// SQLite implementation (the default, one file under the data directory);
+// PostgreSQL implements the same interface for deployments that outgrow one
+// machine.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// List is a bit set of the MSN contact lists, with the bit values the
+// protocol uses on the wire (LST's list mask in MSNP8+).
+type List uint8
+
+const (
+	Forward List = 1 << iota // FL: people I watch
+	Allow                    // AL: people who may see me and talk to me
+	Block                    // BL: people who may not
+	Reverse                  // RL: people who have me on their FL (kept by the server)
+	Pending                  // PL: added me and not yet answered (MSNP10+)
+)
+
+// Privacy is a user's BLP setting: what happens to people on neither AL nor BL.
+type Privacy string
+
+const (
+	AllowByDefault Privacy = "AL" // everyone not blocked may see and contact me
+	BlockByDefault Privacy = "BL" // only people on AL may
+)
+
+// Account is one user of the service.
+type Account struct {
+	Email        string // the handle, lower-case, unique
+	FriendlyName string
+	Privacy      Privacy
+	PromptOnAdd  bool  // GTC A (true) or N (false)
+	ListVersion  int64 // increases on every change to the account's lists, groups or settings
+	Created      time.Time
+}
+
+// Contact is one entry of an account's contact list: another handle and the
+// lists it is on. One Contact row covers all four lists of that handle.
+type Contact struct {
+	Email        string
+	FriendlyName string   // the name the owner last saw for it
+	GUID         string   // stable contact id, MSNP10+ (C=)
+	Lists        List     // which lists it is on
+	Groups       []string // GUIDs of the groups it is in (FL only)
+}
+
+// Group is one of an account's contact groups. Group 0 ("Other Contacts" in
+// MSNP7–9) is implicit and never stored.
+type Group struct {
+	Number int    // MSNP7–9 group id, 1..; unique per owner
+	GUID   string // MSNP10+ group id
+	Name   string
+}
+
+// Change describes the result of a list change.
+type Change struct {
+	Version int64   // the owner's new list version
+	Contact Contact // the entry after the change (zero when it was removed)
+
+	// Reverse is true when the change also changed the other side's RL
+	// (adding to or removing from FL); ReverseVersion is then the other
+	// account's new list version, for the "ADD 0 RL" / "REM 0 RL" notice.
+	Reverse        bool
+	ReverseVersion int64
+}
+
+// MD5Secret is what an MSNP2–7 MD5 login needs: a per-user salt sent in
+// "USR MD5 S" and the lower-case hex md5(salt+password) the client must send
+// back. The password itself is never stored.
+type MD5Secret struct {
+	Salt   string
+	Digest string
+}
+
+// Errors every implementation returns, so callers can map them to MSNP codes.
+var (
+	ErrNotFound       = errors.New("no such account")
+	ErrExists         = errors.New("account already exists")
+	ErrBadPassword    = errors.New("wrong password")
+	ErrInvalidEmail   = errors.New("not a valid e-mail address")
+	ErrInvalidName    = errors.New("name too long or not valid")
+	ErrAlreadyOnList  = errors.New("already on that list")
+	ErrNotOnList      = errors.New("not on that list")
+	ErrOppositeList   = errors.New("already on the opposite list (AL vs BL)")
+	ErrListFull       = errors.New("list is full")
+	ErrNoSuchGroup    = errors.New("no such group")
+	ErrGroupExists    = errors.New("group already exists")
+	ErrTooManyGroups  = errors.New("too many groups")
+	ErrNotInGroup     = errors.New("contact is not in that group")
+	ErrAlreadyInGroup = errors.New("contact already in that group")
+	ErrSameValue      = errors.New("setting already has that value")
+
+	// ErrInvalidList: the call named a list a client may not change
+	// (RL and PL are kept by the store), or a group with a list other than FL.
+	ErrInvalidList = errors.New("not a list that can be changed this way")
+	// ErrInvalidPassword: empty, or longer than MaxPassword bytes.
+	ErrInvalidPassword = errors.New("password empty or too long")
+	// ErrInvalidPrivacy: a Privacy other than AllowByDefault or BlockByDefault.
+	ErrInvalidPrivacy = errors.New("privacy must be AL or BL")
+)
+
+// Limits the store enforces (the figures MSN used in 2005).
+const (
+	MaxForward     = 600  // FL entries
+	MaxReverse     = 1000 // RL entries
+	MaxGroups      = 30
+	MaxGroupName   = 61  // bytes
+	MaxFriendly    = 387 // bytes
+	MaxEmailLength = 129 // bytes
+	MaxPassword    = 72  // bytes; bcrypt ignores anything longer, so it is refused
+)
+
+// Store is the durable state of the service. Implementations are safe for
+// concurrent use. Handles are compared case-insensitively; implementations
+// store them lower-case.
+type Store interface {
+	// Accounts.
+	CreateAccount(ctx context.Context, email, password, friendlyName string) (Account, error)
+	Account(ctx context.Context, email string) (Account, error)
+	Accounts(ctx context.Context) ([]Account, error)
+	DeleteAccount(ctx context.Context, email string) error
+	SetPassword(ctx context.Context, email, password string) error
+	// CheckPassword verifies a password against its slow hash.
+	CheckPassword(ctx context.Context, email, password string) (Account, error)
+	// MD5Secret returns the salt and digest for an MSNP2–7 MD5 login.
+	MD5Secret(ctx context.Context, email string) (MD5Secret, error)
+
+	// Settings; each returns the new list version. Setting a value that is
+	// already set returns ErrSameValue (the protocol's 218).
+	SetFriendlyName(ctx context.Context, email, name string) (int64, error)
+	SetPrivacy(ctx context.Context, email string, p Privacy) (int64, error)
+	SetPromptOnAdd(ctx context.Context, email string, prompt bool) (int64, error)
+
+	// Lists. Contacts returns the whole contact list with the groups.
+	Contacts(ctx context.Context, owner string) ([]Contact, []Group, error)
+	// AddToList puts contact on one of owner's lists (FL, AL or BL; RL is
+	// kept by the store). Adding to FL requires the contact's account to
+	// exist (ErrNotFound) and also puts owner on the contact's RL. group is a
+	// group GUID or "" for none (FL only).
+	AddToList(ctx context.Context, owner, contact string, l List, friendlyName, group string) (Change, error)
+	// RemoveFromList takes contact off one list (FL removal also takes owner
+	// off the contact's RL). With a group GUID and FL, it only takes the
+	// contact out of that group.
+	RemoveFromList(ctx context.Context, owner, contact string, l List, group string) (Change, error)
+	// ContactByGUID finds an entry of owner's list by its GUID (MSNP10+ REM/ADC).
+	ContactByGUID(ctx context.Context, owner, guid string) (Contact, error)
+	// SetContactName stores the friendly name owner sees for contact (REA on a contact, SBP).
+	SetContactName(ctx context.Context, owner, contact, name string) (int64, error)
+	// Listed reports which of owner's lists contact is on (0 when none).
+	// It is on the presence path: implementations keep it cheap.
+	Listed(ctx context.Context, owner, contact string) (List, error)
+	// Watchers returns the accounts that have email on their FL (its RL).
+	Watchers(ctx context.Context, email string) ([]Contact, error)
+
+	// Groups.
+	AddGroup(ctx context.Context, owner, name string) (Group, int64, error)
+	RenameGroup(ctx context.Context, owner, guid, name string) (Group, int64, error)
+	RemoveGroup(ctx context.Context, owner, guid string) (int64, error)
+	// GroupByNumber maps an MSNP7–9 numeric group id to its group.
+	GroupByNumber(ctx context.Context, owner string, number int) (Group, error)
+	AddToGroup(ctx context.Context, owner, contact, guid string) (int64, error)
+
+	Close() error
+}

@@ -1,0 +1,335 @@
+package msnp
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+)
+
+// Direction says who sent the bytes a Reader reads. The two directions have
+// different payload commands and different TrID rules.
+type Direction uint8
+
+const (
+	FromClient Direction = iota // a server reads what clients send
+	FromServer                  // a client reads what servers send
+)
+
+func (d Direction) String() string {
+	if d == FromClient {
+		return "client→server"
+	}
+	return "server→client"
+}
+
+// Default limits. MaxMessagePayload is the switchboard's cap on one MSG.
+const (
+	DefaultMaxLine    = 4096
+	DefaultMaxPayload = 7500
+	MaxMessagePayload = 1664
+)
+
+// Errors a Reader reports, wrapped in a *ReadError.
+var (
+	ErrLineTooLong     = errors.New("command line too long")
+	ErrPayloadTooLarge = errors.New("payload too large")
+	ErrBadTrID         = errors.New("missing or invalid transaction id")
+	ErrBadLength       = errors.New("missing or invalid payload length")
+	ErrMalformed       = errors.New("malformed command")
+)
+
+// ReadError describes a command that could not be read.
+//
+// InSync says whether the stream is still at a command boundary, so that the
+// reader can go on with the next command after an error reply. Name and TrID
+// are filled in as far as they could be read.
+type ReadError struct {
+	Err     error
+	Name    string
+	TrID    uint32
+	HasTrID bool
+	InSync  bool
+}
+
+func (e *ReadError) Error() string {
+	if e.Name == "" {
+		return "msnp: " + e.Err.Error()
+	}
+	return fmt.Sprintf("msnp: %s: %v", e.Name, e.Err)
+}
+
+func (e *ReadError) Unwrap() error { return e.Err }
+
+// Code is the error reply the protocol defines for this failure.
+func (e *ReadError) Code() ErrorCode {
+	if errors.Is(e.Err, ErrBadTrID) || errors.Is(e.Err, ErrMalformed) || errors.Is(e.Err, ErrBadLength) {
+		return ErrSyntax
+	}
+	return ErrInvalidParameter
+}
+
+// clientPayload are the commands whose client form carries a payload.
+var clientPayload = set("MSG", "QRY", "UUX", "NOT", "ADL", "RML", "FQY", "UUN", "UUM", "PUT", "DEL", "SDG", "VAS", "SDC", "PAG", "PGD")
+
+// serverPayload are the commands whose server form may carry a payload; the
+// length is then the last parameter ("ADL 5 OK" has none).
+var serverPayload = set("MSG", "IPG", "NOT", "UBX", "GCF", "UBM", "UBN", "UUN", "ADL", "RML", "FQY", "NFY", "SDG", "PUT", "204", "241", "509")
+
+// clientNoTrID are the client commands that carry no TrID.
+var clientNoTrID = set("PNG", "OUT")
+
+// serverNoTrID are the server commands that never carry a TrID.
+var serverNoTrID = set("MSG", "NLN", "FLN", "RNG", "JOI", "BYE", "QNG", "OUT", "UBX", "NOT", "IPG", "UBN", "UBM", "BPR", "NFY")
+
+// serverMaybeTrID are server commands that carry a TrID in some forms only:
+// as a reply and in MSNP2–7 list dumps they do, in MSNP8+ dumps they do not.
+// Their first parameter is never numeric otherwise.
+var serverMaybeTrID = set("LST", "GTC", "BLP", "PRP")
+
+func set(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// Reader reads commands from one side of an MSNP connection.
+type Reader struct {
+	r   *bufio.Reader
+	dir Direction
+
+	// MaxLine is the longest command line accepted, CRLF included.
+	MaxLine int
+	// MaxPayload is the largest payload accepted.
+	MaxPayload int
+	// Version is the negotiated version, when known. A FromServer reader
+	// needs it for LSG, whose TrID only MSNP7 sends.
+	Version Version
+}
+
+// NewReader returns a Reader with the default limits.
+func NewReader(r io.Reader, dir Direction) *Reader {
+	size := DefaultMaxLine
+	br, ok := r.(*bufio.Reader)
+	if !ok || br.Size() < size {
+		br = bufio.NewReaderSize(r, size)
+	}
+	return &Reader{r: br, dir: dir, MaxLine: DefaultMaxLine, MaxPayload: DefaultMaxPayload}
+}
+
+// Buffered returns the number of bytes read from the connection but not yet
+// consumed as commands.
+func (r *Reader) Buffered() int { return r.r.Buffered() }
+
+// ReadCommand reads the next command.
+func (r *Reader) ReadCommand() (*Command, error) {
+	c := new(Command)
+	if err := r.ReadInto(c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// ReadInto reads the next command into c, reusing the capacity of its
+// Params and Payload. Hot loops use it to avoid allocating per command.
+func (r *Reader) ReadInto(c *Command) error {
+	line, err := r.readLine()
+	if err != nil {
+		return err
+	}
+	if len(line) == 0 {
+		return &ReadError{Err: ErrMalformed, InSync: true}
+	}
+
+	// One string holds the whole line; the name and parameters are
+	// substrings of it, so a command costs one allocation.
+	s := string(line)
+	name, rest := cut(s)
+	if len(name) != 3 {
+		return &ReadError{Err: ErrMalformed, InSync: true}
+	}
+	c.Name = internName(name)
+	c.TrID, c.HasTrID = 0, false
+	c.Params = c.Params[:0]
+	c.Payload = c.Payload[:0]
+	payload := r.carriesPayload(c.Name)
+
+	if r.hasTrID(c.Name, rest) {
+		var tok string
+		tok, rest = cut(rest)
+		trid, ok := parseTrID(tok)
+		if !ok {
+			// The length, if any, is unknowable now: only a command
+			// without payload leaves the stream in step.
+			return &ReadError{Err: ErrBadTrID, Name: c.Name, InSync: !payload}
+		}
+		c.TrID, c.HasTrID = trid, true
+	}
+	for rest != "" {
+		var tok string
+		tok, rest = cut(rest)
+		c.Params = append(c.Params, tok)
+	}
+
+	if !payload {
+		c.Payload = nil
+		return nil
+	}
+	n := len(c.Params)
+	length, ok := -1, false
+	if n > 0 {
+		length, ok = parseLength(c.Params[n-1])
+	}
+	if !ok {
+		if r.dir == FromServer { // "ADL 5 OK", "MSG" without payload
+			c.Payload = nil
+			return nil
+		}
+		return &ReadError{Err: ErrBadLength, Name: c.Name, TrID: c.TrID, HasTrID: c.HasTrID, InSync: false}
+	}
+	c.Params = c.Params[:n-1]
+	if length > r.MaxPayload {
+		re := &ReadError{Err: ErrPayloadTooLarge, Name: c.Name, TrID: c.TrID, HasTrID: c.HasTrID}
+		// Skipping a payload a little too large keeps the stream in
+		// step; a wildly large length is treated as an attack.
+		if length <= 16*r.MaxPayload {
+			_, err := io.CopyN(io.Discard, r.r, int64(length))
+			re.InSync = err == nil
+		}
+		return re
+	}
+	if c.Payload != nil && cap(c.Payload) >= length {
+		c.Payload = c.Payload[:length]
+	} else {
+		c.Payload = make([]byte, length)
+	}
+	if _, err := io.ReadFull(r.r, c.Payload); err != nil {
+		return noEOF(err)
+	}
+	return nil
+}
+
+// readLine returns the next line without its line ending. The official
+// servers accept a lone LF as well as CRLF; so does this reader.
+func (r *Reader) readLine() ([]byte, error) {
+	line, err := r.r.ReadSlice('\n')
+	if err == bufio.ErrBufferFull || (err == nil && len(line) > r.MaxLine) {
+		return nil, &ReadError{Err: ErrLineTooLong}
+	}
+	if err != nil {
+		if err == io.EOF && len(line) > 0 {
+			return nil, io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	line = line[:len(line)-1]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	if bytes.IndexByte(line, 0) >= 0 || bytes.IndexByte(line, '\r') >= 0 {
+		return nil, &ReadError{Err: ErrMalformed, InSync: true}
+	}
+	return line, nil
+}
+
+func (r *Reader) carriesPayload(name string) bool {
+	if r.dir == FromClient {
+		return clientPayload[name]
+	}
+	return serverPayload[name]
+}
+
+// hasTrID decides whether the first parameter is a TrID.
+func (r *Reader) hasTrID(name, rest string) bool {
+	if r.dir == FromClient {
+		return !clientNoTrID[name]
+	}
+	switch {
+	case serverNoTrID[name]:
+		return false
+	case name == "LSG":
+		return r.Version != 0 && r.Version <= 7
+	case serverMaybeTrID[name]:
+		first, _ := cut(rest)
+		_, ok := parseTrID(first)
+		return ok
+	}
+	return true
+}
+
+// cut splits off the first space-separated word. Runs of spaces count as one
+// separator, as the official servers allowed.
+func cut(s string) (word, rest string) {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] == ' ' || s[i] == '\t' {
+			j := i + 1
+			for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
+				j++
+			}
+			return s[:i], s[j:]
+		}
+	}
+	return s, ""
+}
+
+func parseTrID(s string) (uint32, bool) {
+	if s == "" || len(s) > 10 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil || n > math.MaxUint32 {
+		return 0, false
+	}
+	return uint32(n), true
+}
+
+func parseLength(s string) (int, bool) {
+	if s == "" || len(s) > 9 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return 0, false
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n, true
+}
+
+func noEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// internName returns a constant string for the common command names so that
+// holding a name does not keep the line's memory alive.
+func internName(s string) string {
+	if n, ok := commonNames[s]; ok {
+		return n
+	}
+	return s
+}
+
+var commonNames = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{
+		"ACK", "ADC", "ADD", "ADG", "ADL", "ANS", "BLP", "BPR", "BYE", "CAL", "CHG", "CHL", "CVQ", "CVR",
+		"FLN", "FND", "FQY", "GCF", "GTC", "ILN", "IMS", "INF", "IPG", "IRO", "JOI", "LSG", "LST", "MSG",
+		"NAK", "NLN", "NOT", "OUT", "PAG", "PNG", "PRP", "QNG", "QRY", "REA", "REG", "REM", "RMG", "RML",
+		"RNG", "SBP", "SBS", "SDC", "SND", "SYN", "UBX", "URL", "USR", "UUX", "VER", "XFR",
+	} {
+		m[n] = n
+	}
+	return m
+}()
