@@ -64,9 +64,9 @@ const (
 type Challenge uint8
 
 const (
-	ChallengeNone Challenge = iota // no challenges (MSNP2–5)
-	ChallengeMD5                   // md5(challenge + key) (MSNP6–10)
-	ChallengeMSNP11                // the MSNP11 algorithm (MSNP11+)
+	ChallengeNone   Challenge = iota // no challenges (MSNP2–5)
+	ChallengeMD5                     // md5(challenge + key) (MSNP6–10)
+	ChallengeMSNP11                  // the MSNP11 algorithm (MSNP11+)
 )
 
 // ListForm is the shape of the contact list dump that answers SYN.
