@@ -1,0 +1,212 @@
+// Package config is the service's configuration: defaults that work, a YAML
+// file that overrides them, and flags that override the file.
+//
+// A mistake in the file is reported as one line naming the file, the line
+// and what is wrong, so an operator can fix it without reading code.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is everything `nudge serve` can be told.
+type Config struct {
+	// Data is the directory for the database, the Passport certificate and
+	// the admin token.
+	Data string `yaml:"data"`
+
+	Listen Listen `yaml:"listen"`
+
+	// PublicHost is the host or IP put in XFR and RNG referrals, when
+	// clients must reach the service at another address than it listens
+	// on (behind NAT, or listening on 0.0.0.0). Clients need an IP literal.
+	PublicHost string `yaml:"public_host"`
+
+	Login    Login    `yaml:"login"`
+	Passport Passport `yaml:"passport"`
+	Admin    Admin    `yaml:"admin"`
+	Timeouts Timeouts `yaml:"timeouts"`
+	Log      Log      `yaml:"log"`
+}
+
+// Listen holds the listen addresses ("" turns a listener off, except ns).
+type Listen struct {
+	// NS serves Notification connections; with DS unset it also takes the
+	// clients' first connection (single-node mode).
+	NS string `yaml:"ns"`
+	// DS, when set, is a separate Dispatch listener that refers every
+	// client to NS with XFR NS.
+	DS    string `yaml:"ds"`
+	SB    string `yaml:"sb"`
+	HTTP  string `yaml:"http"`
+	HTTPS string `yaml:"https"`
+}
+
+// Login holds the sign-in policy.
+type Login struct {
+	// MD5 allows the MD5 logins of MSNP2–7. Turning it off limits the
+	// service to MSNP8+ (Passport) clients.
+	MD5 bool `yaml:"md5"`
+	// Challenges makes MSNP6+ clients answer CHL; a wrong answer ends the
+	// session.
+	Challenges bool `yaml:"challenges"`
+	// TicketLifetime is how long a Passport ticket may wait to be used.
+	TicketLifetime Duration `yaml:"ticket_lifetime"`
+	// BcryptCost is the work factor of stored password hashes.
+	BcryptCost int `yaml:"bcrypt_cost"`
+}
+
+// Passport holds the Passport (HTTPS) endpoint settings.
+type Passport struct {
+	// Cert and Key are PEM files. When empty, a self-signed certificate for
+	// the Passport host names is made on first start under Data.
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+	// LoginHost is what the nexus sends clients as the login server
+	// (host[:port], no scheme). Empty means the host the client asked.
+	LoginHost string `yaml:"login_host"`
+}
+
+// Admin holds the admin API settings.
+type Admin struct {
+	// Token is the bearer token of the admin API. When empty, one is
+	// generated on first start and kept in Data/admin.token.
+	Token string `yaml:"token"`
+}
+
+// Timeouts bound idle and half-open connections.
+type Timeouts struct {
+	Login Duration `yaml:"login"`
+	Idle  Duration `yaml:"idle"`
+}
+
+// Log sets the log output.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // console or json
+}
+
+// Duration is a time.Duration written as "90s" or "5m" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil || v < 0 {
+		return fmt.Errorf("line %d: %q is not a duration (write it like 90s or 5m)", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML implements yaml.Marshaler.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// Default is the configuration `make run` uses.
+func Default() Config {
+	return Config{
+		Data: "./data",
+		Listen: Listen{
+			NS:    "127.0.0.1:1863",
+			SB:    "127.0.0.1:1864",
+			HTTP:  "127.0.0.1:8080",
+			HTTPS: "127.0.0.1:8443",
+		},
+		Login: Login{
+			MD5:            true,
+			Challenges:     true,
+			TicketLifetime: Duration(5 * time.Minute),
+			BcryptCost:     10,
+		},
+		Timeouts: Timeouts{Login: Duration(2 * time.Minute), Idle: Duration(10 * time.Minute)},
+		Log:      Log{Level: "info", Format: "console"},
+	}
+}
+
+// Load reads a YAML file over the defaults.
+func Load(path string) (Config, error) {
+	c := Default()
+	f, err := os.Open(path)
+	if err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	if err := Decode(f, path, &c); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+var lineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
+
+// Decode reads YAML from r into c, rejecting unknown keys. Errors read
+// "name:line: what is wrong".
+func Decode(r io.Reader, name string, c *Config) error {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if errors.As(err, &te) && len(te.Errors) > 0 {
+			err = errors.New(te.Errors[0])
+		}
+		msg := err.Error()
+		if m := lineRE.FindStringSubmatch(msg); m != nil {
+			return fmt.Errorf("%s:%s: %s", name, m[1], strings.TrimSpace(msg[len(m[0]):]))
+		}
+		return fmt.Errorf("%s: %s", name, msg)
+	}
+	return c.Validate()
+}
+
+// Validate checks the values that YAML types cannot.
+func (c *Config) Validate() error {
+	if c.Data == "" {
+		return errors.New("config: data must name a directory")
+	}
+	if c.Listen.NS == "" {
+		return errors.New("config: listen.ns must be set (host:port)")
+	}
+	for key, addr := range map[string]string{"listen.ns": c.Listen.NS, "listen.ds": c.Listen.DS, "listen.sb": c.Listen.SB,
+		"listen.http": c.Listen.HTTP, "listen.https": c.Listen.HTTPS} {
+		if addr == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return fmt.Errorf("config: %s: %q is not host:port", key, addr)
+		}
+	}
+	if c.Listen.SB == "" {
+		return errors.New("config: listen.sb must be set (host:port): clients cannot chat without a switchboard")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config: log.level: %q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "console", "json":
+	default:
+		return fmt.Errorf("config: log.format: %q is not console or json", c.Log.Format)
+	}
+	if c.Login.BcryptCost != 0 && (c.Login.BcryptCost < 4 || c.Login.BcryptCost > 31) {
+		return fmt.Errorf("config: login.bcrypt_cost: %d is outside 4..31", c.Login.BcryptCost)
+	}
+	if (c.Passport.Cert == "") != (c.Passport.Key == "") {
+		return errors.New("config: passport.cert and passport.key go together: set both or neither")
+	}
+	return nil
+}

@@ -1,0 +1,281 @@
+package ns
+
+import (
+	"crypto/md5"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nudge-im/nudge/core/directory"
+	"github.com/nudge-im/nudge/core/store"
+	"github.com/nudge-im/nudge/msnp"
+	"github.com/nudge-im/nudge/msnp/auth"
+	"github.com/nudge-im/nudge/msnp/message"
+)
+
+// handleVER negotiates the version: the highest both sides speak, echoed
+// with CVR0 when the client offered it; "VER trid 0" and a disconnect when
+// nothing is common. A second VER is out of order.
+func (s *session) handleVER(c *msnp.Command) error {
+	if s.version != 0 {
+		return s.fail(c, msnp.ErrNotExpected)
+	}
+	v, cvr0 := msnp.Negotiate(c.Params, s.srv.cfg.MinVersion, s.srv.cfg.MaxVersion)
+	if v == 0 {
+		s.reply(c, "0")
+		s.log.Info().Strs("offered", c.Params).Msg("no common protocol version")
+		return errClose
+	}
+	s.version, s.dialect, s.cvr0 = v, v.Dialect(), cvr0
+	s.log = s.log.With().Stringer("version", v).Logger()
+	if cvr0 {
+		s.reply(c, v.String(), msnp.CVR0)
+	} else {
+		s.reply(c, v.String())
+	}
+	return nil
+}
+
+// handleCVR answers the client version check with the client's own version
+// as the recommended and minimum one, so that no client is told to upgrade.
+func (s *session) handleCVR(c *msnp.Command) error {
+	if len(c.Params) < 6 {
+		return s.fail(c, msnp.ErrBadCVR)
+	}
+	ver := c.Params[5]
+	s.reply(c, ver, ver, ver, "http://messenger.msn.com", "http://messenger.msn.com")
+	return nil
+}
+
+// handleINF lists the authentication methods; MSNP8 removed it.
+func (s *session) handleINF(c *msnp.Command) error {
+	if s.dialect == nil {
+		return s.fail(c, msnp.ErrNotExpected)
+	}
+	if !s.dialect.INF {
+		return errClose
+	}
+	s.reply(c, string(msnp.AuthMD5))
+	return nil
+}
+
+// handleUSR signs the client in: "I" names the user, "S" proves who it is.
+func (s *session) handleUSR(c *msnp.Command) error {
+	if s.dialect == nil {
+		return s.failClose(c, msnp.ErrNotExpected)
+	}
+	if len(c.Params) < 3 {
+		return s.failClose(c, msnp.ErrSyntax)
+	}
+	method, stage, arg := msnp.Auth(c.Params[0]), c.Params[1], c.Params[2]
+	if method != s.dialect.Auth {
+		s.log.Info().Str("method", string(method)).Msg("login method not allowed for this version")
+		return s.failClose(c, msnp.ErrAuthFailed)
+	}
+	switch stage {
+	case "I":
+		email := strings.ToLower(arg)
+		if !validHandle(email) {
+			return s.failClose(c, msnp.ErrInvalidPrincipal)
+		}
+		s.loginEmail = email
+		if s.srv.cfg.Referral != "" {
+			return s.refer(c)
+		}
+		if method == msnp.AuthMD5 {
+			return s.md5Initial(c, email)
+		}
+		s.reply(c, string(msnp.AuthTWN), "S", twnParams())
+		return nil
+	case "S":
+		if s.loginEmail == "" {
+			return s.failClose(c, msnp.ErrNotExpected)
+		}
+		var ok bool
+		if method == msnp.AuthMD5 {
+			ok = s.md5Digest != "" && subtle.ConstantTimeCompare([]byte(strings.ToLower(arg)), []byte(s.md5Digest)) == 1
+		} else {
+			ticket, _, err := auth.ParseTicket(arg)
+			ok = err == nil && s.srv.cfg.Tickets != nil && s.srv.cfg.Tickets.Redeem(ticket, s.loginEmail)
+		}
+		s.countLogin(method, ok)
+		if !ok {
+			s.log.Info().Str("user", s.loginEmail).Msg("authentication failed")
+			return s.failClose(c, msnp.ErrAuthFailed)
+		}
+		return s.signIn(c)
+	}
+	return s.failClose(c, msnp.ErrInvalidParameter)
+}
+
+// md5Initial sends the user's salt. An unknown user gets a made-up salt, so
+// that USR I does not reveal which accounts exist; no digest can match it.
+func (s *session) md5Initial(c *msnp.Command, email string) error {
+	secret, err := s.srv.cfg.Store.MD5Secret(s.srv.ctx(), email)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		secret = store.MD5Secret{Salt: fakeSalt(email)}
+	case err != nil:
+		return s.failClose(c, msnp.ErrDatabase)
+	}
+	s.md5Salt, s.md5Digest = secret.Salt, secret.Digest
+	s.reply(c, string(msnp.AuthMD5), "S", secret.Salt)
+	return nil
+}
+
+// fakeSalt looks like a real salt and stays the same for one handle across
+// attempts, as a real one would.
+func fakeSalt(email string) string {
+	sum := md5.Sum([]byte("nudge-unknown-user:" + email))
+	a := new(big.Int).SetBytes(sum[:4])
+	b := new(big.Int).SetBytes(sum[4:8])
+	return fmt.Sprintf("%d.%09d", a.Int64()%10000000000, b.Int64()%1000000000)
+}
+
+// twnParams is the Passport challenge string of USR TWN S, with every key
+// real clients read (msn-pecan rebuilds its login request from them).
+func twnParams() string {
+	var tpf [16]byte
+	rand.Read(tpf[:])
+	return "lc=1033,id=507,tw=40,fs=1,ru=http%3A%2F%2Fmessenger%2Emsn%2Ecom,ct=" +
+		strconv.FormatInt(time.Now().Unix(), 10) + ",kpp=1,kv=5,ver=2.1.0173.1,tpf=" + hex.EncodeToString(tpf[:])
+}
+
+// refer answers USR I on a Dispatch Server with the Notification Server to
+// use, in the shape of the client's version.
+func (s *session) refer(c *msnp.Command) error {
+	fields := []string{"NS", s.srv.cfg.Referral}
+	switch s.dialect.XFRNSFields {
+	case 1:
+		fields = append(fields, "0")
+	case 2:
+		fields = append(fields, "0", s.srv.cfg.Address)
+	}
+	s.send(msnp.New("XFR", c.TrID, fields...))
+	s.log.Info().Str("user", s.loginEmail).Str("to", s.srv.cfg.Referral).Msg("referred to a notification server")
+	return errClose
+}
+
+func (s *session) countLogin(method msnp.Auth, ok bool) {
+	if m := s.srv.cfg.Metrics; m != nil {
+		result := "ok"
+		if !ok {
+			result = "failed"
+		}
+		m.Logins.WithLabelValues(strings.ToLower(string(method)), result).Inc()
+	}
+}
+
+// signIn completes a login: load the account and its lists, take over from
+// any older session of the same user, and send USR OK and the profile.
+func (s *session) signIn(c *msnp.Command) error {
+	ctx := s.srv.ctx()
+	st := s.srv.cfg.Store
+	acct, err := st.Account(ctx, s.loginEmail)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return s.failClose(c, msnp.ErrAuthFailed)
+		}
+		return s.failClose(c, msnp.ErrDatabase)
+	}
+	contacts, _, err := st.Contacts(ctx, acct.Email)
+	if err != nil {
+		return s.failClose(c, msnp.ErrDatabase)
+	}
+
+	s.mu.Lock()
+	s.email = acct.Email
+	s.presence = directory.Presence{Email: acct.Email, FriendlyName: acct.FriendlyName, Status: directory.Offline}
+	s.privacy = acct.Privacy
+	s.promptOnAdd = acct.PromptOnAdd
+	s.listVersion = acct.ListVersion
+	for i := range contacts {
+		s.contacts[contacts[i].Email] = &contacts[i]
+	}
+	s.mu.Unlock()
+
+	d := s.dialect
+	params := []string{"OK", acct.Email}
+	if d.USROKFriendly {
+		params = append(params, msnp.EncodeParam(acct.FriendlyName))
+	}
+	if d.USROKVerified {
+		params = append(params, "1")
+	}
+	if d.USROKRestrict || !d.USROKFriendly {
+		params = append(params, "0")
+	}
+	s.reply(c, params...)
+	if d.SBS {
+		s.send(msnp.New("SBS", 0, "null"))
+	}
+	s.send(msnp.Notice("MSG", "Hotmail", "Hotmail").WithPayload(s.profile()))
+
+	s.registered = true
+	s.log = s.log.With().Str("user", acct.Email).Logger()
+	if m := s.srv.cfg.Metrics; m != nil {
+		m.Sessions.Inc()
+	}
+	if old := s.srv.cfg.Directory.Register(acct.Email, s); old != nil {
+		old.Replace()
+	}
+	s.log.Info().Msg("signed in")
+	return nil
+}
+
+// profile is the initial profile message that follows USR OK.
+func (s *session) profile() []byte {
+	id := memberID(s.email)
+	p := message.Profile{
+		LoginTime:      time.Now(),
+		MemberIDHigh:   int64(id >> 32),
+		MemberIDLow:    int64(id & 0xffffffff),
+		LangPreference: 1033,
+		PreferredEmail: s.email,
+		Country:        "US",
+		Flags:          1027,
+		SID:            507,
+		KV:             "2",
+		MSPAuth:        "0",
+		ABCHMigrated:   s.dialect.ContactGUIDs,
+	}
+	if host, port, err := net.SplitHostPort(s.conn.RemoteAddr().String()); err == nil {
+		p.ClientIP = host
+		p.ClientPort, _ = strconv.Atoi(port)
+	}
+	return message.NewProfile(p, int(s.version)).Bytes()
+}
+
+// memberID derives a stable 64-bit Passport member id from the handle.
+func memberID(email string) uint64 {
+	sum := md5.Sum([]byte(email))
+	var id uint64
+	for _, b := range sum[:8] {
+		id = id<<8 | uint64(b)
+	}
+	return id
+}
+
+// validHandle accepts what the store accepts as an account name.
+func validHandle(h string) bool {
+	if len(h) < 3 || len(h) > store.MaxEmailLength {
+		return false
+	}
+	at := strings.IndexByte(h, '@')
+	if at <= 0 || at == len(h)-1 || strings.IndexByte(h[at+1:], '@') >= 0 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		if h[i] <= ' ' || h[i] == 0x7f || h[i] == ',' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,224 @@
+// Package ns is the Dispatch and Notification Server: the connection a
+// client keeps for its whole MSN session.
+//
+// A client connects, negotiates a protocol version (VER), signs in (USR,
+// with MD5 for MSNP2–7 or a Passport ticket for MSNP8–12), synchronises its
+// lists (SYN), sets its presence (CHG) and from then on receives the
+// presence of its contacts and the invitations to switchboard sessions.
+//
+// Each connection is one session: one goroutine reads its commands and runs
+// the handlers in order; everything it sends goes through its outbox, so no
+// handler ever waits on another user's network. Sessions reach each other
+// only through the directory, as directory.Peers.
+//
+// Every reply shape that differs between versions is taken from the
+// session's msnp.Dialect.
+package ns
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/nudge-im/nudge/core/directory"
+	"github.com/nudge-im/nudge/core/metrics"
+	"github.com/nudge-im/nudge/core/outbox"
+	"github.com/nudge-im/nudge/core/store"
+	"github.com/nudge-im/nudge/core/switchboard"
+	"github.com/nudge-im/nudge/msnp"
+)
+
+// Switchboards hands out switchboard sessions for XFR SB.
+type Switchboards interface {
+	Open(u switchboard.User) (address, cookie string)
+}
+
+// Tickets redeems the Passport tickets clients present in USR TWN S.
+type Tickets interface {
+	Redeem(ticket, email string) bool
+}
+
+// Config is what a Server needs. Store, Directory and Switchboards are
+// required; the rest have defaults.
+type Config struct {
+	Store        store.Store
+	Directory    *directory.Directory
+	Switchboards Switchboards
+	Tickets      Tickets // required for MSNP8+ logins
+	Metrics      *metrics.Metrics
+	Log          zerolog.Logger
+
+	// MinVersion and MaxVersion bound what VER accepts. Raising MinVersion
+	// to 8 turns MD5 logins off.
+	MinVersion, MaxVersion msnp.Version
+
+	// Referral, when set, makes this a Dispatch Server: it answers USR I
+	// with "XFR NS Referral" instead of signing the client in. Address is
+	// this server's own public address, the "current server" of XFR NS.
+	Referral string
+	Address  string
+
+	// Challenges turns on CHL/QRY for MSNP6+: a wrong answer is 540 and a
+	// disconnect, no answer within ChallengeTimeout is a disconnect.
+	Challenges       bool
+	ChallengeTimeout time.Duration
+
+	LoginTimeout time.Duration // to finish signing in after connecting
+	IdleTimeout  time.Duration // with no command at all, even PNG
+	OutboxLimit  int           // bytes queued to a slow reader before it is cut off
+}
+
+func (c *Config) setDefaults() {
+	if c.MinVersion == 0 {
+		c.MinVersion = msnp.MinVersion
+	}
+	if c.MaxVersion == 0 {
+		c.MaxVersion = msnp.MaxVersion
+	}
+	if c.ChallengeTimeout == 0 {
+		c.ChallengeTimeout = 90 * time.Second
+	}
+	if c.LoginTimeout == 0 {
+		c.LoginTimeout = 2 * time.Minute
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 10 * time.Minute
+	}
+}
+
+// Server serves Notification (or Dispatch) connections.
+type Server struct {
+	cfg  Config
+	name string // "ns" or "ds", for logs and metrics
+	log  zerolog.Logger
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	sessions  map[*session]struct{}
+	closed    bool
+	wg        sync.WaitGroup
+}
+
+// New returns a Server for cfg.
+func New(cfg Config) *Server {
+	cfg.setDefaults()
+	name := "ns"
+	if cfg.Referral != "" {
+		name = "ds"
+	}
+	return &Server{
+		cfg:       cfg,
+		name:      name,
+		log:       cfg.Log.With().Str("server", name).Logger(),
+		listeners: make(map[net.Listener]struct{}),
+		sessions:  make(map[*session]struct{}),
+	}
+}
+
+// ErrServerClosed is returned by Serve after Close.
+var ErrServerClosed = errors.New("ns: server closed")
+
+// Serve accepts connections on l until l is closed.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+	}()
+
+	var delay time.Duration
+	for {
+		conn, err := l.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		sess := s.newSession(conn)
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			conn.Close()
+			return ErrServerClosed
+		}
+		s.sessions[sess] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			sess.serve()
+			s.mu.Lock()
+			delete(s.sessions, sess)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+// Close stops accepting, tells every signed-in client the server is going
+// down (OUT SSD), closes every connection and waits for them to finish.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	for l := range s.listeners {
+		l.Close()
+	}
+	sessions := make([]*session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+	for _, sess := range sessions {
+		sess.shutdown()
+	}
+	s.wg.Wait()
+	return nil
+}
+
+// Sessions is the number of open connections.
+func (s *Server) Sessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sessions)
+}
+
+func (s *Server) newSession(conn net.Conn) *session {
+	sess := &session{
+		srv:       s,
+		conn:      conn,
+		log:       s.log.With().Str("remote", conn.RemoteAddr().String()).Logger(),
+		contacts:  make(map[string]*store.Contact),
+		shown:     make(map[string]bool),
+		connected: time.Now(),
+	}
+	sess.out = outbox.New(conn, outbox.Options{Limit: s.cfg.OutboxLimit, OnSlow: func() {
+		sess.log.Warn().Msg("cut off a client that reads too slowly")
+		if m := s.cfg.Metrics; m != nil {
+			m.SlowConsumers.WithLabelValues(s.name).Inc()
+		}
+	}})
+	return sess
+}
+
+func (s *Server) ctx() context.Context { return context.Background() }

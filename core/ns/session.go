@@ -1,0 +1,254 @@
+package ns
+
+import (
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/nudge-im/nudge/core/directory"
+	"github.com/nudge-im/nudge/core/outbox"
+	"github.com/nudge-im/nudge/core/store"
+	"github.com/nudge-im/nudge/msnp"
+)
+
+// session is one client connection. Fields above mu are touched only by the
+// session's own goroutine; fields below mu are shared with other sessions
+// (through the directory.Peer methods) and guarded by it.
+type session struct {
+	srv       *Server
+	conn      net.Conn
+	out       *outbox.Outbox
+	log       zerolog.Logger
+	connected time.Time
+
+	version msnp.Version // 0 until VER
+	dialect *msnp.Dialect
+	cvr0    bool
+
+	// Login progress.
+	loginEmail string // from USR I
+	md5Salt    string
+	md5Digest  string
+	registered bool // in the directory
+
+	// Challenge in flight.
+	challenge         string
+	challengeDeadline time.Time
+
+	mu          sync.Mutex
+	email       string // set once signed in
+	presence    directory.Presence
+	online      bool // the first CHG was handled: the user shows presence
+	privacy     store.Privacy
+	promptOnAdd bool
+	listVersion int64
+	contacts    map[string]*store.Contact // the user's contact list, kept in step with the store
+	shown       map[string]bool           // contacts the client was told are online
+	closed      bool
+}
+
+// errClose ends the connection after a handler; handlers that send a final
+// error reply first return it.
+var errClose = errors.New("close connection")
+
+type handler func(s *session, c *msnp.Command) error
+
+// handlers before sign-in and after it. A command in neither table is
+// unknown and ends the connection, as on the official servers.
+var (
+	loginHandlers = map[string]handler{
+		"VER": (*session).handleVER,
+		"CVR": (*session).handleCVR,
+		"INF": (*session).handleINF,
+		"USR": (*session).handleUSR,
+		"OUT": (*session).handleOUT,
+	}
+	sessionHandlers = map[string]handler{
+		"VER": (*session).handleVER,
+		"CVR": (*session).handleCVR,
+		"USR": func(s *session, c *msnp.Command) error { return s.fail(c, msnp.ErrAlreadyLoggedIn) },
+		"OUT": (*session).handleOUT,
+		"PNG": (*session).handlePNG,
+		"QRY": (*session).handleQRY,
+		"SYN": (*session).handleSYN,
+		"LST": (*session).handleLST,
+		"CHG": (*session).handleCHG,
+		"UUX": (*session).handleUUX,
+		"ADD": (*session).handleADD,
+		"ADC": (*session).handleADC,
+		"REM": (*session).handleREM,
+		"ADG": (*session).handleADG,
+		"RMG": (*session).handleRMG,
+		"REG": (*session).handleREG,
+		"REA": (*session).handleREA,
+		"PRP": (*session).handlePRP,
+		"SBP": (*session).handleSBP,
+		"BLP": (*session).handleBLP,
+		"GTC": (*session).handleGTC,
+		"XFR": (*session).handleXFR,
+		"URL": (*session).handleURL,
+		"SND": (*session).handleSND,
+		"SDC": (*session).handleSND,
+		"GCF": (*session).handleGCF,
+		"IMS": (*session).handleIMS,
+	}
+)
+
+func (s *session) serve() {
+	m := s.srv.cfg.Metrics
+	if m != nil {
+		m.Connections.WithLabelValues(s.srv.name).Inc()
+		defer m.Connections.WithLabelValues(s.srv.name).Dec()
+	}
+	defer s.signOut()
+
+	r := msnp.NewReader(s.conn, msnp.FromClient)
+	var c msnp.Command
+	for {
+		s.conn.SetReadDeadline(s.readDeadline())
+		err := r.ReadInto(&c)
+		if err != nil {
+			if !s.readFailed(err) {
+				return
+			}
+			continue
+		}
+		if m != nil {
+			m.Commands.WithLabelValues(s.srv.name).Inc()
+		}
+		table := loginHandlers
+		if s.signedIn() {
+			table = sessionHandlers
+		}
+		h, ok := table[c.Name]
+		if !ok {
+			if _, known := sessionHandlers[c.Name]; known && c.HasTrID {
+				// A real command sent before sign-in.
+				s.fail(&c, msnp.ErrNotLoggedIn)
+				continue
+			}
+			s.log.Info().Str("command", c.Name).Msg("unknown command; closing the connection")
+			return
+		}
+		if err := h(s, &c); err != nil {
+			if err != errClose {
+				s.log.Error().Err(err).Str("command", c.Name).Msg("command failed")
+			}
+			return
+		}
+		// Handlers may keep what they were given: start afresh rather
+		// than let the next read reuse the slices.
+		c = msnp.Command{}
+	}
+}
+
+// readFailed decides what a read error means: true to go on reading.
+func (s *session) readFailed(err error) bool {
+	var re *msnp.ReadError
+	if errors.As(err, &re) {
+		s.log.Info().Err(err).Msg("malformed command")
+		if re.InSync && re.HasTrID {
+			s.fail(&msnp.Command{Name: re.Name, TrID: re.TrID, HasTrID: true}, re.Code())
+			return true
+		}
+		return false
+	}
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		if !s.challengeDeadline.IsZero() && time.Now().After(s.challengeDeadline) {
+			s.log.Info().Msg("challenge not answered in time")
+		} else {
+			s.log.Info().Msg("idle connection closed")
+		}
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+	default:
+		s.log.Debug().Err(err).Msg("read failed")
+	}
+	return false
+}
+
+func (s *session) readDeadline() time.Time {
+	cfg := &s.srv.cfg
+	if !s.signedIn() {
+		return s.connected.Add(cfg.LoginTimeout)
+	}
+	d := time.Now().Add(cfg.IdleTimeout)
+	if !s.challengeDeadline.IsZero() && s.challengeDeadline.Before(d) {
+		d = s.challengeDeadline
+	}
+	return d
+}
+
+func (s *session) signedIn() bool { return s.registered }
+
+// send queues a command to the client.
+func (s *session) send(c *msnp.Command) { s.out.Send(c) }
+
+// reply answers the request c.
+func (s *session) reply(c *msnp.Command, params ...string) {
+	s.send(msnp.New(c.Name, c.TrID, params...))
+}
+
+// fail answers the request c with an error code; it returns nil so that
+// handlers can "return s.fail(...)" and keep the connection.
+func (s *session) fail(c *msnp.Command, code msnp.ErrorCode) error {
+	if m := s.srv.cfg.Metrics; m != nil {
+		m.Errors.WithLabelValues(s.srv.name, code.Name()).Inc()
+	}
+	s.send(msnp.Error(code, c.TrID))
+	return nil
+}
+
+// failClose sends an error reply and ends the connection.
+func (s *session) failClose(c *msnp.Command, code msnp.ErrorCode) error {
+	s.fail(c, code)
+	return errClose
+}
+
+func (s *session) handleOUT(c *msnp.Command) error { return errClose }
+
+// shutdown is Server.Close's goodbye: OUT SSD to a signed-in client.
+func (s *session) shutdown() {
+	if s.isRegistered() {
+		s.send(msnp.Notice("OUT", "SSD"))
+	}
+	s.out.Close()
+}
+
+func (s *session) isRegistered() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.email != "" && !s.closed
+}
+
+// signOut runs when the connection ends: it flushes what is queued, leaves
+// the directory and tells the watchers the user went offline.
+func (s *session) signOut() {
+	s.out.Close()
+	s.mu.Lock()
+	s.closed = true
+	email := s.email
+	wasVisible := s.online && s.presence.Status != directory.Hidden
+	s.mu.Unlock()
+	if !s.registered {
+		return
+	}
+	if m := s.srv.cfg.Metrics; m != nil {
+		m.Sessions.Dec()
+	}
+	if !s.srv.cfg.Directory.Unregister(email, s) {
+		return // replaced by a newer sign-in, which owns the presence now
+	}
+	if wasVisible {
+		s.broadcastOffline()
+	}
+	s.log.Info().Str("user", email).Msg("signed out")
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

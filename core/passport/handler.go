@@ -1,0 +1,183 @@
+package passport
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/rs/zerolog"
+)
+
+// Authenticator checks a password. CheckPassword returns nil when password
+// is right for email, and an error otherwise (unknown account, wrong
+// password, or the store failing); every error is a failed sign-in.
+type Authenticator interface {
+	CheckPassword(ctx context.Context, email, password string) error
+}
+
+// AuthFunc adapts a function to Authenticator.
+type AuthFunc func(ctx context.Context, email, password string) error
+
+// CheckPassword calls f.
+func (f AuthFunc) CheckPassword(ctx context.Context, email, password string) error {
+	return f(ctx, email, password)
+}
+
+// Config configures Handler.
+type Config struct {
+	// Auth checks passwords. Required.
+	Auth Authenticator
+	// Tickets issues the tickets the Notification server redeems. Required;
+	// share it with the Notification server.
+	Tickets *Tickets
+	// LoginHost is the host (and port, if not 443) clients are sent to for
+	// login2.srf, written without a scheme in the nexus reply. "" means the
+	// Host the nexus request came to (or, for HTTP/1.0 requests without a
+	// Host header, the local address the connection came in on).
+	LoginHost string
+	// Logger receives one line per sign-in attempt (never passwords or
+	// tickets). nil means no logging.
+	Logger *zerolog.Logger
+}
+
+// Paths are the request paths Handler answers, for mounting it on a
+// ServeMux. Handler matches paths case-insensitively, and also answers
+// login2.srf, RST.srf and RST2.srf under any directory (e.g.
+// /ppsecure/login2.srf); mount it at "/" to get all of that.
+func Paths() []string {
+	return []string{
+		"/rdr/pprdr.asp", "/nexus-mock", // nexus
+		"/login2.srf", "/ppsecure/login2.srf", "/login", // Passport 1.4 login
+		"/RST.srf", "/RST2.srf", // WS-Trust
+	}
+}
+
+// Handler serves the Passport endpoints MSNP8–12 clients (and the RST step
+// of later ones) call before USR TWN S:
+//
+//	GET  /rdr/pprdr.asp   nexus: a PassportURLs header naming the login host
+//	GET  /login2.srf      Passport 1.4 login: credentials in Authorization,
+//	                      ticket in Authentication-Info (also /login, …/login2.srf)
+//	POST /RST.srf         WS-Trust RequestSecurityToken (SOAP): compact
+//	                      tickets per requested service (also /RST2.srf)
+//
+// Header names that clients compare case-sensitively are written in the
+// exact case MSN used. That holds for HTTP/1.x only; HTTP/2 lower-cases
+// every name (vintage clients never speak it).
+//
+// Handler panics if cfg.Auth or cfg.Tickets is nil.
+func Handler(cfg Config) http.Handler {
+	if cfg.Auth == nil {
+		panic("passport: Config.Auth is nil")
+	}
+	if cfg.Tickets == nil {
+		panic("passport: Config.Tickets is nil")
+	}
+	h := &handler{cfg: cfg, log: zerolog.Nop()}
+	if cfg.Logger != nil {
+		h.log = *cfg.Logger
+	}
+	h.cfg.LoginHost = strings.TrimSuffix(stripScheme(cfg.LoginHost), "/")
+	return h
+}
+
+type handler struct {
+	cfg Config
+	log zerolog.Logger
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := strings.ToLower(r.URL.Path)
+	switch {
+	case p == "/rdr/pprdr.asp" || p == "/nexus-mock":
+		h.nexus(w, r)
+	case p == "/login" || p == "/login2.srf" || strings.HasSuffix(p, "/login2.srf"):
+		h.login(w, r)
+	case strings.HasSuffix(p, "/rst.srf") || strings.HasSuffix(p, "/rst2.srf"):
+		h.rst(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// nexus answers the Passport nexus. DALogin is host/path without a scheme
+// (clients prepend https://); the other URLs are only opened in a browser.
+//
+// The header goes out as "PassportURLs" and only that way: it is what
+// Passport sent, case-sensitive clients (msn-pecan, the msnp-wiki
+// description) need exactly that, and the official clients match it
+// case-insensitively — they also work behind proxies that canonicalise it to
+// "Passporturls". Sending both spellings would be one field twice under
+// HTTP's case-insensitive names, which proxies merge and some parsers join
+// with ", ", so it is not done.
+func (h *handler) nexus(w http.ResponseWriter, r *http.Request) {
+	host := h.loginHost(r)
+	w.Header()["PassportURLs"] = []string{"DARealm=Passport.Net" +
+		",DALogin=" + host + "/login2.srf" +
+		",DAReg=https://" + host + "/register" +
+		",Properties=https://" + host + "/profile" +
+		",Privacy=https://" + host + "/privacy" +
+		",GeneralRedir=https://" + host + "/redir" +
+		",Help=https://" + host + "/help" +
+		",ConfigVersion=15"}
+	w.WriteHeader(http.StatusOK)
+}
+
+// login is Passport 1.4 login2.srf. The ticket travels only in the
+// Authentication-Info header (no cookies). The profile part p= is empty:
+// Nudge has no profile ticket, the Notification server reads only t=, and
+// RST tokens carry an empty p= as well.
+func (h *handler) login(w http.ResponseWriter, r *http.Request) {
+	email, password, ok := parseAuthorization(r.Header.Get("Authorization"))
+	if !ok {
+		h.log.Info().Str("remote", r.RemoteAddr).Msg("passport login without usable credentials")
+		h.loginFailed(w, r)
+		return
+	}
+	if err := h.cfg.Auth.CheckPassword(r.Context(), email, password); err != nil {
+		h.log.Info().Str("remote", r.RemoteAddr).Str("email", email).Err(err).Msg("passport login refused")
+		h.loginFailed(w, r)
+		return
+	}
+	ticket := h.cfg.Tickets.Issue(email)
+	h.log.Info().Str("remote", r.RemoteAddr).Str("email", email).Msg("passport login")
+	w.Header()["Authentication-Info"] = []string{"Passport1.4 da-status=success,tname=MSPAuth,tname=MSPProf,tname=MSPSec," +
+		"from-PP='t=" + ticket + "&p=',ru=http://messenger.msn.com"}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+}
+
+func (h *handler) loginFailed(w http.ResponseWriter, r *http.Request) {
+	w.Header()["WWW-Authenticate"] = []string{"Passport1.4 da-status=failed,srealm=Passport.NET,ts=-3,prompt," +
+		"cburl=https://" + h.loginHost(r) + "/,cbtxt=Nudge"}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusUnauthorized)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write([]byte("Sign-in failed: wrong e-mail address or password.\r\n"))
+	}
+}
+
+// loginHost is where DALogin points: the configured host, else the Host the
+// request came to, else (HTTP/1.0 without Host) the local address.
+func (h *handler) loginHost(r *http.Request) string {
+	if h.cfg.LoginHost != "" {
+		return h.cfg.LoginHost
+	}
+	if r.Host != "" {
+		return r.Host
+	}
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		return a.String()
+	}
+	return "localhost"
+}
+
+func stripScheme(s string) string {
+	s = strings.TrimSpace(s)
+	if _, rest, ok := strings.Cut(s, "://"); ok {
+		return rest
+	}
+	return s
+}

@@ -1,0 +1,350 @@
+package switchboard
+
+import (
+	"errors"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/nudge-im/nudge/core/outbox"
+	"github.com/nudge-im/nudge/msnp"
+)
+
+// conn is one client connection and, once it has joined, one participant.
+type conn struct {
+	srv *Server
+	nc  net.Conn
+	out *outbox.Outbox
+	r   *msnp.Reader
+	log zerolog.Logger
+
+	// Owned by the connection's goroutine.
+	cmd         msnp.Command // reused by every read
+	sess        *session
+	deadlineSet time.Time // when the idle deadline was last pushed back
+	idle        bool      // the read deadline passed
+	complained  bool      // malformed input was logged
+
+	// The participant as others see it. Set before the connection is
+	// published to a session and never changed after, so other
+	// connections' goroutines read them freely.
+	email         string // as shown
+	key           string // lower case, for comparisons
+	name          string // friendly name, decoded
+	encName       string // friendly name, encoded
+	caps          string
+	version       msnp.Version
+	rosterCaps    bool         // this participant's dialect has caps in IRO/JOI
+	relay         msnp.Command // "MSG email name" with the payload set per message
+	joiParams     []string
+	joiCapsParams []string
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{srv: s, nc: nc}
+	c.log = s.log.With().Str("remote", nc.RemoteAddr().String()).Logger()
+	c.out = outbox.New(nc, outbox.Options{Limit: s.outboxLimit, OnSlow: c.onSlow})
+	c.r = msnp.NewReader(nc, msnp.FromClient)
+	c.r.MaxPayload = msnp.MaxMessagePayload
+	return c
+}
+
+// onSlow runs on the goroutine whose Send found c's outbox over its limit.
+func (c *conn) onSlow() {
+	if c.srv.m != nil {
+		c.srv.m.slow.Inc()
+	}
+	c.log.Warn().Msg("slow consumer cut off")
+}
+
+// serve is the connection's goroutine: authenticate, then read and act
+// until the client leaves or fails.
+func (c *conn) serve() {
+	defer c.finish()
+	defer func() {
+		// A bug in handling one connection must not take the server
+		// down; the connection is closed and the others go on.
+		if v := recover(); v != nil {
+			c.log.Error().Interface("panic", v).Msg("connection handler panicked")
+		}
+	}()
+	c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.JoinTimeout))
+	if !c.authenticate() {
+		return
+	}
+	for {
+		c.touch()
+		if err := c.r.ReadInto(&c.cmd); err != nil {
+			if c.readFailed(err) {
+				continue
+			}
+			return
+		}
+		c.counted()
+		switch c.cmd.Name {
+		case "MSG":
+			if !c.message() {
+				return
+			}
+		case "CAL":
+			c.call()
+		case "OUT":
+			return
+		default:
+			c.complain("unexpected command", nil, c.cmd.Name)
+			return
+		}
+	}
+}
+
+// finish leaves the session, flushes what is queued and closes.
+func (c *conn) finish() {
+	if c.sess != nil {
+		c.sess.leave(c, c.idle)
+		c.log.Debug().Bool("idle", c.idle).Msg("left")
+	}
+	c.out.Close()
+	c.srv.forget(c)
+}
+
+func (c *conn) counted() {
+	if c.srv.m != nil {
+		c.srv.m.commands.Inc()
+	}
+}
+
+// touch pushes the idle deadline back, at most once per slot.
+func (c *conn) touch() {
+	now := time.Now()
+	if now.Sub(c.deadlineSet) < c.srv.slot {
+		return
+	}
+	c.deadlineSet = now
+	c.nc.SetReadDeadline(now.Add(c.srv.cfg.IdleTimeout + c.srv.slot))
+}
+
+// authenticate reads the first command, USR or ANS, and joins a session.
+func (c *conn) authenticate() bool {
+	if err := c.r.ReadInto(&c.cmd); err != nil {
+		var re *msnp.ReadError
+		if errors.As(err, &re) {
+			c.complain("malformed first command", err, re.Name)
+			if re.InSync && re.HasTrID {
+				c.fail(msnp.ErrAuthFailed, re.TrID)
+			}
+		} else if isTimeout(err) {
+			c.log.Debug().Msg("no USR or ANS in time")
+		}
+		return false
+	}
+	c.counted()
+	cmd := &c.cmd
+	var ok bool
+	switch cmd.Name {
+	case "USR":
+		ok = c.usr()
+	case "ANS":
+		ok = c.ans()
+	default:
+		c.complain("first command is not USR or ANS", nil, cmd.Name)
+	}
+	if !ok {
+		if cmd.HasTrID {
+			c.fail(msnp.ErrAuthFailed, cmd.TrID)
+		}
+		return false
+	}
+	return true
+}
+
+// usr starts a session: "USR trid email cookie".
+func (c *conn) usr() bool {
+	cmd := &c.cmd
+	if len(cmd.Params) < 2 {
+		return false
+	}
+	u, ok := c.srv.redeem(cmd.Params[0], cmd.Params[1])
+	if !ok {
+		c.log.Info().Str("user", cmd.Params[0]).Msg("USR with an invalid cookie")
+		return false
+	}
+	c.identify(u.Email, u.FriendlyName, u.Capabilities, u.Version)
+	c.sess = c.srv.newSession(c)
+	c.log = c.log.With().Str("user", c.email).Str("session", c.sess.id).Logger()
+	c.out.Send(msnp.New("USR", cmd.TrID, "OK", c.email, c.encName))
+	c.log.Debug().Msg("session started")
+	return true
+}
+
+// ans joins a session the user was invited to: "ANS trid email cookie id".
+func (c *conn) ans() bool {
+	cmd := &c.cmd
+	if len(cmd.Params) < 3 {
+		return false
+	}
+	handle, cookie, id := cmd.Params[0], cmd.Params[1], cmd.Params[2]
+	key := strings.ToLower(handle)
+	sess := c.srv.session(id)
+	if sess == nil || !sess.answer(key, cookie) {
+		c.log.Info().Str("user", handle).Str("session", id).Msg("ANS with an invalid cookie")
+		return false
+	}
+	peer := c.srv.dir.Lookup(key)
+	if peer == nil {
+		c.log.Info().Str("user", handle).Msg("ANS from a user who is not signed in")
+		return false
+	}
+	p, v := peer.Self()
+	email := p.Email
+	if !strings.EqualFold(email, handle) {
+		email = handle
+	}
+	c.identify(email, p.FriendlyName, p.Capabilities, v)
+	c.log = c.log.With().Str("user", c.email).Str("session", sess.id).Logger()
+	if !sess.join(c, cmd.TrID) {
+		c.log.Info().Msg("ANS to a session that ended or already has the user")
+		return false
+	}
+	c.sess = sess
+	c.log.Debug().Msg("joined")
+	return true
+}
+
+// identify fixes how the participant is shown to others.
+func (c *conn) identify(email, name, caps string, v msnp.Version) {
+	c.email = email
+	c.key = strings.ToLower(email)
+	if name == "" {
+		name = email
+	}
+	c.name = name
+	c.encName = msnp.EncodeParam(name)
+	if caps == "" || strings.ContainsAny(caps, " \t\r\n") {
+		caps = "0"
+	}
+	c.caps = caps
+	c.version = v
+	c.rosterCaps = v.Dialect().RosterCaps
+	c.relay = msnp.Command{Name: "MSG", Params: []string{c.email, c.encName}}
+	c.joiParams = []string{c.email, c.encName}
+	c.joiCapsParams = []string{c.email, c.encName, c.caps}
+}
+
+// message relays "MSG trid mode length" and acknowledges it. It reports
+// false when the connection must close.
+func (c *conn) message() bool {
+	cmd := &c.cmd
+	if len(cmd.Params) != 1 || !validAckMode(cmd.Params[0]) {
+		c.complain("bad MSG acknowledgement mode", nil, cmd.Name)
+		return false
+	}
+	ok := c.sess.relay(c, cmd.Payload)
+	if ok && c.srv.m != nil {
+		c.srv.m.messages.Inc()
+	}
+	switch cmd.Params[0][0] {
+	case 'A', 'D':
+		if ok {
+			c.reply("ACK", cmd.TrID)
+		} else {
+			c.reply("NAK", cmd.TrID)
+		}
+	case 'N':
+		if !ok {
+			c.reply("NAK", cmd.TrID)
+		}
+	}
+	return true
+}
+
+func validAckMode(m string) bool {
+	return m == "U" || m == "N" || m == "A" || m == "D"
+}
+
+// call invites a user: "CAL trid handle".
+func (c *conn) call() {
+	cmd := &c.cmd
+	trid := cmd.TrID
+	handle := cmd.Param(0)
+	if !validHandle(handle) {
+		c.fail(msnp.ErrInvalidPrincipal, trid)
+		return
+	}
+	peer, r, code := c.sess.call(c, strings.ToLower(handle))
+	if code != 0 {
+		c.fail(code, trid)
+		return
+	}
+	// RINGING goes out before the callee can possibly join.
+	c.out.Send(msnp.New("CAL", trid, "RINGING", c.sess.id))
+	peer.Ring(r)
+	c.log.Debug().Str("callee", handle).Msg("ringing")
+}
+
+// readFailed handles a read error after authentication. It reports true
+// when the connection goes on.
+func (c *conn) readFailed(err error) bool {
+	var re *msnp.ReadError
+	if !errors.As(err, &re) {
+		c.idle = isTimeout(err)
+		return false
+	}
+	c.complain("malformed command", err, re.Name)
+	// Only a command this server knows is worth an error reply; anything
+	// else is out of place here whether it is well formed or not.
+	if !re.InSync || !re.HasTrID || (re.Name != "MSG" && re.Name != "CAL") {
+		return false
+	}
+	if re.Name == "MSG" && errors.Is(re.Err, msnp.ErrPayloadTooLarge) {
+		// The reader skipped the payload and left the parameters
+		// before the length in c.cmd: the acknowledgement mode.
+		mode := ""
+		if len(c.cmd.Params) == 1 {
+			mode = c.cmd.Params[0]
+		}
+		switch mode {
+		case "U":
+		case "N", "A", "D":
+			c.reply("NAK", re.TrID)
+		default:
+			return false
+		}
+		return true
+	}
+	c.fail(re.Code(), re.TrID)
+	return true
+}
+
+// complain logs malformed or unexpected input, once per connection.
+func (c *conn) complain(what string, err error, name string) {
+	if c.complained {
+		return
+	}
+	c.complained = true
+	ev := c.log.Warn()
+	if err != nil {
+		ev = ev.Err(err)
+	}
+	if name != "" {
+		ev = ev.Str("command", name)
+	}
+	ev.Msg(what)
+}
+
+func (c *conn) reply(name string, trid uint32) {
+	c.out.Send(&msnp.Command{Name: name, TrID: trid, HasTrID: true})
+}
+
+func (c *conn) fail(code msnp.ErrorCode, trid uint32) {
+	if c.srv.m != nil {
+		c.srv.m.errors.WithLabelValues("sb", code.Name()).Inc()
+	}
+	c.out.Send(msnp.Error(code, trid))
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
