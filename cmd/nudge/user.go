@@ -160,6 +160,8 @@ func accountError(email string, err error) error {
 		return fmt.Errorf("%s: not a valid e-mail address", email)
 	case errors.Is(err, store.ErrInvalidName):
 		return fmt.Errorf("%s: friendly name too long", email)
+	case errors.Is(err, store.ErrInvalidPassword):
+		return fmt.Errorf("%s: the password must be 1 to %d bytes", email, store.MaxPassword)
 	}
 	return err
 }

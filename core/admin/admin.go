@@ -143,7 +143,7 @@ func (a *api) fail(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, "no such account")
 	case errors.Is(err, store.ErrExists):
 		writeError(w, http.StatusConflict, "account already exists")
-	case errors.Is(err, store.ErrInvalidEmail), errors.Is(err, store.ErrInvalidName):
+	case errors.Is(err, store.ErrInvalidEmail), errors.Is(err, store.ErrInvalidName), errors.Is(err, store.ErrInvalidPassword):
 		writeError(w, http.StatusBadRequest, err.Error())
 	default:
 		a.log.Error().Err(err).Msg("admin request failed")

@@ -325,8 +325,12 @@ func (s *session) handleADC(c *msnp.Command) error {
 	return nil
 }
 
-// addToList changes the store and the session's copy of the list.
+// addToList changes the store and the session's copy of the list. Only an
+// FL add names the contact; AL and BL adds keep the name already stored.
 func (s *session) addToList(handle string, list store.List, friendly, group string) (store.Change, error) {
+	if list != store.Forward {
+		friendly = ""
+	}
 	ch, err := s.srv.cfg.Store.AddToList(s.srv.ctx(), s.email, handle, list, friendly, group)
 	if err != nil {
 		return ch, err

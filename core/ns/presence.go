@@ -286,21 +286,15 @@ func (s *session) ReverseAdded(email, friendlyName string, version int64) {
 	}
 	c.Lists |= store.Reverse
 	s.listVersion = max(s.listVersion, version)
-	visible := s.visibleToLocked(email)
-	p := s.presence
 	d := s.dialect
 	s.mu.Unlock()
 
+	// The adder is told of the user's presence by the adder's own session
+	// (ILN), so nothing more goes that way from here.
 	if d.ContactGUIDs {
 		s.send(msnp.New("ADC", 0, "RL", "N="+email, "F="+msnp.EncodeParam(friendlyName)))
 	} else {
 		s.send(msnp.New("ADD", 0, "RL", itoa(version), email, msnp.EncodeParam(friendlyName)))
-	}
-	// The new watcher sees the user at once.
-	if visible {
-		if peer := s.srv.cfg.Directory.Lookup(email); peer != nil {
-			peer.ShowPresence(p)
-		}
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -163,7 +162,6 @@ func (s *ticketShard) popFront() {
 	s.q[s.head] = queued{}
 	s.head++
 	if cur, ok := s.m[e.ticket]; ok && cur.exp == e.exp {
-		DbgEvicted.Add(1)
 		delete(s.m, e.ticket)
 	}
 	switch {
@@ -175,8 +173,6 @@ func (s *ticketShard) popFront() {
 		s.q, s.head = s.q[:n], 0
 	}
 }
-
-var DbgEvicted atomic.Int64
 
 func normalizeEmail(email string) string {
 	return strings.ToLower(strings.TrimSpace(email))

@@ -223,14 +223,17 @@ func BenchmarkTicketsIssueRedeem(b *testing.B) {
 
 func BenchmarkTicketsIssueRedeemParallel(b *testing.B) {
 	tk := NewTickets(time.Minute)
+	var lost atomic.Int64
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			s := tk.Issue("alice@example.com")
 			if !tk.Redeem(s, "alice@example.com") {
-				b.Error("redeem failed")
-				return
+				// Only possible if this goroutine stalled while others issued
+				// DefaultMaxTickets tickets and the oldest were evicted.
+				lost.Add(1)
 			}
 		}
 	})
+	b.ReportMetric(float64(lost.Load())/float64(b.N), "lost/op")
 }

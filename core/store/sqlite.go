@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -81,6 +82,10 @@ func open(ctx context.Context, path string, opts Options, migs []string) (*SQLit
 		readers = max(4, runtime.GOMAXPROCS(0))
 	}
 
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		// Two pools on one in-memory database would be two databases.
+		return nil, fmt.Errorf("store: Open needs the path of a file, not %q", path)
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)

@@ -402,18 +402,31 @@ func (s *SQLite) SetContactName(ctx context.Context, owner, contact, name string
 	return v, err
 }
 
+const listedQuery = `
+	SELECT c.lists FROM accounts a LEFT JOIN contacts c ON c.owner = a.id AND c.email = ?2
+	WHERE a.email = ?1`
+
 // Listed reports which of owner's lists contact is on: one indexed lookup
 // of owner by handle and one of the (owner, handle) row.
 func (s *SQLite) Listed(ctx context.Context, owner, contact string) (List, error) {
 	var l sql.NullInt64
-	err := s.r.QueryRowContext(ctx, `
-		SELECT c.lists FROM accounts a LEFT JOIN contacts c ON c.owner = a.id AND c.email = ?2
-		WHERE a.email = ?1`, lower(owner), lower(contact)).Scan(&l)
+	err := s.r.QueryRowContext(ctx, listedQuery, lower(owner), lower(contact)).Scan(&l)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, ErrNotFound
 	}
 	return List(l.Int64), wrap(err)
 }
+
+// watchersQuery finds the FL entries naming ?1 through contacts_by_email,
+// then for each watcher its account and ?1's own entry for it.
+const watchersQuery = `
+	SELECT w.email, w.friendly_name, coalesce(r.guid, ''), coalesce(r.lists, 0)
+	FROM contacts f
+	JOIN accounts w ON w.id = f.owner
+	LEFT JOIN accounts x ON x.email = f.email
+	LEFT JOIN contacts r ON r.owner = x.id AND r.email = w.email
+	WHERE f.email = ?1 AND f.lists & ?2 != 0
+	ORDER BY w.email`
 
 // Watchers returns the accounts that have email on their FL, ordered by
 // handle; none (not an error) for a handle nobody watches.
@@ -423,14 +436,7 @@ func (s *SQLite) Listed(ctx context.Context, owner, contact string) (List, error
 // (so Lists has Reverse, plus Allow or Block if email put it there), which
 // is what deciding whether to show it email's presence needs.
 func (s *SQLite) Watchers(ctx context.Context, email string) ([]Contact, error) {
-	rows, err := s.r.QueryContext(ctx, `
-		SELECT w.email, w.friendly_name, coalesce(r.guid, ''), coalesce(r.lists, 0)
-		FROM contacts f
-		JOIN accounts w ON w.id = f.owner
-		LEFT JOIN accounts x ON x.email = f.email
-		LEFT JOIN contacts r ON r.owner = x.id AND r.email = w.email
-		WHERE f.email = ?1 AND f.lists & ?2 != 0
-		ORDER BY w.email`, lower(email), int64(Forward))
+	rows, err := s.r.QueryContext(ctx, watchersQuery, lower(email), int64(Forward))
 	if err != nil {
 		return nil, wrap(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -853,6 +854,31 @@ func TestReopen(t *testing.T) {
 	}
 }
 
+// TestCrash kills a process right after its calls return, without Close,
+// and checks that a new process finds everything (WAL recovery).
+func TestCrash(t *testing.T) {
+	if path := os.Getenv("NUDGE_STORE_CRASH_DB"); path != "" {
+		// The child: write, then die without closing anything.
+		s := openTest(t, path)
+		mustCreate(t, s, "alice@example.com")
+		mustCreate(t, s, "bob@example.com")
+		mustAdd(t, s, "alice@example.com", "bob@example.com", Forward, "")
+		os.Exit(3)
+	}
+	path := filepath.Join(t.TempDir(), "nudge.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrash$")
+	cmd.Env = append(os.Environ(), "NUDGE_STORE_CRASH_DB="+path)
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	s := openTest(t, path)
+	defer s.Close()
+	if l := listed(t, s, "bob@example.com", "alice@example.com"); l != Reverse {
+		t.Fatalf("after crash bob lists alice on %d", l)
+	}
+}
+
 func TestOpenSettings(t *testing.T) {
 	s := newTest(t)
 	for q, want := range map[string]string{
@@ -928,5 +954,28 @@ func TestMigrations(t *testing.T) {
 	wantErr(t, "newer schema", err, ErrSchemaTooNew)
 	if !strings.Contains(err.Error(), fmt.Sprint(len(next))) {
 		t.Fatalf("error does not say the version: %v", err)
+	}
+}
+
+// TestHotQueriesUseIndexes guards the presence path: Listed and Watchers
+// must never scan a table.
+func TestHotQueriesUseIndexes(t *testing.T) {
+	s := newTest(t)
+	for name, q := range map[string]string{"Listed": listedQuery, "Watchers": watchersQuery} {
+		rows, err := s.r.Query("EXPLAIN QUERY PLAN "+q, "a@example.com", 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasPrefix(detail, "SCAN ") {
+				t.Errorf("%s: %s", name, detail)
+			}
+		}
+		rows.Close()
 	}
 }

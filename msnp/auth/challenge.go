@@ -35,7 +35,7 @@ func (k ProductKey) ValidFor(v int) bool {
 const (
 	MinChallengeVersion = 6  // first version whose servers send CHL
 	MSNP11              = 11 // first version with the keyed challenge hash
-	MaxVersion          = 18 // highest version this package knows keys for
+	MaxChallengeVersion = 18 // highest version this package knows keys for
 )
 
 // ChallengeLen is the length of a challenge answer: 32 hex digits.

@@ -13,6 +13,7 @@ var (
 	ErrBadParams     = errors.New("auth: malformed Passport parameter list")
 	ErrNoFromPP      = errors.New("auth: Authentication-Info has no from-PP")
 	ErrNoDALogin     = errors.New("auth: PassportURLs has no DALogin")
+	ErrNoSignIn      = errors.New("auth: Passport1.4 Authorization has no sign-in")
 )
 
 // Scheme is the authentication scheme name of Passport 1.4 headers.
@@ -277,7 +278,7 @@ func ParsePassportAuthorization(h string) (*PassportAuthorization, error) {
 		}
 	}
 	if !signIn || a.SignIn == "" {
-		return nil, errors.New("auth: Passport1.4 Authorization has no sign-in")
+		return nil, ErrNoSignIn
 	}
 	return a, nil
 }

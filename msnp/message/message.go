@@ -61,8 +61,8 @@ func New(contentType string, body []byte) *Message {
 
 // Parse parses the payload of a MSG command. The header block ends at the
 // first empty line; lines may end in CRLF or in LF alone. Header lines must
-// have the form "Name: Value" (lines that start with white space continue
-// the previous value).
+// have the form "Name: Value", where Name has no spaces or control
+// characters; lines that start with white space continue the previous value.
 //
 // Parse copies payload; the Message does not refer to it afterwards. For any
 // payload that Parse accepts, Bytes on the result returns payload exactly.
