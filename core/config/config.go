@@ -147,7 +147,10 @@ func Load(path string) (Config, error) {
 	return c, nil
 }
 
-var lineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
+var (
+	lineRE         = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
+	unknownFieldRE = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
+)
 
 // Decode reads YAML from r into c, rejecting unknown keys. Errors read
 // "name:line: what is wrong".
@@ -165,48 +168,105 @@ func Decode(r io.Reader, name string, c *Config) error {
 		}
 		msg := err.Error()
 		if m := lineRE.FindStringSubmatch(msg); m != nil {
-			return fmt.Errorf("%s:%s: %s", name, m[1], strings.TrimSpace(msg[len(m[0]):]))
+			what := strings.TrimSpace(msg[len(m[0]):])
+			// yaml names the Go type ("field colour not found in type
+			// config.Log"); the operator knows only the file.
+			if f := unknownFieldRE.FindStringSubmatch(what); f != nil {
+				what = fmt.Sprintf("unknown key %q", f[1])
+			}
+			return fmt.Errorf("%s:%s: %s", name, m[1], what)
 		}
 		return fmt.Errorf("%s: %s", name, msg)
 	}
-	return c.Validate()
+	if err := c.Validate(); err != nil {
+		// A bad value that YAML's types accept (an address, a log level)
+		// is as much a mistake in the file as a syntax error: name the
+		// line it is on, as the README promises, not only the key.
+		var ke *keyError
+		if !errors.As(err, &ke) {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if line := keyLine(data, ke.key); line > 0 {
+			return fmt.Errorf("%s:%d: %s: %s", name, line, ke.key, ke.msg)
+		}
+		return fmt.Errorf("%s: %s: %s", name, ke.key, ke.msg)
+	}
+	return nil
 }
 
-// Validate checks the values that YAML types cannot.
+// keyError is a Validate error about one key ("listen.sb").
+type keyError struct{ key, msg string }
+
+func (e *keyError) Error() string { return "config: " + e.key + ": " + e.msg }
+
+// keyLine returns the line of the dotted key in the YAML text, or 0 when
+// the text does not set it.
+func keyLine(data []byte, key string) int {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return 0
+	}
+	n := doc.Content[0]
+	line := 0
+	for _, part := range strings.Split(key, ".") {
+		if n.Kind != yaml.MappingNode {
+			return 0
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == part {
+				line, next = n.Content[i].Line, n.Content[i+1]
+			}
+		}
+		if next == nil {
+			return 0
+		}
+		n = next
+	}
+	return line
+}
+
+// Validate checks the values that YAML types cannot. An error names the
+// key at fault.
 func (c *Config) Validate() error {
 	if c.Data == "" {
-		return errors.New("config: data must name a directory")
+		return &keyError{"data", "must name a directory"}
 	}
 	if c.Listen.NS == "" {
-		return errors.New("config: listen.ns must be set (host:port)")
+		return &keyError{"listen.ns", "must be set (host:port)"}
 	}
-	for key, addr := range map[string]string{"listen.ns": c.Listen.NS, "listen.ds": c.Listen.DS, "listen.sb": c.Listen.SB,
-		"listen.http": c.Listen.HTTP, "listen.https": c.Listen.HTTPS} {
-		if addr == "" {
+	// In a fixed order, so that of two mistakes the same one is reported
+	// every time.
+	for _, l := range []struct{ key, addr string }{{"listen.ns", c.Listen.NS}, {"listen.ds", c.Listen.DS},
+		{"listen.sb", c.Listen.SB}, {"listen.http", c.Listen.HTTP}, {"listen.https", c.Listen.HTTPS}} {
+		if l.addr == "" {
 			continue
 		}
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			return fmt.Errorf("config: %s: %q is not host:port", key, addr)
+		if _, _, err := net.SplitHostPort(l.addr); err != nil {
+			return &keyError{l.key, fmt.Sprintf("%q is not host:port", l.addr)}
 		}
 	}
 	if c.Listen.SB == "" {
-		return errors.New("config: listen.sb must be set (host:port): clients cannot chat without a switchboard")
+		return &keyError{"listen.sb", "must be set (host:port): clients cannot chat without a switchboard"}
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
-		return fmt.Errorf("config: log.level: %q is not one of debug, info, warn, error", c.Log.Level)
+		return &keyError{"log.level", fmt.Sprintf("%q is not one of debug, info, warn, error", c.Log.Level)}
 	}
 	switch c.Log.Format {
 	case "console", "json":
 	default:
-		return fmt.Errorf("config: log.format: %q is not console or json", c.Log.Format)
+		return &keyError{"log.format", fmt.Sprintf("%q is not console or json", c.Log.Format)}
 	}
 	if c.Login.BcryptCost != 0 && (c.Login.BcryptCost < 4 || c.Login.BcryptCost > 31) {
-		return fmt.Errorf("config: login.bcrypt_cost: %d is outside 4..31", c.Login.BcryptCost)
+		return &keyError{"login.bcrypt_cost", fmt.Sprintf("%d is outside 4..31", c.Login.BcryptCost)}
 	}
-	if (c.Passport.Cert == "") != (c.Passport.Key == "") {
-		return errors.New("config: passport.cert and passport.key go together: set both or neither")
+	if c.Passport.Cert != "" && c.Passport.Key == "" {
+		return &keyError{"passport.cert", "passport.key is not set: the two go together, set both or neither"}
+	}
+	if c.Passport.Key != "" && c.Passport.Cert == "" {
+		return &keyError{"passport.key", "passport.cert is not set: the two go together, set both or neither"}
 	}
 	return nil
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/nudge-im/nudge/core/admin"
 	"github.com/nudge-im/nudge/core/config"
 	"github.com/nudge-im/nudge/core/directory"
+	"github.com/nudge-im/nudge/core/gateway"
 	"github.com/nudge-im/nudge/core/metrics"
 	"github.com/nudge-im/nudge/core/ns"
 	"github.com/nudge-im/nudge/core/passport"
@@ -48,6 +49,7 @@ type Server struct {
 	ns, ds    *ns.Server
 	sb        *switchboard.Server
 	http      []*http.Server
+	gateway   *gateway.Gateway
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 }
@@ -203,6 +205,9 @@ func (s *Server) httpHandler() http.Handler {
 		mux.Handle(p, pp)
 	}
 	mux.Handle("/admin/", admin.Handler(s.Store, s.AdminToken, s.log))
+	addrs := s.Addrs()
+	s.gateway = gateway.New(gateway.Config{NSAddr: addrs.NS, SBAddr: addrs.SB, Log: s.log})
+	mux.Handle(gateway.Path, s.gateway)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -236,7 +241,11 @@ func (s *Server) certificate() (tlsCert, error) {
 	if s.cfg.Passport.Cert != "" {
 		return loadKeyPair(s.cfg.Passport.Cert, s.cfg.Passport.Key)
 	}
-	return passport.EnsureCertificate(s.cfg.Data, passport.DefaultHosts())
+	hosts := passport.DefaultHosts()
+	if s.cfg.PublicHost != "" {
+		hosts = append(hosts, s.cfg.PublicHost)
+	}
+	return passport.EnsureCertificate(s.cfg.Data, hosts)
 }
 
 // adminToken returns the configured token or the one kept in the data
@@ -280,6 +289,9 @@ func (s *Server) Close() error {
 		defer cancel()
 		for _, h := range s.http {
 			h.Shutdown(ctx)
+		}
+		if s.gateway != nil {
+			s.gateway.Close()
 		}
 		if s.ds != nil {
 			s.ds.Close()

@@ -139,11 +139,6 @@ func (e *env) shutdown() {
 	}
 }
 
-var peerSeq struct {
-	sync.Mutex
-	n int
-}
-
 // peer signs in a stand-in user with the given version and capabilities.
 func (e *env) peer(name string, v msnp.Version, caps string) *testPeer {
 	email := strings.ToLower(strings.ReplaceAll(name, " ", "")) + "@example.com"
