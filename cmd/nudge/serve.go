@@ -48,9 +48,15 @@ Flags override the YAML config file, which overrides the defaults.`,
 			if err != nil {
 				return err
 			}
+			stopExtras, err := startExtras(ctx, extraEnv{Config: cfg, Server: srv, Log: log})
+			if err != nil {
+				srv.Close()
+				return err
+			}
 			printWelcome(cmd, cfg, srv)
 			<-ctx.Done()
 			log.Info().Msg("shutting down")
+			stopExtras()
 			return srv.Close()
 		},
 	}

@@ -19,46 +19,53 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/nudge-im/nudge/core/adminapi"
 	"github.com/nudge-im/nudge/core/store"
 )
 
-// Account is an account as the API shows it.
-type Account struct {
-	Email        string    `json:"email"`
-	FriendlyName string    `json:"friendly_name"`
-	Created      time.Time `json:"created"`
-}
+// Account and NewAccount are the API's JSON shapes; package adminapi is
+// their client.
+type (
+	Account    = adminapi.Account
+	NewAccount = adminapi.NewAccount
+)
 
-// NewAccount is the body of an account creation.
-type NewAccount struct {
-	Email        string `json:"email"`
-	Password     string `json:"password"`
-	FriendlyName string `json:"friendly_name,omitempty"`
-}
-
-// Handler serves the admin API. An empty token refuses every request.
-func Handler(st store.Store, token string, log zerolog.Logger) http.Handler {
-	a := &api{st: st, token: token, log: log.With().Str("component", "admin").Logger()}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /admin/v1/accounts", a.list)
-	mux.HandleFunc("POST /admin/v1/accounts", a.create)
-	mux.HandleFunc("GET /admin/v1/accounts/{email}", a.get)
-	mux.HandleFunc("DELETE /admin/v1/accounts/{email}", a.delete)
-	mux.HandleFunc("PUT /admin/v1/accounts/{email}/password", a.password)
-	return a.authenticate(mux)
-}
-
-type api struct {
+// API is the admin API's handler. Parts of the program outside core (the
+// bot host) add their own routes with Handle, behind the same token.
+type API struct {
 	st    store.Store
 	token string
 	log   zerolog.Logger
+	mux   *http.ServeMux
+	auth  http.Handler
 }
 
-func (a *api) authenticate(next http.Handler) http.Handler {
+// New returns the admin API. An empty token refuses every request.
+func New(st store.Store, token string, log zerolog.Logger) *API {
+	a := &API{st: st, token: token, log: log.With().Str("component", "admin").Logger(), mux: http.NewServeMux()}
+	a.mux.HandleFunc("GET /admin/v1/accounts", a.list)
+	a.mux.HandleFunc("POST /admin/v1/accounts", a.create)
+	a.mux.HandleFunc("GET /admin/v1/accounts/{email}", a.get)
+	a.mux.HandleFunc("DELETE /admin/v1/accounts/{email}", a.delete)
+	a.mux.HandleFunc("PUT /admin/v1/accounts/{email}/password", a.password)
+	a.auth = a.authenticate(a.mux)
+	return a
+}
+
+// Handler is New as an http.Handler.
+func Handler(st store.Store, token string, log zerolog.Logger) http.Handler {
+	return New(st, token, log)
+}
+
+// Handle adds a route under /admin/, served only to requests with the token.
+func (a *API) Handle(pattern string, h http.Handler) { a.mux.Handle(pattern, h) }
+
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.auth.ServeHTTP(w, r) }
+
+func (a *API) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if a.token == "" || !ok || subtle.ConstantTimeCompare([]byte(got), []byte(a.token)) != 1 {
@@ -70,7 +77,7 @@ func (a *api) authenticate(next http.Handler) http.Handler {
 	})
 }
 
-func (a *api) list(w http.ResponseWriter, r *http.Request) {
+func (a *API) list(w http.ResponseWriter, r *http.Request) {
 	accts, err := a.st.Accounts(r.Context())
 	if err != nil {
 		a.fail(w, err)
@@ -83,7 +90,7 @@ func (a *api) list(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (a *api) create(w http.ResponseWriter, r *http.Request) {
+func (a *API) create(w http.ResponseWriter, r *http.Request) {
 	var req NewAccount
 	if !readJSON(w, r, &req) {
 		return
@@ -101,7 +108,7 @@ func (a *api) create(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, view(acct))
 }
 
-func (a *api) get(w http.ResponseWriter, r *http.Request) {
+func (a *API) get(w http.ResponseWriter, r *http.Request) {
 	acct, err := a.st.Account(r.Context(), r.PathValue("email"))
 	if err != nil {
 		a.fail(w, err)
@@ -110,7 +117,7 @@ func (a *api) get(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, view(acct))
 }
 
-func (a *api) delete(w http.ResponseWriter, r *http.Request) {
+func (a *API) delete(w http.ResponseWriter, r *http.Request) {
 	email := r.PathValue("email")
 	if err := a.st.DeleteAccount(r.Context(), email); err != nil {
 		a.fail(w, err)
@@ -120,7 +127,7 @@ func (a *api) delete(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (a *api) password(w http.ResponseWriter, r *http.Request) {
+func (a *API) password(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Password string `json:"password"`
 	}
@@ -138,7 +145,7 @@ func (a *api) password(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (a *api) fail(w http.ResponseWriter, err error) {
+func (a *API) fail(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "no such account")

@@ -42,8 +42,10 @@ type Server struct {
 	Tickets *passport.Tickets
 	Dir     *directory.Directory
 
-	// AdminToken is the bearer token of the admin API.
+	// AdminToken is the bearer token of the admin API; Admin is the API,
+	// where the rest of the program adds its own routes.
 	AdminToken string
+	Admin      *admin.API
 
 	listeners map[string]net.Listener
 	ns, ds    *ns.Server
@@ -204,7 +206,8 @@ func (s *Server) httpHandler() http.Handler {
 	for _, p := range passport.Paths() {
 		mux.Handle(p, pp)
 	}
-	mux.Handle("/admin/", admin.Handler(s.Store, s.AdminToken, s.log))
+	s.Admin = admin.New(s.Store, s.AdminToken, s.log)
+	mux.Handle("/admin/", s.Admin)
 	addrs := s.Addrs()
 	s.gateway = gateway.New(gateway.Config{NSAddr: addrs.NS, SBAddr: addrs.SB, Log: s.log})
 	mux.Handle(gateway.Path, s.gateway)
