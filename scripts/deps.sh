@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
-# Installs the system packages the build and tests need, when missing.
-# Go modules (SQLite driver, staticcheck, …) come from the Go module proxy.
+# Installs what the build and the tests need and the machine lacks: system
+# packages from Debian, tools from the Go module proxy or npm. Each part of
+# the project that needs something has its own script in scripts/deps.d/;
+# they run in name order and must be quick when everything is there already.
 set -euo pipefail
-need=()
-command -v gcc >/dev/null || need+=(gcc libc6-dev)
-if ((${#need[@]})); then
-	if [ "$(id -u)" != 0 ]; then
-		echo "missing packages: ${need[*]} — install them with apt-get (needs root)" >&2
-		exit 1
-	fi
-	apt-get update -qq && apt-get install -y -qq "${need[@]}"
-fi
+cd "$(dirname "$0")/.."
+for s in scripts/deps.d/*.sh; do
+	[ -e "$s" ] || continue
+	bash "$s"
+done

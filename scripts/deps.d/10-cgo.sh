@@ -1,0 +1,3 @@
+# A C compiler for SQLite (mattn/go-sqlite3 is cgo).
+source "$(dirname "$0")/00-lib.sh"
+command -v gcc >/dev/null || apt_install gcc libc6-dev
