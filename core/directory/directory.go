@@ -123,10 +123,13 @@ func (d *Directory) Register(email string, p Peer) (previous Peer) {
 	s.mu.Lock()
 	previous = s.peers[email]
 	s.peers[email] = p
-	s.mu.Unlock()
+	// Counted under the shard lock, as Unregister does: counted after it,
+	// a racing replace-and-sign-out could decrement first and Len would
+	// show -1 (or one too many) sessions to /healthz and the metrics.
 	if previous == nil {
 		d.count.Add(1)
 	}
+	s.mu.Unlock()
 	return previous
 }
 

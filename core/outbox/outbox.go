@@ -10,7 +10,9 @@
 package outbox
 
 import (
+	"errors"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -47,7 +49,8 @@ type Options struct {
 	// WriteTimeout bounds one write to the network.
 	WriteTimeout time.Duration
 	// OnSlow, when set, is called once if the connection is cut off for
-	// being too slow.
+	// being too slow: on the goroutine whose Send passed Limit, or on the
+	// writer's when a write stalled past WriteTimeout. It must not block.
 	OnSlow func()
 }
 
@@ -153,9 +156,17 @@ func (o *Outbox) run() {
 				o.conn.SetWriteDeadline(time.Now().Add(o.writeTimeout))
 				if _, err := o.conn.Write(batch); err != nil {
 					o.mu.Lock()
+					cutOff := !o.dead // not already Killed or cut off by Send
 					o.dead = true
 					o.buf = nil
 					o.mu.Unlock()
+					// A write that stalls past its deadline is a reader
+					// too slow to keep up, as much as an overlong backlog
+					// is: tell OnSlow, so it is logged and counted the
+					// same way (a closed or reset connection is not).
+					if cutOff && errors.Is(err, os.ErrDeadlineExceeded) && o.onSlow != nil {
+						o.onSlow()
+					}
 					return
 				}
 			}

@@ -39,6 +39,17 @@ type Config struct {
 	// Logger receives one line per sign-in attempt (never passwords or
 	// tickets). nil means no logging.
 	Logger *zerolog.Logger
+	// Count, when set, is told the outcome of every request: the endpoint
+	// ("nexus", "login", "rst") and "ok" or "failed". Metrics hang here,
+	// since RST failures answer with HTTP 200 and cannot be told apart by
+	// status.
+	Count func(endpoint, result string)
+}
+
+func (h *handler) count(endpoint, result string) {
+	if h.cfg.Count != nil {
+		h.cfg.Count(endpoint, result)
+	}
 }
 
 // Paths are the request paths Handler answers, for mounting it on a
@@ -112,6 +123,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // HTTP's case-insensitive names, which proxies merge and some parsers join
 // with ", ", so it is not done.
 func (h *handler) nexus(w http.ResponseWriter, r *http.Request) {
+	h.count("nexus", "ok")
 	host := h.loginHost(r)
 	w.Header()["PassportURLs"] = []string{"DARealm=Passport.Net" +
 		",DALogin=" + host + "/login2.srf" +
@@ -141,6 +153,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ticket := h.cfg.Tickets.Issue(email)
+	h.count("login", "ok")
 	h.log.Info().Str("remote", r.RemoteAddr).Str("email", email).Msg("passport login")
 	w.Header()["Authentication-Info"] = []string{"Passport1.4 da-status=success,tname=MSPAuth,tname=MSPProf,tname=MSPSec," +
 		"from-PP='t=" + ticket + "&p=',ru=http://messenger.msn.com"}
@@ -149,6 +162,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) loginFailed(w http.ResponseWriter, r *http.Request) {
+	h.count("login", "failed")
 	w.Header()["WWW-Authenticate"] = []string{"Passport1.4 da-status=failed,srealm=Passport.NET,ts=-3,prompt," +
 		"cburl=https://" + h.loginHost(r) + "/,cbtxt=Nudge"}
 	w.Header().Set("Cache-Control", "no-store")

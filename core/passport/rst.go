@@ -204,21 +204,25 @@ func (h *handler) rst(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.log.Info().Str("remote", r.RemoteAddr).Err(err).Msg("passport RST body unreadable")
+		h.count("rst", "failed")
 		writeXML(w, rstFault(rstNamespaces{}, time.Now()))
 		return
 	}
 	req, err := parseRST(body)
 	if err != nil {
 		h.log.Info().Str("remote", r.RemoteAddr).Err(err).Msg("passport RST malformed")
+		h.count("rst", "failed")
 		writeXML(w, rstFault(req.ns, time.Now()))
 		return
 	}
 	if err := h.cfg.Auth.CheckPassword(r.Context(), req.username, req.password); err != nil {
 		h.log.Info().Str("remote", r.RemoteAddr).Str("email", req.username).Err(err).Msg("passport RST refused")
+		h.count("rst", "failed")
 		writeXML(w, rstFault(req.ns, time.Now()))
 		return
 	}
 	ticket := h.cfg.Tickets.Issue(req.username)
+	h.count("rst", "ok")
 	h.log.Info().Str("remote", r.RemoteAddr).Str("email", req.username).Int("tokens", len(req.addresses)).Msg("passport RST")
 	writeXML(w, rstResponse(req, ticket, time.Now(), h.cfg.Tickets.TTL()))
 }

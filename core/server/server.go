@@ -202,6 +202,9 @@ func (s *Server) httpHandler() http.Handler {
 		Tickets:   s.Tickets,
 		LoginHost: loginHost,
 		Logger:    &plog,
+		Count: func(endpoint, result string) {
+			s.Metrics.Passport.WithLabelValues(endpoint, result).Inc()
+		},
 	})
 	for _, p := range passport.Paths() {
 		mux.Handle(p, pp)
