@@ -10,6 +10,8 @@
 //	GET    /admin/v1/accounts/{email}          one account
 //	DELETE /admin/v1/accounts/{email}          → 204
 //	PUT    /admin/v1/accounts/{email}/password {"password"} → 204
+//	POST   /admin/v1/batch/accounts            {"emails", "password", "bcrypt_cost"} → 204
+//	POST   /admin/v1/batch/delete              {"emails"} → 204
 package admin
 
 import (
@@ -51,6 +53,9 @@ func New(st store.Store, token string, log zerolog.Logger) *API {
 	a.mux.HandleFunc("GET /admin/v1/accounts/{email}", a.get)
 	a.mux.HandleFunc("DELETE /admin/v1/accounts/{email}", a.delete)
 	a.mux.HandleFunc("PUT /admin/v1/accounts/{email}/password", a.password)
+	a.kvRoutes()
+	a.mux.HandleFunc("POST /admin/v1/batch/accounts", a.createBatch)
+	a.mux.HandleFunc("POST /admin/v1/batch/delete", a.deleteBatch)
 	a.auth = a.authenticate(a.mux)
 	return a
 }
@@ -145,13 +150,48 @@ func (a *API) password(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// createBatch makes many accounts sharing one password, hashed once (load
+// tests); an optional bcrypt_cost makes that one hash cheap.
+func (a *API) createBatch(w http.ResponseWriter, r *http.Request) {
+	var req adminapi.NewAccounts
+	if !readJSONLimit(w, r, &req, 8<<20) {
+		return
+	}
+	if len(req.Emails) == 0 {
+		writeError(w, http.StatusBadRequest, "emails must not be empty")
+		return
+	}
+	if err := a.st.CreateAccounts(r.Context(), req.Emails, req.Password, req.BcryptCost); err != nil {
+		a.fail(w, err)
+		return
+	}
+	a.log.Info().Int("accounts", len(req.Emails)).Msg("accounts created in a batch")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) deleteBatch(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Emails []string `json:"emails"`
+	}
+	if !readJSONLimit(w, r, &req, 8<<20) {
+		return
+	}
+	if err := a.st.DeleteAccounts(r.Context(), req.Emails); err != nil {
+		a.fail(w, err)
+		return
+	}
+	a.log.Info().Int("accounts", len(req.Emails)).Msg("accounts deleted in a batch")
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func (a *API) fail(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "no such account")
 	case errors.Is(err, store.ErrExists):
 		writeError(w, http.StatusConflict, "account already exists")
-	case errors.Is(err, store.ErrInvalidEmail), errors.Is(err, store.ErrInvalidName), errors.Is(err, store.ErrInvalidPassword):
+	case errors.Is(err, store.ErrInvalidEmail), errors.Is(err, store.ErrInvalidName), errors.Is(err, store.ErrInvalidPassword),
+		errors.Is(err, store.ErrBatchTooLarge):
 		writeError(w, http.StatusBadRequest, err.Error())
 	default:
 		a.log.Error().Err(err).Msg("admin request failed")
@@ -164,7 +204,11 @@ func view(a store.Account) Account {
 }
 
 func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	return readJSONLimit(w, r, v, 64<<10)
+}
+
+func readJSONLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		// A body over the limit is not malformed JSON: say so with 413, so

@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/nudge-im/nudge/core/admin"
+	"github.com/nudge-im/nudge/core/adminapi"
 	"github.com/nudge-im/nudge/core/store"
 )
 
@@ -404,5 +405,35 @@ func TestJSONContentType(t *testing.T) {
 		if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 			t.Errorf("%s %s: Content-Type %q", r.method, r.path, ct)
 		}
+	}
+}
+
+func TestBatchAccounts(t *testing.T) {
+	e := newEnv(t)
+	st := e.st
+	ctx := context.Background()
+	c := adminapi.New(e.srv.URL, token)
+	emails := []string{"b1@bench.example", "b2@bench.example", "b3@bench.example"}
+	if err := c.CreateAccounts(ctx, adminapi.NewAccounts{Emails: emails, Password: "pw", BcryptCost: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CheckPassword(ctx, "b2@bench.example", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CreateAccounts(ctx, adminapi.NewAccounts{Emails: emails[:1], Password: "pw"}); !errors.Is(err, adminapi.ErrExists) {
+		t.Fatalf("duplicate batch: %v", err)
+	}
+	if err := c.CreateAccounts(ctx, adminapi.NewAccounts{Password: "pw"}); err == nil {
+		t.Fatal("empty batch accepted")
+	}
+	if err := c.DeleteAccounts(ctx, emails); err != nil {
+		t.Fatal(err)
+	}
+	if accts, _ := c.Accounts(ctx); len(accts) != 0 {
+		t.Fatalf("left %v", accts)
+	}
+	bad := adminapi.New(e.srv.URL, "wrong")
+	if err := bad.DeleteAccounts(ctx, emails); !errors.Is(err, adminapi.ErrUnauthorized) {
+		t.Fatalf("no token: %v", err)
 	}
 }

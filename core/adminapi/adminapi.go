@@ -30,6 +30,14 @@ type NewAccount struct {
 	FriendlyName string `json:"friendly_name,omitempty"`
 }
 
+// NewAccounts is the body of a batch creation: many accounts with one
+// password, hashed once (with BcryptCost when not 0). Load tests use it.
+type NewAccounts struct {
+	Emails     []string `json:"emails"`
+	Password   string   `json:"password"`
+	BcryptCost int      `json:"bcrypt_cost,omitempty"`
+}
+
 // Error is a refusal from the API, with its HTTP status.
 type Error struct {
 	Status  int
@@ -93,6 +101,16 @@ func (c *Client) DeleteAccount(ctx context.Context, email string) error {
 func (c *Client) SetPassword(ctx context.Context, email, password string) error {
 	body := map[string]string{"password": password}
 	return c.Do(ctx, http.MethodPut, "/admin/v1/accounts/"+url.PathEscape(email)+"/password", body, nil)
+}
+
+// CreateAccounts makes many accounts at once (see NewAccounts).
+func (c *Client) CreateAccounts(ctx context.Context, a NewAccounts) error {
+	return c.Do(ctx, http.MethodPost, "/admin/v1/batch/accounts", a, nil)
+}
+
+// DeleteAccounts deletes many accounts at once; missing ones are skipped.
+func (c *Client) DeleteAccounts(ctx context.Context, emails []string) error {
+	return c.Do(ctx, http.MethodPost, "/admin/v1/batch/delete", map[string][]string{"emails": emails}, nil)
 }
 
 // EnsureAccount makes the account if it does not exist and sets its

@@ -67,6 +67,8 @@ CREATE TABLE group_members (
 -- For ON DELETE CASCADE from contact_groups.
 CREATE INDEX group_members_by_group ON group_members (grp);
 `,
+	// 2: key-value data of the bots (sqlite_kv.go).
+	kvSchema,
 }
 
 // migrate brings the database at db up to len(migs). All pending steps and

@@ -118,37 +118,39 @@ func (s *SQLite) Accounts(ctx context.Context) ([]Account, error) {
 // handles without accounts, and a block must not lapse because the blocked
 // account was deleted and someone registers the handle again.
 func (s *SQLite) DeleteAccount(ctx context.Context, email string) error {
-	email = lower(email)
-	return s.write(ctx, func(tx *sql.Tx) error {
-		me, err := accountRef(ctx, tx, email)
-		if err != nil {
+	return s.write(ctx, func(tx *sql.Tx) error { return deleteAccount(ctx, tx, lower(email)) })
+}
+
+// deleteAccount is DeleteAccount inside a write transaction.
+func deleteAccount(ctx context.Context, tx *sql.Tx, email string) error {
+	me, err := accountRef(ctx, tx, email)
+	if err != nil {
+		return err
+	}
+	const fwdRev = int64(Forward | Reverse)
+	steps := []struct {
+		q    string
+		args []any
+	}{
+		{`UPDATE accounts SET list_version = list_version + 1
+		  WHERE id IN (SELECT owner FROM contacts WHERE email = ?1 AND lists & ?2 != 0 AND owner != ?3)`,
+			[]any{email, fwdRev, me.id}},
+		// Group membership is an FL thing; it goes with the FL bit.
+		{`DELETE FROM group_members
+		  WHERE contact IN (SELECT id FROM contacts WHERE email = ?1 AND lists & ?2 != 0)`,
+			[]any{email, int64(Forward)}},
+		{`UPDATE contacts SET lists = lists & ~?2 WHERE email = ?1 AND lists & ?2 != 0`,
+			[]any{email, fwdRev}},
+		{`DELETE FROM contacts WHERE email = ?1 AND lists = 0`, []any{email}},
+		// Its own contacts, groups and memberships go by ON DELETE CASCADE.
+		{`DELETE FROM accounts WHERE id = ?1`, []any{me.id}},
+	}
+	for _, st := range steps {
+		if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
 			return err
 		}
-		const fwdRev = int64(Forward | Reverse)
-		steps := []struct {
-			q    string
-			args []any
-		}{
-			{`UPDATE accounts SET list_version = list_version + 1
-			  WHERE id IN (SELECT owner FROM contacts WHERE email = ?1 AND lists & ?2 != 0 AND owner != ?3)`,
-				[]any{email, fwdRev, me.id}},
-			// Group membership is an FL thing; it goes with the FL bit.
-			{`DELETE FROM group_members
-			  WHERE contact IN (SELECT id FROM contacts WHERE email = ?1 AND lists & ?2 != 0)`,
-				[]any{email, int64(Forward)}},
-			{`UPDATE contacts SET lists = lists & ~?2 WHERE email = ?1 AND lists & ?2 != 0`,
-				[]any{email, fwdRev}},
-			{`DELETE FROM contacts WHERE email = ?1 AND lists = 0`, []any{email}},
-			// Its own contacts, groups and memberships go by ON DELETE CASCADE.
-			{`DELETE FROM accounts WHERE id = ?1`, []any{me.id}},
-		}
-		for _, st := range steps {
-			if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // SetPassword replaces the password, with a new MD5 salt.

@@ -935,7 +935,7 @@ func TestMigrations(t *testing.T) {
 	// A failing step leaves the file as it was.
 	broken := append(slices.Clip(next), `CREATE TABLE t (x INTEGER)`, `THIS IS NOT SQL`)
 	_, err = open(ctx, path, testOpts, broken)
-	if err == nil || !strings.Contains(err.Error(), "migration 4") {
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("migration %d", len(broken))) {
 		t.Fatalf("broken migration: %v", err)
 	}
 	s, err = open(ctx, path, testOpts, next)

@@ -103,6 +103,7 @@ var (
 	ErrNotInGroup     = errors.New("contact is not in that group")
 	ErrAlreadyInGroup = errors.New("contact already in that group")
 	ErrSameValue      = errors.New("setting already has that value")
+	ErrBatchTooLarge  = errors.New("too many accounts in one batch")
 
 	// ErrInvalidList: the call named a list a client may not change
 	// (RL and PL are kept by the store), or a group with a list other than FL.
@@ -138,6 +139,10 @@ type Store interface {
 	CheckPassword(ctx context.Context, email, password string) (Account, error)
 	// MD5Secret returns the salt and digest for an MSNP2–7 MD5 login.
 	MD5Secret(ctx context.Context, email string) (MD5Secret, error)
+	// CreateAccounts and DeleteAccounts make and remove many accounts at
+	// once (load tests); the created ones share one password hash.
+	CreateAccounts(ctx context.Context, emails []string, password string, bcryptCost int) error
+	DeleteAccounts(ctx context.Context, emails []string) error
 
 	// Settings; each returns the new list version. Setting a value that is
 	// already set returns ErrSameValue (the protocol's 218).
@@ -174,5 +179,32 @@ type Store interface {
 	GroupByNumber(ctx context.Context, owner string, number int) (Group, error)
 	AddToGroup(ctx context.Context, owner, contact, guid string) (int64, error)
 
+	// Key-value data of the parts beside the service (each bot has its own
+	// namespace), kept here so it lives and is backed up with the rest.
+	// KVGet returns ErrNoKey for a missing key; KVDelete of a missing key
+	// is not an error; KVList returns the keys with the prefix, sorted.
+	KVGet(ctx context.Context, namespace, key string) ([]byte, error)
+	KVSet(ctx context.Context, namespace, key string, value []byte) error
+	KVDelete(ctx context.Context, namespace, key string) error
+	KVList(ctx context.Context, namespace, prefix string) ([]string, error)
+
 	Close() error
 }
+
+// Key-value errors and limits.
+var (
+	ErrNoKey = errors.New("no such key")
+	// ErrInvalidKey: a namespace or key that is empty, too long or not
+	// UTF-8 (or a namespace with other than letters, digits, '-', '_', '.',
+	// ':'), or a value over MaxKVValue bytes.
+	ErrInvalidKey = errors.New("key-value namespace, key or value not valid")
+	// ErrKVFull: the namespace already holds MaxKVKeys keys.
+	ErrKVFull = errors.New("key-value namespace is full")
+)
+
+const (
+	MaxKVNamespace = 64       // bytes
+	MaxKVKey       = 256      // bytes
+	MaxKVValue     = 64 << 10 // bytes
+	MaxKVKeys      = 10000    // keys per namespace
+)
