@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -244,7 +245,7 @@ func TestFlagsOverFile(t *testing.T) {
 	want.Listen.SB = "0.0.0.0:1864"   // file, no flag
 	want.Log.Level = "warn"           // file
 	want.PublicHost = "192.168.1.10"  // flag over default
-	if cfg != want {
+	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("flags over file:\n got %+v\nwant %+v", cfg, want)
 	}
 }
