@@ -70,6 +70,9 @@ func (a *API) Handle(pattern string, h http.Handler) { a.mux.Handle(pattern, h) 
 
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.auth.ServeHTTP(w, r) }
 
+// Protect serves h only to requests that carry the admin token.
+func (a *API) Protect(h http.Handler) http.Handler { return a.authenticate(h) }
+
 func (a *API) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")

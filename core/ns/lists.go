@@ -70,10 +70,17 @@ func (s *session) handleSYN(c *msnp.Command) error {
 	if err != nil {
 		return s.storeFail(c, err)
 	}
-	contacts, groups, err := s.srv.cfg.Store.Contacts(ctx, s.email)
-	if err != nil {
+	// A client syncs right after signing in: answer from the list read
+	// then, unless something changed it since (every change moves the
+	// version). That halves the database work of a sign-in.
+	var contacts []store.Contact
+	var groups []store.Group
+	if snap := s.signInList; snap != nil && snap.version == acct.ListVersion {
+		contacts, groups = snap.contacts, snap.groups
+	} else if contacts, groups, err = s.srv.cfg.Store.Contacts(ctx, s.email); err != nil {
 		return s.storeFail(c, err)
 	}
+	s.signInList = nil
 	s.mu.Lock()
 	s.listVersion = acct.ListVersion
 	s.mu.Unlock()

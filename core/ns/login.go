@@ -185,10 +185,11 @@ func (s *session) signIn(c *msnp.Command) error {
 		}
 		return s.failClose(c, msnp.ErrDatabase)
 	}
-	contacts, _, err := st.Contacts(ctx, acct.Email)
+	contacts, groups, err := st.Contacts(ctx, acct.Email)
 	if err != nil {
 		return s.failClose(c, msnp.ErrDatabase)
 	}
+	s.signInList = &listSnapshot{version: acct.ListVersion, contacts: contacts, groups: groups}
 
 	s.mu.Lock()
 	s.email = acct.Email
@@ -196,8 +197,8 @@ func (s *session) signIn(c *msnp.Command) error {
 	s.privacy = acct.Privacy
 	s.promptOnAdd = acct.PromptOnAdd
 	s.listVersion = acct.ListVersion
-	for i := range contacts {
-		s.contacts[contacts[i].Email] = &contacts[i]
+	for _, ct := range contacts {
+		s.contacts[ct.Email] = &ct
 	}
 	s.mu.Unlock()
 

@@ -36,6 +36,10 @@ type session struct {
 	md5Digest  string
 	registered bool // in the directory
 
+	// The list read at sign-in, for the SYN that follows: it answers from
+	// it when the list version has not moved since (see handleSYN).
+	signInList *listSnapshot
+
 	// Challenge in flight.
 	challenge         string
 	challengeDeadline time.Time
@@ -50,6 +54,12 @@ type session struct {
 	contacts    map[string]*store.Contact // the user's contact list, kept in step with the store
 	shown       map[string]bool           // contacts the client was told are online
 	closed      bool
+}
+
+type listSnapshot struct {
+	version  int64
+	contacts []store.Contact
+	groups   []store.Group
 }
 
 // errClose ends the connection after a handler; handlers that send a final

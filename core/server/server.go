@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -214,6 +215,11 @@ func (s *Server) httpHandler() http.Handler {
 	addrs := s.Addrs()
 	s.gateway = gateway.New(gateway.Config{NSAddr: addrs.NS, SBAddr: addrs.SB, Log: s.log})
 	mux.Handle(gateway.Path, s.gateway)
+	// Profiles for operators chasing a performance problem, behind the
+	// admin token: go tool pprof -H "Authorization: Bearer $TOKEN" …
+	mux.Handle("/debug/pprof/", s.Admin.Protect(http.HandlerFunc(pprof.Index)))
+	mux.Handle("/debug/pprof/profile", s.Admin.Protect(http.HandlerFunc(pprof.Profile)))
+	mux.Handle("/debug/pprof/trace", s.Admin.Protect(http.HandlerFunc(pprof.Trace)))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)

@@ -361,3 +361,27 @@ func TestCloseTwice(t *testing.T) {
 		t.Errorf("%s still accepts after Close", ns)
 	}
 }
+
+// TestProfilesNeedTheToken: pprof shows the program's insides, so only the
+// admin may read it.
+func TestProfilesNeedTheToken(t *testing.T) {
+	srv := coretest.Start(t)
+	get := func(auth string) int {
+		req, _ := http.NewRequest("GET", srv.HTTPURL+"/debug/pprof/goroutine?debug=1", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get(""); code != http.StatusUnauthorized {
+		t.Errorf("without token: %d", code)
+	}
+	if code := get("Bearer " + srv.AdminToken); code != http.StatusOK {
+		t.Errorf("with token: %d", code)
+	}
+}

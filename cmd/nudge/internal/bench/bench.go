@@ -69,7 +69,7 @@ type Report struct {
 
 // LoginResult is one sign-in method's rate and latency.
 type LoginResult struct {
-	Method  string   `json:"method"` // "MD5 (MSNP7)", "Passport (MSNP12)"
+	Method  string   `json:"method"` // "MD5 (MSNP7)", "Passport (MSNP12)", "Ticket, NS (MSNP12)"
 	Logins  int      `json:"logins"`
 	Workers int      `json:"workers"`
 	PerSec  float64  `json:"per_second"`
@@ -148,6 +148,11 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			}
 			rep.Logins = append(rep.Logins, r)
 		}
+		r, err := b.ticketLogins(ctx)
+		if err != nil {
+			return rep, err
+		}
+		rep.Logins = append(rep.Logins, r)
 	}
 	if opts.wants("relay") && opts.Conversations > 0 {
 		r, err := b.relay(ctx)

@@ -2,10 +2,14 @@ package bench
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nudge-im/nudge/msnp"
+	"github.com/nudge-im/nudge/msnp/auth"
 	"github.com/nudge-im/nudge/msnp/client"
 )
 
@@ -93,4 +97,128 @@ func (b *runner) logins(ctx context.Context, m loginMethod) (LoginResult, error)
 	}
 	b.progress("  %.0f sign-ins per second, p99 %s, %d failed", r.PerSec, r.P99, failed)
 	return r, ctx.Err()
+}
+
+// ticketLogins measures what the Notification Server does for a Passport
+// sign-in once the client holds its ticket: the tickets are fetched first
+// (not timed: that is the Passport server's bcrypt), then each sign-in is
+// VER, CVR, USR TWN I, USR TWN S, SYN and the first CHG over a raw
+// connection.
+func (b *runner) ticketLogins(ctx context.Context) (LoginResult, error) {
+	workers := min(b.opts.Workers, b.opts.Logins)
+	emails, err := b.accounts(ctx, "ticket", workers)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	b.progress("sign-ins: fetching %d Passport tickets", b.opts.Logins)
+	// Each worker signs in one account with its own tickets, so no two
+	// sign-ins of one account overlap (the second would end the first).
+	per := (b.opts.Logins + workers - 1) / workers
+	tickets := make([][]string, workers)
+	var wg sync.WaitGroup
+	var fetchErr atomic.Value
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < per; i++ {
+				t, err := b.ticket(ctx, emails[w])
+				if err != nil {
+					fetchErr.Store(err)
+					return
+				}
+				tickets[w] = append(tickets[w], t)
+			}
+		}()
+	}
+	wg.Wait()
+	if err, ok := fetchErr.Load().(error); ok {
+		return LoginResult{}, fmt.Errorf("fetching a Passport ticket: %w", err)
+	}
+	b.progress("sign-ins: %d with tickets (MSNP12, notification server only), %d at a time", per*workers, workers)
+	var (
+		mu     sync.Mutex
+		lat    latencies
+		failed int
+	)
+	start := time.Now()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, t := range tickets[w] {
+				t0 := time.Now()
+				err := b.rawTicketLogin(ctx, emails[w], t)
+				d := time.Since(t0)
+				mu.Lock()
+				if err != nil {
+					failed++
+					if failed == 1 {
+						b.progress("  first failure: %v", err)
+					}
+				} else {
+					lat = append(lat, d)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	r := LoginResult{
+		Method:  "Ticket, NS (MSNP12)",
+		Logins:  len(lat),
+		Workers: workers,
+		PerSec:  float64(len(lat)) / elapsed.Seconds(),
+		P50:     lat.percentile(0.50),
+		P99:     lat.percentile(0.99),
+		Failed:  failed,
+	}
+	b.progress("  %.0f sign-ins per second, p99 %s, %d failed", r.PerSec, r.P99, failed)
+	return r, ctx.Err()
+}
+
+// ticket signs in at the Passport login server and returns the ticket.
+func (b *runner) ticket(ctx context.Context, email string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.opts.HTTP+"/login2.srf", nil)
+	if err != nil {
+		return "", err
+	}
+	a, err := auth.NewPassportAuthorization(email, b.password, "lc=1033,id=507")
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Authorization", a.String())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	resp.Body.Close()
+	info, err := auth.ParseAuthenticationInfo(resp.Header.Get("Authentication-Info"))
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", resp.Status, err)
+	}
+	return info.FromPP, nil
+}
+
+func (b *runner) rawTicketLogin(ctx context.Context, email, ticket string) error {
+	x, err := dialRaw(ctx, b, b.opts.Server)
+	if err != nil {
+		return err
+	}
+	defer x.conn.Close()
+	steps := []*msnp.Command{
+		msnp.New("VER", 1, "MSNP12", "MSNP11", "CVR0"),
+		msnp.New("CVR", 2, "0x0409", "winnt", "5.1", "i386", "MSNMSGR", "7.5.0324", "MSMSGS", email),
+		msnp.New("USR", 3, "TWN", "I", email),
+		msnp.New("USR", 4, "TWN", "S", ticket),
+		msnp.New("SYN", 5, "0", "0"),
+		msnp.New("CHG", 6, "NLN", "0"),
+	}
+	for _, c := range steps {
+		if _, err := x.call(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
