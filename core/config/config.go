@@ -36,7 +36,9 @@ type Config struct {
 	Passport Passport `yaml:"passport"`
 	Admin    Admin    `yaml:"admin"`
 	Timeouts Timeouts `yaml:"timeouts"`
+	Limits   Limits   `yaml:"limits"`
 	Log      Log      `yaml:"log"`
+	Bots     Bots     `yaml:"bots"` // bots.go
 }
 
 // Listen holds the listen addresses ("" turns a listener off, except ns).
@@ -88,6 +90,16 @@ type Admin struct {
 type Timeouts struct {
 	Login Duration `yaml:"login"`
 	Idle  Duration `yaml:"idle"`
+	// SwitchboardIdle drops a conversation participant silent this long.
+	SwitchboardIdle Duration `yaml:"switchboard_idle"`
+}
+
+// Limits bound what one client may cost the server.
+type Limits struct {
+	// OutboxBytes is how much may wait for a client that reads too slowly
+	// before it is cut off. A client's own large answers (a contact list
+	// of thousands) wait for it instead.
+	OutboxBytes int `yaml:"outbox_bytes"`
 }
 
 // Log sets the log output.
@@ -128,8 +140,10 @@ func Default() Config {
 			TicketLifetime: Duration(5 * time.Minute),
 			BcryptCost:     10,
 		},
-		Timeouts: Timeouts{Login: Duration(2 * time.Minute), Idle: Duration(10 * time.Minute)},
+		Timeouts: Timeouts{Login: Duration(2 * time.Minute), Idle: Duration(10 * time.Minute), SwitchboardIdle: Duration(30 * time.Minute)},
+		Limits:   Limits{OutboxBytes: 256 << 10},
 		Log:      Log{Level: "info", Format: "console"},
+		Bots:     defaultBots(),
 	}
 }
 
@@ -262,11 +276,17 @@ func (c *Config) Validate() error {
 	if c.Login.BcryptCost != 0 && (c.Login.BcryptCost < 4 || c.Login.BcryptCost > 31) {
 		return &keyError{"login.bcrypt_cost", fmt.Sprintf("%d is outside 4..31", c.Login.BcryptCost)}
 	}
+	if c.Limits.OutboxBytes != 0 && c.Limits.OutboxBytes < 16<<10 {
+		return &keyError{"limits.outbox_bytes", fmt.Sprintf("%d is too small: at least 16384, so a client can be sent its profile and presence", c.Limits.OutboxBytes)}
+	}
 	if c.Passport.Cert != "" && c.Passport.Key == "" {
 		return &keyError{"passport.cert", "passport.key is not set: the two go together, set both or neither"}
 	}
 	if c.Passport.Key != "" && c.Passport.Cert == "" {
 		return &keyError{"passport.key", "passport.cert is not set: the two go together, set both or neither"}
+	}
+	if err := c.Bots.validate(); err != nil {
+		return err
 	}
 	return nil
 }

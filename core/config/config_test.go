@@ -65,6 +65,9 @@ admin:
 timeouts:
   login: 30s
   idle: 1h
+  switchboard_idle: 5m
+limits:
+  outbox_bytes: 1048576
 log:
   level: debug
   format: json
@@ -82,8 +85,11 @@ log:
 			TicketLifetime: config.Duration(90 * time.Second), BcryptCost: 12},
 		Passport: config.Passport{Cert: "/etc/nudge/cert.pem", Key: "/etc/nudge/key.pem", LoginHost: "login.passport.com"},
 		Admin:    config.Admin{Token: "s3cret"},
-		Timeouts: config.Timeouts{Login: config.Duration(30 * time.Second), Idle: config.Duration(time.Hour)},
-		Log:      config.Log{Level: "debug", Format: "json"},
+		Timeouts: config.Timeouts{Login: config.Duration(30 * time.Second), Idle: config.Duration(time.Hour),
+			SwitchboardIdle: config.Duration(5 * time.Minute)},
+		Limits: config.Limits{OutboxBytes: 1 << 20},
+		Log:    config.Log{Level: "debug", Format: "json"},
+		Bots:   config.Default().Bots, // the file leaves them at their defaults
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load =\n%+v\nwant\n%+v", got, want)
@@ -150,6 +156,8 @@ func TestLoadErrorsNameFileAndLine(t *testing.T) {
 			[]string{"x.yaml:2: ", "log.format", `"xml"`}},
 		{"bad bcrypt cost", "login:\n  md5: true\n  bcrypt_cost: 99\n",
 			[]string{"x.yaml:3: ", "login.bcrypt_cost", "99", "4..31"}},
+		{"tiny outbox", "limits:\n  outbox_bytes: 100\n",
+			[]string{"x.yaml:2: ", "limits.outbox_bytes", "100", "16384"}},
 		{"bcrypt cost not a number", "login:\n  bcrypt_cost: high\n",
 			[]string{"x.yaml:2: ", "high"}},
 		{"empty ns", "listen:\n  ns: \"\"\n",

@@ -94,12 +94,12 @@ func (s *session) handleSYN(c *msnp.Command) error {
 	switch d.ListForm {
 	case msnp.ListNumbered:
 		if c.Params[0] == ver {
-			s.reply(c, ver)
+			s.replyBulk(c, ver)
 			return nil
 		}
-		s.reply(c, ver)
-		s.reply(&msnp.Command{Name: "GTC", TrID: c.TrID}, ver, gtc)
-		s.reply(&msnp.Command{Name: "BLP", TrID: c.TrID}, ver, blp)
+		s.replyBulk(c, ver)
+		s.replyBulk(&msnp.Command{Name: "GTC", TrID: c.TrID}, ver, gtc)
+		s.replyBulk(&msnp.Command{Name: "BLP", TrID: c.TrID}, ver, blp)
 		if d.Groups {
 			s.sendNumberedGroups(c.TrID, ver, groups)
 		}
@@ -108,30 +108,30 @@ func (s *session) handleSYN(c *msnp.Command) error {
 		}
 	case msnp.ListCompact:
 		if c.Params[0] == ver {
-			s.reply(c, ver)
+			s.replyBulk(c, ver)
 			return nil
 		}
-		s.reply(c, ver, strconv.Itoa(len(contacts)), strconv.Itoa(len(groups)+1))
-		s.send(msnp.Notice("GTC", gtc))
-		s.send(msnp.Notice("BLP", blp))
-		s.send(msnp.Notice("LSG", "0", "Other%20Contacts", "0"))
+		s.replyBulk(c, ver, strconv.Itoa(len(contacts)), strconv.Itoa(len(groups)+1))
+		s.sendBulk(msnp.Notice("GTC", gtc))
+		s.sendBulk(msnp.Notice("BLP", blp))
+		s.sendBulk(msnp.Notice("LSG", "0", "Other%20Contacts", "0"))
 		for _, g := range groups {
-			s.send(msnp.Notice("LSG", strconv.Itoa(g.Number), msnp.EncodeParam(g.Name), "0"))
+			s.sendBulk(msnp.Notice("LSG", strconv.Itoa(g.Number), msnp.EncodeParam(g.Name), "0"))
 		}
 		for _, ct := range contacts {
 			params := []string{ct.Email, msnp.EncodeParam(ct.FriendlyName), strconv.Itoa(int(ct.Lists &^ store.Pending))}
 			if ct.Lists&store.Forward != 0 {
 				params = append(params, groupNumbers(ct.Groups, groups))
 			}
-			s.send(msnp.Notice("LST", params...))
+			s.sendBulk(msnp.Notice("LST", params...))
 		}
 	case msnp.ListGUID:
-		s.reply(c, listTimestamp, listTimestamp, strconv.Itoa(len(contacts)), strconv.Itoa(len(groups)))
-		s.send(msnp.Notice("GTC", gtc))
-		s.send(msnp.Notice("BLP", blp))
-		s.send(msnp.Notice("PRP", "MFN", msnp.EncodeParam(acct.FriendlyName)))
+		s.replyBulk(c, listTimestamp, listTimestamp, strconv.Itoa(len(contacts)), strconv.Itoa(len(groups)))
+		s.sendBulk(msnp.Notice("GTC", gtc))
+		s.sendBulk(msnp.Notice("BLP", blp))
+		s.sendBulk(msnp.Notice("PRP", "MFN", msnp.EncodeParam(acct.FriendlyName)))
 		for _, g := range groups {
-			s.send(msnp.Notice("LSG", msnp.EncodeParam(g.Name), g.GUID))
+			s.sendBulk(msnp.Notice("LSG", msnp.EncodeParam(g.Name), g.GUID))
 		}
 		for _, ct := range contacts {
 			params := []string{"N=" + ct.Email}
@@ -146,7 +146,7 @@ func (s *session) handleSYN(c *msnp.Command) error {
 			if onFL && len(ct.Groups) > 0 {
 				params = append(params, strings.Join(ct.Groups, ","))
 			}
-			s.send(msnp.Notice("LST", params...))
+			s.sendBulk(msnp.Notice("LST", params...))
 		}
 	}
 	return nil
@@ -173,9 +173,9 @@ func (s *session) handleLST(c *msnp.Command) error {
 
 func (s *session) sendNumberedGroups(trid uint32, ver string, groups []store.Group) {
 	total := strconv.Itoa(len(groups) + 1)
-	s.send(msnp.New("LSG", trid, ver, "1", total, "0", "Other%20Contacts", "0"))
+	s.sendBulk(msnp.New("LSG", trid, ver, "1", total, "0", "Other%20Contacts", "0"))
 	for i, g := range groups {
-		s.send(msnp.New("LSG", trid, ver, strconv.Itoa(i+2), total, strconv.Itoa(g.Number), msnp.EncodeParam(g.Name), "0"))
+		s.sendBulk(msnp.New("LSG", trid, ver, strconv.Itoa(i+2), total, strconv.Itoa(g.Number), msnp.EncodeParam(g.Name), "0"))
 	}
 }
 
@@ -188,7 +188,7 @@ func (s *session) sendNumberedList(trid uint32, list, ver string, contacts []sto
 		}
 	}
 	if len(on) == 0 {
-		s.send(msnp.New("LST", trid, list, ver, "0", "0"))
+		s.sendBulk(msnp.New("LST", trid, list, ver, "0", "0"))
 		return
 	}
 	total := strconv.Itoa(len(on))
@@ -197,7 +197,7 @@ func (s *session) sendNumberedList(trid uint32, list, ver string, contacts []sto
 		if bit == store.Forward && s.dialect.Groups {
 			params = append(params, groupNumbers(ct.Groups, groups))
 		}
-		s.send(msnp.New("LST", trid, params...))
+		s.sendBulk(msnp.New("LST", trid, params...))
 	}
 }
 

@@ -1,6 +1,7 @@
 package ns_test
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nudge-im/nudge/core/coretest"
+	"github.com/nudge-im/nudge/core/store"
 	"github.com/nudge-im/nudge/msnp"
 )
 
@@ -532,3 +534,33 @@ func TestRestartKeepsLists(t *testing.T) {
 
 // keep msnp imported for helpers used by other files.
 var _ = msnp.MaxVersion
+
+// TestLargeListIsNotCutOff: a list dump far larger than what may queue for
+// a slow client waits for the client instead of cutting it off.
+func TestLargeListIsNotCutOff(t *testing.T) {
+	srv := coretest.Start(t, coretest.WithoutChallenges(), coretest.WithConfig(func(c *coretestConfig) {
+		c.Limits.OutboxBytes = 16 << 10
+	}))
+	srv.AddUser(t, "big@example.com", "pw", "Big")
+	const n = 400
+	for i := 0; i < n; i++ {
+		handle := fmt.Sprintf("someone-with-a-rather-long-handle-%03d@example.com", i)
+		if _, err := srv.Store.AddToList(context.Background(), "big@example.com", handle, store.Allow, "", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := login(t, srv, 7, "big@example.com", "pw")
+	w.send("SYN 5 0")
+	w.expect("SYN 5 *")
+	w.expect("GTC 5 * A")
+	w.expect("BLP 5 * AL")
+	w.expect("LSG 5 * 1 1 0 Other%20Contacts 0")
+	w.expect("LST 5 FL * 0 0")
+	for i := 0; i < n; i++ {
+		w.expect(fmt.Sprintf("LST 5 AL * %d %d someone-with-a-rather-long-handle-%03d@example.com *", i+1, n, i))
+	}
+	w.expect("LST 5 BL * 0 0")
+	w.expect("LST 5 RL * 0 0")
+	w.send("PNG")
+	w.expect("QNG")
+}

@@ -200,6 +200,15 @@ func (s *session) signedIn() bool { return s.registered }
 // send queues a command to the client.
 func (s *session) send(c *msnp.Command) { s.out.Send(c) }
 
+// sendBulk queues part of a large answer to the client's own request (a
+// contact list dump): it waits for the client to read rather than cut it
+// off, which only the session's own goroutine may do.
+func (s *session) sendBulk(c *msnp.Command) { s.out.SendWait(c) }
+
+func (s *session) replyBulk(c *msnp.Command, params ...string) {
+	s.sendBulk(msnp.New(c.Name, c.TrID, params...))
+}
+
 // reply answers the request c.
 func (s *session) reply(c *msnp.Command, params ...string) {
 	s.send(msnp.New(c.Name, c.TrID, params...))

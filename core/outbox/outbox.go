@@ -37,6 +37,7 @@ type Outbox struct {
 	closing bool   // Close was called: write what is pending, then close
 	dead    bool   // the connection failed or was cut off
 	wake    chan struct{}
+	drained chan struct{} // a batch went out (for SendWait)
 	done    chan struct{}
 	onSlow  func()
 }
@@ -67,6 +68,7 @@ func New(conn net.Conn, opts Options) *Outbox {
 		limit:        opts.Limit,
 		writeTimeout: opts.WriteTimeout,
 		wake:         make(chan struct{}, 1),
+		drained:      make(chan struct{}, 1),
 		done:         make(chan struct{}),
 		onSlow:       opts.OnSlow,
 	}
@@ -99,6 +101,31 @@ func (o *Outbox) Send(c *msnp.Command) bool {
 	default:
 	}
 	return true
+}
+
+// SendWait is Send for a connection's answers to its own requests, which
+// may be large (a contact list of thousands): while the backlog is over
+// half the limit it waits for the writer instead of cutting the
+// connection off. Only the goroutine serving that connection may call it:
+// it waits on that connection's reader alone, never on anyone else.
+func (o *Outbox) SendWait(c *msnp.Command) bool {
+	for {
+		o.mu.Lock()
+		if o.dead || o.closing {
+			o.mu.Unlock()
+			return false
+		}
+		room := len(o.buf) < o.limit/2
+		o.mu.Unlock()
+		if room {
+			return o.Send(c)
+		}
+		select {
+		case <-o.drained:
+		case <-o.done:
+			return false
+		}
+	}
 }
 
 // Close writes what is pending (bounded by the write timeout), then closes
@@ -169,6 +196,10 @@ func (o *Outbox) run() {
 					}
 					return
 				}
+			}
+			select {
+			case o.drained <- struct{}{}:
+			default:
 			}
 			o.mu.Lock()
 			if o.spare == nil && cap(batch) <= 4*o.limit {

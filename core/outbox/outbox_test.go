@@ -447,3 +447,42 @@ func BenchmarkSend(b *testing.B) {
 	b.StopTimer()
 	o.Close()
 }
+
+// TestSendWaitFollowsTheReader: a connection's own large answer waits for
+// its reader instead of being cut off, and arrives whole.
+func TestSendWaitFollowsTheReader(t *testing.T) {
+	server, client := pair(t)
+	slow := make(chan struct{}, 1)
+	o := outbox.New(server, outbox.Options{Limit: 4096, OnSlow: func() { slow <- struct{}{} }})
+	defer o.Kill()
+	const n = 2000 // about 100 KiB: far over the limit
+	done := make(chan bool)
+	go func() {
+		for i := 0; i < n; i++ {
+			if !o.SendWait(msnp.New("LST", uint32(i), "FL", "contact@example.com", "Some%20Contact%20Name", "1")) {
+				done <- false
+				return
+			}
+		}
+		done <- true
+	}()
+	r := msnp.NewReader(client, msnp.FromServer)
+	for i := 0; i < n; i++ {
+		client.SetReadDeadline(time.Now().Add(10 * time.Second))
+		c, err := r.ReadCommand()
+		if err != nil {
+			t.Fatalf("command %d: %v", i, err)
+		}
+		if c.TrID != uint32(i) {
+			t.Fatalf("command %d has TrID %d", i, c.TrID)
+		}
+	}
+	if !<-done {
+		t.Fatal("SendWait gave up")
+	}
+	select {
+	case <-slow:
+		t.Fatal("the connection was cut off as slow")
+	default:
+	}
+}

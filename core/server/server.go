@@ -120,10 +120,11 @@ func (s *Server) start() error {
 	addrs := s.Addrs()
 
 	s.sb = switchboard.New(switchboard.Config{
-		Address:   s.public(addrs.SB),
-		Directory: s.Dir,
-		Metrics:   s.Metrics,
-		Log:       s.log,
+		Address:     s.public(addrs.SB),
+		Directory:   s.Dir,
+		Metrics:     s.Metrics,
+		Log:         s.log,
+		IdleTimeout: time.Duration(cfg.Timeouts.SwitchboardIdle),
 	})
 	minVersion := msnp.MinVersion
 	if !cfg.Login.MD5 {
@@ -140,6 +141,7 @@ func (s *Server) start() error {
 		Challenges:   cfg.Login.Challenges,
 		LoginTimeout: time.Duration(cfg.Timeouts.Login),
 		IdleTimeout:  time.Duration(cfg.Timeouts.Idle),
+		OutboxLimit:  cfg.Limits.OutboxBytes,
 		Address:      s.public(addrs.NS),
 	}
 	s.ns = ns.New(nsCfg)

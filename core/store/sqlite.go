@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -29,6 +30,9 @@ type Options struct {
 	BusyTimeout time.Duration
 	// MaxReaders caps the read connections; 0 means GOMAXPROCS, at least 4.
 	MaxReaders int
+	// MaxReverse caps a user's RL (ErrListFull beyond it); 0 means
+	// DefaultMaxReverse.
+	MaxReverse int
 }
 
 // ErrSchemaTooNew is returned (wrapped, with both versions) by Open when the
@@ -52,9 +56,11 @@ var ErrSchemaTooNew = errors.New("database schema is newer than this program")
 // returns, so every commit is synced. List changes happen at human speed, so
 // the fsync per commit costs nothing that matters.
 type SQLite struct {
-	w, r  *sql.DB
-	cost  int
-	dummy func() []byte // a hash to compare against for unknown accounts
+	w, r *sql.DB
+	cost int
+	// maxReverse is Options.MaxReverse with its default applied.
+	maxReverse int
+	dummy      func() []byte // a hash to compare against for unknown accounts
 }
 
 var _ Store = (*SQLite)(nil)
@@ -136,7 +142,7 @@ func open(ctx context.Context, path string, opts Options, migs []string) (*SQLit
 		return nil, fmt.Errorf("store: %s: %w", abs, err)
 	}
 
-	s := &SQLite{w: w, r: r, cost: cost}
+	s := &SQLite{w: w, r: r, cost: cost, maxReverse: cmp.Or(opts.MaxReverse, DefaultMaxReverse)}
 	s.dummy = sync.OnceValue(func() []byte {
 		h, _ := bcrypt.GenerateFromPassword([]byte("not a password anyone has"), cost)
 		return h

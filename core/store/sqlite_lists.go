@@ -169,7 +169,7 @@ func (s *SQLite) AddToList(ctx context.Context, owner, contact string, l List, f
 			return err
 		}
 		if l == Forward {
-			ch, err = addForward(ctx, tx, me, owner, contact, e, found, friendlyName, group)
+			ch, err = addForward(ctx, tx, me, owner, contact, e, found, friendlyName, group, s.maxReverse)
 			return err
 		}
 		switch {
@@ -195,7 +195,7 @@ func (s *SQLite) AddToList(ctx context.Context, owner, contact string, l List, f
 }
 
 // addForward is AddToList for FL: it also puts owner on the contact's RL.
-func addForward(ctx context.Context, tx *sql.Tx, me acct, owner, contact string, e entry, found bool, name, group string) (Change, error) {
+func addForward(ctx context.Context, tx *sql.Tx, me acct, owner, contact string, e entry, found bool, name, group string, maxReverse int) (Change, error) {
 	them, err := accountRef(ctx, tx, contact)
 	if err != nil {
 		return Change{}, err
@@ -230,7 +230,7 @@ func addForward(ctx context.Context, tx *sql.Tx, me acct, owner, contact string,
 	}
 	if n, err := countOn(ctx, tx, them.id, Reverse); err != nil {
 		return Change{}, err
-	} else if n >= MaxReverse {
+	} else if n >= maxReverse {
 		return Change{}, ErrListFull
 	}
 

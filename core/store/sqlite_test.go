@@ -31,6 +31,16 @@ func openTest(t testing.TB, path string) *SQLite {
 	return s
 }
 
+func openTestOpts(t testing.TB, path string, opts Options) *SQLite {
+	t.Helper()
+	s, err := Open(context.Background(), path, opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 func newTest(t testing.TB) *SQLite {
 	t.Helper()
 	s := openTest(t, filepath.Join(t.TempDir(), "data", "nudge.db"))
@@ -727,13 +737,15 @@ func TestLimits(t *testing.T) {
 	// AL and BL are not limited by FL's size.
 	mustAdd(t, s, "full@example.com", "extra@example.com", Allow, "")
 
-	// Popular: MaxReverse people have them on FL already.
+	// Popular: as many people as the RL may hold have them on FL already.
+	const maxReverse = 50
+	s = openTestOpts(t, filepath.Join(t.TempDir(), "rl.db"), Options{BcryptCost: testOpts.BcryptCost, MaxReverse: maxReverse})
 	pop := mustCreate(t, s, "popular@example.com").Email
 	mustCreate(t, s, "fan0@example.com")
 	// Fill popular's RL directly: MaxReverse watchers.
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		p, _ := accountRef(ctx, tx, pop)
-		for i := range MaxReverse {
+		for i := range maxReverse {
 			if _, err := setBits(ctx, tx, p.id, fmt.Sprintf("w%04d@example.com", i), Reverse, "w", false); err != nil {
 				return err
 			}

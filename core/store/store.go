@@ -116,13 +116,16 @@ var (
 
 // Limits the store enforces (the figures MSN used in 2005).
 const (
-	MaxForward     = 600  // FL entries
-	MaxReverse     = 1000 // RL entries
-	MaxGroups      = 30
-	MaxGroupName   = 61  // bytes
-	MaxFriendly    = 387 // bytes
-	MaxEmailLength = 129 // bytes
-	MaxPassword    = 72  // bytes; bcrypt ignores anything longer, so it is refused
+	MaxForward = 600 // FL entries
+	// DefaultMaxReverse caps RL: how many people may have one user on their
+	// FL. MSN's 2005 figure was 1000, but a bot is a contact everyone may
+	// add, so the default is far higher (Options.MaxReverse changes it).
+	DefaultMaxReverse = 100_000
+	MaxGroups         = 30
+	MaxGroupName      = 61  // bytes
+	MaxFriendly       = 387 // bytes
+	MaxEmailLength    = 129 // bytes
+	MaxPassword       = 72  // bytes; bcrypt ignores anything longer, so it is refused
 )
 
 // Store is the durable state of the service. Implementations are safe for
