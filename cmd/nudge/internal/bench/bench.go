@@ -43,7 +43,7 @@ type Options struct {
 }
 
 // Scenarios, in the order they run.
-var Scenarios = []string{"logins", "idle", "relay", "fanout"}
+var Scenarios = []string{"idle", "logins", "relay", "fanout"}
 
 func (o *Options) wants(s string) bool {
 	if len(o.Only) == 0 {
@@ -140,6 +140,15 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, fmt.Errorf("cannot use the admin API at %s (give --http and --token or --data): %w", opts.HTTP, err)
 	}
 	rep := &Report{Server: opts.Server}
+	// Idle sessions first: the memory they cost is read off the server's
+	// process, which other scenarios would have grown already.
+	if opts.wants("idle") && opts.Sessions > 0 {
+		r, err := b.idle(ctx)
+		if err != nil {
+			return rep, err
+		}
+		rep.Idle = r
+	}
 	if opts.wants("logins") && opts.Logins > 0 {
 		for _, m := range []loginMethod{md5Login, passportLogin} {
 			r, err := b.logins(ctx, m)
@@ -167,13 +176,6 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			return rep, err
 		}
 		rep.Fanout = r
-	}
-	if opts.wants("idle") && opts.Sessions > 0 {
-		r, err := b.idle(ctx)
-		if err != nil {
-			return rep, err
-		}
-		rep.Idle = r
 	}
 	rep.Elapsed = Duration(time.Since(start))
 	return rep, nil

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nudge-im/nudge/msnp"
 	"github.com/nudge-im/nudge/msnp/client"
 )
 
@@ -20,15 +21,16 @@ func (b *runner) fanout(ctx context.Context) (*FanoutResult, error) {
 	star, watchers := emails[0], emails[1:]
 	b.progress("fan-out: signing in %d contacts of one user", n)
 
+	// The contacts are bare connections that read until they hear of the
+	// change: thousands of full clients would measure the load generator.
 	var (
 		mu      sync.Mutex
 		arrived = make([]time.Time, 0, n)
 		setupWG sync.WaitGroup
 		readWG  sync.WaitGroup
-		clients = make([]*client.Client, n)
+		conns   = make([]*raw, n)
 		failErr error
 		next    = make(chan int, n)
-		watch   = make(chan struct{})
 	)
 	for i := range n {
 		next <- i
@@ -39,9 +41,9 @@ func (b *runner) fanout(ctx context.Context) (*FanoutResult, error) {
 		go func() {
 			defer setupWG.Done()
 			for i := range next {
-				c, err := client.Dial(ctx, b.clientConfig(watchers[i], 7))
+				x, err := b.rawLogin(ctx, watchers[i])
 				if err == nil {
-					err = c.AddContact(ctx, star)
+					_, err = x.call(msnp.New("ADD", 10, "FL", star, star))
 				}
 				if err != nil {
 					mu.Lock()
@@ -49,23 +51,22 @@ func (b *runner) fanout(ctx context.Context) (*FanoutResult, error) {
 						failErr = err
 					}
 					mu.Unlock()
-					if c != nil {
-						c.Close()
+					if x != nil {
+						x.conn.Close()
 					}
 					continue
 				}
-				clients[i] = c
+				x.conn.SetDeadline(time.Time{})
+				conns[i] = x
 				readWG.Add(1)
 				go func() {
 					defer readWG.Done()
-					armed := false
-					for ev := range c.Events() {
-						select {
-						case <-watch:
-							armed = true
-						default:
+					for {
+						c, err := x.r.ReadCommand()
+						if err != nil {
+							return
 						}
-						if p, ok := ev.(*client.Presence); ok && armed && p.Email == star && p.Status == client.Away {
+						if c.Name == "NLN" && c.Param(0) == "AWY" && c.Param(1) == star {
 							mu.Lock()
 							arrived = append(arrived, time.Now())
 							mu.Unlock()
@@ -78,9 +79,9 @@ func (b *runner) fanout(ctx context.Context) (*FanoutResult, error) {
 	}
 	setupWG.Wait()
 	defer func() {
-		for _, c := range clients {
-			if c != nil {
-				c.Close()
+		for _, x := range conns {
+			if x != nil {
+				x.conn.Close()
 			}
 		}
 		readWG.Wait()
@@ -99,7 +100,6 @@ func (b *runner) fanout(ctx context.Context) (*FanoutResult, error) {
 		}
 	}()
 	time.Sleep(time.Second) // the sign-in's own NLN has reached everyone
-	close(watch)
 	b.progress("fan-out: changing the status once")
 	t0 := time.Now()
 	if err := s.SetStatus(ctx, client.Away); err != nil {
