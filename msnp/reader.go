@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strconv"
 )
 
 // Direction says who sent the bytes a Reader reads. The two directions have
@@ -100,8 +99,9 @@ func set(names ...string) map[string]bool {
 
 // Reader reads commands from one side of an MSNP connection.
 type Reader struct {
-	r   *bufio.Reader
-	dir Direction
+	r    *bufio.Reader
+	dir  Direction
+	toks []span // reused by ReadInto
 
 	// MaxLine is the longest command line accepted, CRLF included.
 	MaxLine int
@@ -136,63 +136,65 @@ func (r *Reader) ReadCommand() (*Command, error) {
 }
 
 // ReadInto reads the next command into c, reusing the capacity of its
-// Params and Payload. Hot loops use it to avoid allocating per command.
+// Params and Payload. Hot loops use it to avoid allocating per command: a
+// command whose parameters are all common protocol words (a switchboard's
+// "MSG 12 A 130", say) costs no allocation at all. The caller must not keep
+// c.Payload past the next call.
 func (r *Reader) ReadInto(c *Command) error {
 	line, err := r.readLine()
 	if err != nil {
 		return err
 	}
-	if len(line) == 0 {
+	toks := tokenize(r.toks[:0], line)
+	r.toks = toks[:0]
+	if len(toks) == 0 || toks[0].len() != 3 {
 		return &ReadError{Err: ErrMalformed, InSync: true}
 	}
-
-	// One string holds the whole line; the name and parameters are
-	// substrings of it, so a command costs one allocation.
-	s := string(line)
-	name, rest := cut(s)
-	if len(name) != 3 {
-		return &ReadError{Err: ErrMalformed, InSync: true}
-	}
-	c.Name = internName(name)
+	ls := lineStrings{line: line}
+	c.Name = ls.str(toks[0])
 	c.TrID, c.HasTrID = 0, false
 	c.Params = c.Params[:0]
 	c.Payload = c.Payload[:0]
 	payload := r.carriesPayload(c.Name)
+	toks = toks[1:]
 
-	if r.hasTrID(c.Name, rest) {
-		var tok string
-		tok, rest = cut(rest)
-		trid, ok := parseTrID(tok)
+	var first []byte
+	if len(toks) > 0 {
+		first = toks[0].of(line)
+	}
+	if r.hasTrID(c.Name, first) {
+		trid, ok := parseTrID(first)
 		if !ok {
 			// The length, if any, is unknowable now: only a command
 			// without payload leaves the stream in step.
 			return &ReadError{Err: ErrBadTrID, Name: c.Name, InSync: !payload}
 		}
 		c.TrID, c.HasTrID = trid, true
+		toks = toks[1:]
 	}
-	for rest != "" {
-		var tok string
-		tok, rest = cut(rest)
-		c.Params = append(c.Params, tok)
+
+	length := -1
+	if payload && len(toks) > 0 {
+		if n, ok := parseLength(toks[len(toks)-1].of(line)); ok {
+			length = n
+			toks = toks[:len(toks)-1]
+		}
+	}
+	for _, t := range toks {
+		c.Params = append(c.Params, ls.str(t))
 	}
 
 	if !payload {
 		c.Payload = nil
 		return nil
 	}
-	n := len(c.Params)
-	length, ok := -1, false
-	if n > 0 {
-		length, ok = parseLength(c.Params[n-1])
-	}
-	if !ok {
+	if length < 0 {
 		if r.dir == FromServer { // "ADL 5 OK", "MSG" without payload
 			c.Payload = nil
 			return nil
 		}
 		return &ReadError{Err: ErrBadLength, Name: c.Name, TrID: c.TrID, HasTrID: c.HasTrID, InSync: false}
 	}
-	c.Params = c.Params[:n-1]
 	if length > r.MaxPayload {
 		re := &ReadError{Err: ErrPayloadTooLarge, Name: c.Name, TrID: c.TrID, HasTrID: c.HasTrID}
 		// Skipping a payload a little too large keeps the stream in
@@ -213,6 +215,66 @@ func (r *Reader) ReadInto(c *Command) error {
 	}
 	return nil
 }
+
+// span is a token's position in a line.
+type span struct{ start, end int }
+
+func (t span) len() int              { return t.end - t.start }
+func (t span) of(line []byte) []byte { return line[t.start:t.end] }
+
+// tokenize splits a line on runs of spaces and tabs, as the official
+// servers did.
+func tokenize(dst []span, line []byte) []span {
+	i := 0
+	for i < len(line) {
+		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+			i++
+		}
+		if i == len(line) {
+			break
+		}
+		j := i
+		for j < len(line) && line[j] != ' ' && line[j] != '\t' {
+			j++
+		}
+		dst = append(dst, span{i, j})
+		i = j
+	}
+	return dst
+}
+
+// lineStrings turns tokens into strings: a common protocol word costs
+// nothing, anything else is a substring of one string made from the line,
+// at most once.
+type lineStrings struct {
+	line []byte
+	s    string
+}
+
+func (l *lineStrings) str(t span) string {
+	if w, ok := commonWords[string(t.of(l.line))]; ok {
+		return w
+	}
+	if l.s == "" {
+		l.s = string(l.line)
+	}
+	return l.s[t.start:t.end]
+}
+
+// commonWords are the parameters that recur in every session.
+var commonWords = func() map[string]string {
+	m := map[string]string{}
+	for _, w := range commandNames {
+		m[w] = w
+	}
+	for _, w := range []string{
+		"U", "N", "A", "D", "OK", "FL", "AL", "BL", "RL", "NLN", "BSY", "IDL", "BRB", "AWY", "PHN", "LUN",
+		"HDN", "FLN", "CKI", "SB", "NS", "MD5", "TWN", "I", "S", "0", "1", "CVR0", "RINGING", "Hotmail", "null",
+	} {
+		m[w] = w
+	}
+	return m
+}()
 
 // readLine returns the next line without its line ending. The official
 // servers accept a lone LF as well as CRLF; so does this reader.
@@ -245,7 +307,7 @@ func (r *Reader) carriesPayload(name string) bool {
 }
 
 // hasTrID decides whether the first parameter is a TrID.
-func (r *Reader) hasTrID(name, rest string) bool {
+func (r *Reader) hasTrID(name string, first []byte) bool {
 	if r.dir == FromClient {
 		return !clientNoTrID[name]
 	}
@@ -255,44 +317,31 @@ func (r *Reader) hasTrID(name, rest string) bool {
 	case name == "LSG":
 		return r.Version != 0 && r.Version <= 7
 	case serverMaybeTrID[name]:
-		first, _ := cut(rest)
 		_, ok := parseTrID(first)
 		return ok
 	}
 	return true
 }
 
-// cut splits off the first space-separated word. Runs of spaces count as one
-// separator, as the official servers allowed.
-func cut(s string) (word, rest string) {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
-		s = s[1:]
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] == ' ' || s[i] == '\t' {
-			j := i + 1
-			for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
-				j++
-			}
-			return s[:i], s[j:]
-		}
-	}
-	return s, ""
-}
-
-func parseTrID(s string) (uint32, bool) {
-	if s == "" || len(s) > 10 {
+func parseTrID(s []byte) (uint32, bool) {
+	if len(s) == 0 || len(s) > 10 {
 		return 0, false
 	}
-	n, err := strconv.ParseUint(s, 10, 32)
-	if err != nil || n > math.MaxUint32 {
+	var n uint64
+	for _, c := range s {
+		if !isDigit(c) {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	if n > math.MaxUint32 {
 		return 0, false
 	}
 	return uint32(n), true
 }
 
-func parseLength(s string) (int, bool) {
-	if s == "" || len(s) > 9 {
+func parseLength(s []byte) (int, bool) {
+	if len(s) == 0 || len(s) > 9 {
 		return 0, false
 	}
 	n := 0
@@ -312,24 +361,10 @@ func noEOF(err error) error {
 	return err
 }
 
-// internName returns a constant string for the common command names so that
-// holding a name does not keep the line's memory alive.
-func internName(s string) string {
-	if n, ok := commonNames[s]; ok {
-		return n
-	}
-	return s
+// commandNames are the MSNP2–12 command names.
+var commandNames = []string{
+	"ACK", "ADC", "ADD", "ADG", "ADL", "ANS", "BLP", "BPR", "BYE", "CAL", "CHG", "CHL", "CVQ", "CVR",
+	"FLN", "FND", "FQY", "GCF", "GTC", "ILN", "IMS", "INF", "IPG", "IRO", "JOI", "LSG", "LST", "MSG",
+	"NAK", "NLN", "NOT", "OUT", "PAG", "PNG", "PRP", "QNG", "QRY", "REA", "REG", "REM", "RMG", "RML",
+	"RNG", "SBP", "SBS", "SDC", "SND", "SYN", "UBX", "URL", "USR", "UUX", "VER", "XFR",
 }
-
-var commonNames = func() map[string]string {
-	m := map[string]string{}
-	for _, n := range []string{
-		"ACK", "ADC", "ADD", "ADG", "ADL", "ANS", "BLP", "BPR", "BYE", "CAL", "CHG", "CHL", "CVQ", "CVR",
-		"FLN", "FND", "FQY", "GCF", "GTC", "ILN", "IMS", "INF", "IPG", "IRO", "JOI", "LSG", "LST", "MSG",
-		"NAK", "NLN", "NOT", "OUT", "PAG", "PNG", "PRP", "QNG", "QRY", "REA", "REG", "REM", "RMG", "RML",
-		"RNG", "SBP", "SBS", "SDC", "SND", "SYN", "UBX", "URL", "USR", "UUX", "VER", "XFR",
-	} {
-		m[n] = n
-	}
-	return m
-}()
