@@ -13,36 +13,39 @@ import (
 // listNames maps the list codes of ADD/ADC/REM/LST to list bits.
 var listNames = map[string]store.List{"FL": store.Forward, "AL": store.Allow, "BL": store.Block, "RL": store.Reverse}
 
+// storeCodes maps store errors to the replies the protocol defines for
+// them, in the order they are tried.
+var storeCodes = []struct {
+	err  error
+	code msnp.ErrorCode
+}{
+	{store.ErrInvalidEmail, msnp.ErrInvalidParameter},
+	{store.ErrAlreadyOnList, msnp.ErrAlreadyThere},
+	{store.ErrAlreadyInGroup, msnp.ErrAlreadyThere},
+	{store.ErrNotOnList, msnp.ErrNotOnList},
+	{store.ErrOppositeList, msnp.ErrInOppositeList},
+	{store.ErrListFull, msnp.ErrListFull},
+	{store.ErrNoSuchGroup, msnp.ErrInvalidGroup},
+	{store.ErrGroupExists, msnp.ErrGroupExists},
+	{store.ErrTooManyGroups, msnp.ErrTooManyGroups},
+	{store.ErrNotInGroup, msnp.ErrNotInGroup},
+	{store.ErrSameValue, msnp.ErrAlreadyInMode},
+	{store.ErrInvalidName, msnp.ErrNicknameChangeIllegal},
+}
+
 // storeCode maps a store error to the reply the protocol defines for it.
+// An unknown account is 205 until MSNP10 and 208 from then on.
 func (s *session) storeCode(err error) msnp.ErrorCode {
-	switch {
-	case errors.Is(err, store.ErrNotFound):
+	if errors.Is(err, store.ErrNotFound) {
 		if s.dialect.ContactGUIDs {
 			return msnp.ErrInvalidPrincipal
 		}
 		return msnp.ErrNoSuchUser
-	case errors.Is(err, store.ErrInvalidEmail):
-		return msnp.ErrInvalidParameter
-	case errors.Is(err, store.ErrAlreadyOnList), errors.Is(err, store.ErrAlreadyInGroup):
-		return msnp.ErrAlreadyThere
-	case errors.Is(err, store.ErrNotOnList):
-		return msnp.ErrNotOnList
-	case errors.Is(err, store.ErrOppositeList):
-		return msnp.ErrInOppositeList
-	case errors.Is(err, store.ErrListFull):
-		return msnp.ErrListFull
-	case errors.Is(err, store.ErrNoSuchGroup):
-		return msnp.ErrInvalidGroup
-	case errors.Is(err, store.ErrGroupExists):
-		return msnp.ErrGroupExists
-	case errors.Is(err, store.ErrTooManyGroups):
-		return msnp.ErrTooManyGroups
-	case errors.Is(err, store.ErrNotInGroup):
-		return msnp.ErrNotInGroup
-	case errors.Is(err, store.ErrSameValue):
-		return msnp.ErrAlreadyInMode
-	case errors.Is(err, store.ErrInvalidName):
-		return msnp.ErrNicknameChangeIllegal
+	}
+	for _, m := range storeCodes {
+		if errors.Is(err, m.err) {
+			return m.code
+		}
 	}
 	return msnp.ErrDatabase
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/nudge-im/nudge/core/coretest"
 	"github.com/nudge-im/nudge/core/store"
 	"github.com/nudge-im/nudge/msnp"
+	"github.com/nudge-im/nudge/msnp/auth"
 )
 
 // usrOK is the USR OK line each version expects (TrID 4).
@@ -33,26 +34,10 @@ func TestLoginEveryVersion(t *testing.T) {
 		t.Run(fmt.Sprintf("MSNP%d", v), func(t *testing.T) {
 			email := fmt.Sprintf("user%d@example.com", v)
 			srv.AddUser(t, email, "pw"+strconv.Itoa(v), "User "+strconv.Itoa(v))
-			w := dial(t, srv.NSAddr, email)
-			ver := "MSNP" + strconv.Itoa(v)
-			w.send("VER 1 " + ver + " CVR0")
-			w.expect("VER 1 " + ver + " CVR0")
-			if v <= 7 {
-				w.send("INF 2")
-				w.expect("INF 2 MD5")
-				w.send("USR 3 MD5 I " + email)
-				salt := w.expect("USR 3 MD5 S *").Param(2)
-				w.send("USR 4 MD5 S " + md5hex(salt+"pw"+strconv.Itoa(v)))
-			} else {
-				w.send("USR 3 TWN I " + email)
-				params := w.expect("USR 3 TWN S *").Param(2)
-				w.send("USR 4 TWN S " + passportLogin(t, srv, email, "pw"+strconv.Itoa(v), params))
+			w, ok := loginOK(t, srv, v, email, "pw"+strconv.Itoa(v))
+			if want := usrOK(v, email, "User%20"+strconv.Itoa(v)); ok != want {
+				t.Fatalf("got %q, want %q", ok, want)
 			}
-			w.expect(usrOK(v, email, "User%20"+strconv.Itoa(v)))
-			if v >= 11 {
-				w.expect("SBS 0 null")
-			}
-			w.expect("MSG Hotmail Hotmail")
 			switch {
 			case v <= 7:
 				w.send("SYN 5 0")
@@ -97,7 +82,7 @@ func TestPipelinedLogin(t *testing.T) {
 	w.expect("VER 1 MSNP2")
 	w.expect("INF 2 MD5")
 	salt := w.expect("USR 3 MD5 S *").Param(2)
-	w.send("USR 4 MD5 S " + md5hex(salt+"secret"))
+	w.send("USR 4 MD5 S " + auth.MD5Digest(salt, "secret"))
 	w.expect("USR 4 OK old@example.com Old")
 }
 
@@ -131,7 +116,7 @@ func TestLoginFailures(t *testing.T) {
 	w.expect("VER 1 MSNP7")
 	w.expect("INF 2 MD5")
 	salt := w.expect("USR 3 MD5 S *").Param(2)
-	w.send("USR 4 MD5 S " + md5hex(salt+"wrong"))
+	w.send("USR 4 MD5 S " + auth.MD5Digest(salt, "wrong"))
 	w.expect("911 4")
 	w.expectClosed()
 
@@ -141,7 +126,7 @@ func TestLoginFailures(t *testing.T) {
 	w.send("VER 1 MSNP7\r\nUSR 2 MD5 I ghost@example.com")
 	w.expect("VER 1 MSNP7")
 	salt1 := w.expect("USR 2 MD5 S *").Param(2)
-	w.send("USR 3 MD5 S " + md5hex(salt1+"anything"))
+	w.send("USR 3 MD5 S " + auth.MD5Digest(salt1, "anything"))
 	w.expect("911 3")
 	w = dial(t, srv.NSAddr, "ghost2")
 	w.send("VER 1 MSNP7\r\nUSR 2 MD5 I ghost@example.com")

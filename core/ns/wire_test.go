@@ -1,9 +1,6 @@
 package ns_test
 
 import (
-	"crypto/md5"
-	"encoding/hex"
-
 	"crypto/tls"
 	"github.com/nudge-im/nudge/core/config"
 	"net"
@@ -139,6 +136,13 @@ func lineOf(c *msnp.Command) string {
 // stops after USR OK and the profile (and SBS).
 func login(t testing.TB, srv *coretest.Server, v int, email, password string) *wire {
 	t.Helper()
+	w, _ := loginOK(t, srv, v, email, password)
+	return w
+}
+
+// loginOK is login that also returns the USR OK line.
+func loginOK(t testing.TB, srv *coretest.Server, v int, email, password string) (*wire, string) {
+	t.Helper()
 	w := dial(t, srv.NSAddr, email)
 	ver := "MSNP" + strconv.Itoa(v)
 	w.send("VER 1 " + ver + " CVR0")
@@ -157,14 +161,14 @@ func login(t testing.TB, srv *coretest.Server, v int, email, password string) *w
 		ticket := passportLogin(t, srv, email, password, params)
 		w.send("USR 4 TWN S " + ticket)
 	}
-	w.expect("USR 4 OK **")
+	ok := lineOf(w.expect("USR 4 OK **"))
 	if v >= 11 {
 		w.expect("SBS 0 null")
 	}
 	if c := w.expect("MSG Hotmail Hotmail"); !strings.Contains(string(c.Payload), "text/x-msmsgsprofile") {
 		t.Fatalf("profile: %q", c.Payload)
 	}
-	return w
+	return w, ok
 }
 
 // passportLogin does the HTTPS part of a TWN login and returns the from-PP
@@ -211,8 +215,3 @@ func (w *wire) answerChallenge(v int, trid int, chl *msnp.Command) {
 }
 
 type coretestConfig = config.Config
-
-func md5hex(s string) string {
-	sum := md5.Sum([]byte(s))
-	return hex.EncodeToString(sum[:])
-}
