@@ -17,6 +17,7 @@ all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/nudge
+	$(GO) build -o bin/bots/ ./plugins/bots/... && ln -sfn ../../plugins/bots/js-hello bin/bots/js-hello
 
 run: build
 	./$(BIN) serve --data $(DATA)

@@ -23,6 +23,7 @@ Start the service with "nudge serve", make accounts with "nudge user add".`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(serveCommand(), userCommand(), chatCommand(), benchCommand(), versionCommand())
+	root.AddCommand(botCommand())
 	return root
 }
 

@@ -18,15 +18,17 @@ type KVKeys struct {
 }
 
 // kvPath escapes the namespace and the key as one path segment each. A
-// slash in a key is escaped too, and so are dots, so that a key such as
-// "a//b" or ".." is never cleaned or redirected by the server's router.
+// slash is escaped too, and so are dots, so that a key such as "a//b" or
+// ".." is never cleaned or redirected by the server's router.
 func kvPath(namespace, key string) string {
-	p := "/admin/v1/kv/" + url.PathEscape(namespace)
+	p := "/admin/v1/kv/" + segment(namespace)
 	if key != "" {
-		p += "/" + strings.ReplaceAll(url.PathEscape(key), ".", "%2E")
+		p += "/" + segment(key)
 	}
 	return p
 }
+
+func segment(s string) string { return strings.ReplaceAll(url.PathEscape(s), ".", "%2E") }
 
 // KVGet returns the value of key in namespace; a missing key gives an error
 // matching ErrNotFound.

@@ -132,6 +132,13 @@ func (s *session) join(c *conn, trid uint32) bool {
 		c.out.Send(msnp.New("IRO", trid, params...))
 	}
 	c.out.Send(msnp.New("ANS", trid, "OK"))
+	// The joiner is a member before anyone hears of it: someone who reads
+	// JOI and answers at once must find the joiner there. Its roster and
+	// ANS OK are queued already, so no message overtakes them.
+	next := make([]*conn, len(old), len(old)+1)
+	copy(next, old)
+	next = append(next, c)
+	s.members.Store(&next)
 	joi := msnp.Notice("JOI", c.joiParams...)
 	joiCaps := msnp.Notice("JOI", c.joiCapsParams...)
 	for _, m := range old {
@@ -141,10 +148,6 @@ func (s *session) join(c *conn, trid uint32) bool {
 			m.out.Send(joi)
 		}
 	}
-	next := make([]*conn, len(old), len(old)+1)
-	copy(next, old)
-	next = append(next, c)
-	s.members.Store(&next)
 	return true
 }
 

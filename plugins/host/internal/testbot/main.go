@@ -1,0 +1,109 @@
+// Command testbot is a bot that misbehaves on request, for the host's
+// tests: it panics, exits, hangs, calls what it may not, and writes log
+// lines meant to trip a host up. Each message is an order:
+//
+//	ping          → pong
+//	panic         the handler panics (the process dies)
+//	exit          the process exits with status 3
+//	hang          the handler never returns
+//	contacts      calls ListContacts and says what happened
+//	env           lists the names of its environment variables
+//	log           logs through hclog and through Host.Log
+//	badlog        writes JSON log lines go-plugin cannot handle to its stderr
+//	kv set K V / kv get K
+//	pid           its process id
+//
+// With the setting crash=start its Start hook exits the process, so that it
+// never comes up (a crash loop).
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/nudge-im/nudge/plugins/sdk"
+)
+
+type testbot struct {
+	env *sdk.Env
+}
+
+func (b *testbot) Start(_ context.Context, env *sdk.Env) error {
+	if env.Settings["crash"] == "start" {
+		fmt.Fprintln(os.Stderr, "testbot: crashing at start, as configured")
+		os.Exit(4)
+	}
+	b.env = env
+	return nil
+}
+
+func (b *testbot) OnMessage(ctx context.Context, m *sdk.Message) error {
+	f := strings.Fields(m.Text)
+	if len(f) == 0 {
+		return nil
+	}
+	switch f[0] {
+	case "ping":
+		return m.Reply(ctx, "pong")
+	case "panic":
+		panic("testbot: asked to panic")
+	case "exit":
+		os.Exit(3)
+	case "hang":
+		select {}
+	case "contacts":
+		cs, err := b.env.Host.Contacts(ctx)
+		if err != nil {
+			return m.Reply(ctx, "error: "+err.Error())
+		}
+		return m.Reply(ctx, fmt.Sprintf("contacts: %d", len(cs)))
+	case "env":
+		var names []string
+		for _, kv := range os.Environ() {
+			k, _, _ := strings.Cut(kv, "=")
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		return m.Reply(ctx, "env: "+strings.Join(names, ","))
+	case "log":
+		b.env.Log.Warn("hello from the bot", "answer", 42)
+		if err := b.env.Host.Log(ctx, sdk.LevelError, "through the host", map[string]string{"k": "v"}); err != nil {
+			return m.Reply(ctx, "error: "+err.Error())
+		}
+		return m.Reply(ctx, "logged")
+	case "badlog":
+		// fd 2 is the stderr go-plugin reads; os.Stderr was redirected.
+		stderr := os.NewFile(2, "stderr")
+		fmt.Fprintln(stderr, `{"@message": 5, "@level": "info"}`)
+		fmt.Fprintln(stderr, `{"@level": ["x"], "@message": "m"}`)
+		fmt.Fprintln(stderr, `{"@timestamp": 12, "@message": "m"}`)
+		fmt.Fprintln(stderr, `{"@message": "`+strings.Repeat("x", 200<<10)+`"}`)
+		return m.Reply(ctx, "done")
+	case "kv":
+		if len(f) >= 4 && f[1] == "set" {
+			if err := b.env.Host.KVSet(ctx, f[2], []byte(strings.Join(f[3:], " "))); err != nil {
+				return m.Reply(ctx, "error: "+err.Error())
+			}
+			return m.Reply(ctx, "stored")
+		}
+		if len(f) == 3 && f[1] == "get" {
+			v, ok, err := b.env.Host.KVGet(ctx, f[2])
+			switch {
+			case err != nil:
+				return m.Reply(ctx, "error: "+err.Error())
+			case !ok:
+				return m.Reply(ctx, "missing")
+			}
+			return m.Reply(ctx, "value: "+string(v))
+		}
+	case "pid":
+		return m.Reply(ctx, "pid: "+strconv.Itoa(os.Getpid()))
+	}
+	return m.Reply(ctx, "unknown order: "+m.Text)
+}
+
+func main() { sdk.Serve(&testbot{}) }

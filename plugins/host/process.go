@@ -1,0 +1,261 @@
+package host
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"syscall"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/go-plugin/runner"
+
+	"github.com/nudge-im/nudge/plugins/sdk"
+)
+
+// spawner starts processes from one OS thread that lives as long as the
+// host. Linux sends the parent-death signal when the thread that started a
+// child exits, not the process; Go may retire the thread a goroutine ran
+// on, so every bot is started from this locked one.
+type spawner struct {
+	reqs chan func()
+	done chan struct{}
+}
+
+func newSpawner() *spawner {
+	s := &spawner{reqs: make(chan func()), done: make(chan struct{})}
+	go func() {
+		runtime.LockOSThread()
+		// Never unlocked: when this goroutine ends (the host closed), the
+		// thread exits with it, and any bot still alive gets SIGKILL.
+		for {
+			select {
+			case f := <-s.reqs:
+				f()
+			case <-s.done:
+				return
+			}
+		}
+	}()
+	return s
+}
+
+// do runs f on the spawner's thread.
+func (s *spawner) do(f func() error) error {
+	errc := make(chan error, 1)
+	select {
+	case s.reqs <- func() { errc <- f() }:
+		return <-errc
+	case <-s.done:
+		return errors.New("bot host closed")
+	}
+}
+
+func (s *spawner) close() { close(s.done) }
+
+// fileSHA256 returns the SHA-256 of the file at path.
+func fileSHA256(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, err
+	}
+	return h.Sum(nil), nil
+}
+
+// errChecksum is a program that is not the one pinned: it is not started
+// again until a reload.
+var errChecksum = errors.New("checksum mismatch")
+
+// procRunner is the runner.Runner go-plugin drives (ClientConfig.RunnerFunc).
+// go-plugin's own command runner does what is needed for trusted plugins;
+// this one adds what a host of untrusted bots needs:
+//
+//   - the checksum (go-plugin's SecureConfig) is checked right before the
+//     exec, since go-plugin checks it only for ClientConfig.Cmd;
+//   - the process is started from the spawner's thread with a parent-death
+//     signal, in its own process group (a Ctrl-C in the host's terminal is
+//     the host's to handle), with no standard input and an environment of
+//     only what go-plugin sets;
+//   - its standard error is sanitised before go-plugin parses it: go-plugin
+//     (v1.8.0, log_entry.go) asserts that "@message", "@level" and
+//     "@timestamp" of a JSON line are strings and would panic — and take the
+//     host down — on a bot that writes {"@message": 1}.
+type procRunner struct {
+	cmd    *exec.Cmd
+	secure *plugin.SecureConfig
+	spawn  *spawner
+	stdout io.ReadCloser
+	stderr io.ReadCloser
+	pid    int
+}
+
+var _ runner.Runner = (*procRunner)(nil)
+
+// newRunner returns go-plugin's RunnerFunc for a bot. base is the command
+// go-plugin prepared: only its environment (the handshake and AutoMTLS
+// variables) is used.
+func (b *bot) newRunner(path string, args []string, dir string, checksum []byte) func(hclog.Logger, *exec.Cmd, string) (runner.Runner, error) {
+	return func(_ hclog.Logger, base *exec.Cmd, _ string) (runner.Runner, error) {
+		cmd := exec.Command(path, args...)
+		cmd.Dir = dir
+		cmd.Env = append(base.Env, sdk.HostPIDEnv+"="+strconv.Itoa(os.Getpid()))
+		cmd.Stdin = nil
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			return nil, err
+		}
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			return nil, err
+		}
+		r := &procRunner{
+			cmd:    cmd,
+			secure: &plugin.SecureConfig{Checksum: checksum, Hash: sha256.New()},
+			spawn:  b.h.spawner,
+			stdout: stdout,
+			stderr: sanitize(stderr),
+		}
+		return r, nil
+	}
+}
+
+func (r *procRunner) Start(context.Context) error {
+	ok, err := r.secure.Check(r.cmd.Path)
+	if err != nil {
+		return fmt.Errorf("cannot check the program's checksum: %w", err)
+	}
+	if !ok {
+		return fmt.Errorf("%w: %s changed since the bot was loaded (expected SHA-256 %s); run `nudge bot reload` after you replace it",
+			errChecksum, r.cmd.Path, hex.EncodeToString(r.secure.Checksum))
+	}
+	if err := r.spawn.do(r.cmd.Start); err != nil {
+		return err
+	}
+	r.pid = r.cmd.Process.Pid
+	return nil
+}
+
+func (r *procRunner) Wait(context.Context) error { return r.cmd.Wait() }
+
+// Kill kills the bot's whole process group: an interpreter's children too.
+func (r *procRunner) Kill(context.Context) error {
+	if r.cmd.Process == nil || r.pid <= 1 {
+		return nil // never started: and kill(-0) would be the host's own group
+	}
+	syscall.Kill(-r.pid, syscall.SIGKILL)
+	if err := r.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return err
+	}
+	return nil
+}
+
+func (r *procRunner) Stdout() io.ReadCloser { return r.stdout }
+func (r *procRunner) Stderr() io.ReadCloser { return r.stderr }
+
+// Name is what go-plugin names the logger of the bot's standard error.
+func (r *procRunner) Name() string { return "bot" }
+func (r *procRunner) ID() string   { return strconv.Itoa(r.pid) }
+
+func (r *procRunner) Diagnose(context.Context) string {
+	return fmt.Sprintf("%s did not answer with the go-plugin handshake line: is it a Nudge bot (built with plugins/sdk, or speaking bot.proto)?", r.cmd.Path)
+}
+
+func (r *procRunner) PluginToHost(network, addr string) (string, string, error) {
+	return network, addr, nil
+}
+
+func (r *procRunner) HostToPlugin(network, addr string) (string, string, error) {
+	return network, addr, nil
+}
+
+// maxLogLine is the longest standard error line that is parsed as JSON;
+// go-plugin reads lines in a buffer of this size (PluginLogBufferSize).
+const maxLogLine = 64 << 10
+
+// sanitize copies r to the returned reader line by line, replacing every
+// line that go-plugin would parse as a JSON log entry and mishandle (see
+// procRunner) by a plain-text line that keeps its content.
+func sanitize(r io.ReadCloser) io.ReadCloser {
+	pr, pw := io.Pipe()
+	go func() {
+		br := bufio.NewReaderSize(r, maxLogLine)
+		var err error
+		for {
+			var line []byte
+			var prefix bool
+			line, prefix, err = br.ReadLine()
+			if err != nil {
+				break
+			}
+			out := line
+			if prefix {
+				// Too long to check: make sure no part of it is parsed.
+				out = append([]byte("[WARN] "), line...)
+				for prefix && err == nil {
+					var more []byte
+					more, prefix, err = br.ReadLine()
+					out = append(out, more...)
+				}
+				out = clip(out)
+			} else if !safeJSONLine(line) {
+				out = append([]byte("[WARN] malformed log line: "), line...)
+			}
+			if _, werr := pw.Write(append(out, '\n')); werr != nil {
+				err = werr
+				break
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			err = nil
+		}
+		pw.CloseWithError(err)
+		// Keep reading so that the bot never blocks on a full pipe.
+		io.Copy(io.Discard, r)
+	}()
+	return pr
+}
+
+// clip shortens a line to fit go-plugin's buffer.
+func clip(b []byte) []byte {
+	if len(b) > maxLogLine-64 {
+		b = append(b[:maxLogLine-64:maxLogLine-64], " …(cut)"...)
+	}
+	return b
+}
+
+// safeJSONLine reports whether go-plugin can handle line: it is not a JSON
+// object, or its "@message", "@level" and "@timestamp" are strings.
+func safeJSONLine(line []byte) bool {
+	trimmed := bytes.TrimSpace(line)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return true
+	}
+	var raw map[string]any
+	if json.Unmarshal(line, &raw) != nil {
+		return true // go-plugin treats it as text too
+	}
+	for _, k := range []string{"@message", "@level", "@timestamp"} {
+		if v, ok := raw[k]; ok {
+			if _, isString := v.(string); !isString {
+				return false
+			}
+		}
+	}
+	return true
+}
