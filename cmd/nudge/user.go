@@ -17,22 +17,45 @@ import (
 )
 
 func userCommand() *cobra.Command {
-	var data string
+	var data, configPath, dbURL string
 	cmd := &cobra.Command{
 		Use:   "user",
 		Short: "Manage accounts (works while the server runs)",
 	}
 	cmd.PersistentFlags().StringVar(&data, "data", config.Default().Data, "data directory of the service")
+	cmd.PersistentFlags().StringVarP(&configPath, "config", "c", "", "the service's YAML config (its data and database.url)")
+	cmd.PersistentFlags().StringVar(&dbURL, "database", "", "PostgreSQL URL of the service's database (default: database.url, else SQLite in --data)")
 	open := func(ctx context.Context) (store.Store, error) {
-		path := filepath.Join(data, "nudge.db")
-		if _, err := os.Stat(path); err != nil && errors.Is(err, os.ErrNotExist) {
-			if err := os.MkdirAll(data, 0o700); err != nil {
+		cfg := config.Default()
+		if configPath != "" {
+			var err error
+			if cfg, err = config.Load(configPath); err != nil {
 				return nil, err
 			}
 		}
-		st, err := store.Open(ctx, path, store.Options{})
+		if configPath == "" || cmd.PersistentFlags().Changed("data") {
+			cfg.Data = data
+		}
+		if dbURL != "" {
+			cfg.Database.URL = dbURL
+		}
+		opts := store.Options{BcryptCost: cfg.Login.BcryptCost}
+		if cfg.Database.URL != "" {
+			st, err := store.OpenURL(ctx, cfg.Database.URL, "", opts)
+			if err != nil {
+				return nil, fmt.Errorf("cannot open the database: %w", err)
+			}
+			return st, nil
+		}
+		path := filepath.Join(cfg.Data, "nudge.db")
+		if _, err := os.Stat(path); err != nil && errors.Is(err, os.ErrNotExist) {
+			if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+				return nil, err
+			}
+		}
+		st, err := store.Open(ctx, path, opts)
 		if err != nil {
-			return nil, fmt.Errorf("cannot open the database in %s: %w", data, err)
+			return nil, fmt.Errorf("cannot open the database in %s: %w", cfg.Data, err)
 		}
 		return st, nil
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -25,6 +26,8 @@ type Config struct {
 	// the admin token.
 	Data string `yaml:"data"`
 
+	Database Database `yaml:"database"`
+
 	Listen Listen `yaml:"listen"`
 
 	// PublicHost is the host or IP put in XFR and RNG referrals, when
@@ -38,7 +41,30 @@ type Config struct {
 	Timeouts Timeouts `yaml:"timeouts"`
 	Limits   Limits   `yaml:"limits"`
 	Log      Log      `yaml:"log"`
-	Bots     Bots     `yaml:"bots"` // bots.go
+	Bots     Bots     `yaml:"bots"`    // bots.go
+	Discord  Discord  `yaml:"discord"` // discord.go
+}
+
+// Database says where accounts, lists and the bots' key-value data are
+// kept.
+type Database struct {
+	// URL is empty for SQLite (nudge.db in Data), or a PostgreSQL URL,
+	// postgres://USER:PASSWORD@HOST:PORT/DATABASE, for nodes that share
+	// one database.
+	URL string `yaml:"url"`
+}
+
+// validate checks the URL's form only (no password in the message); the
+// store reports what the server says when it connects.
+func (d Database) validate() error {
+	if d.URL == "" {
+		return nil
+	}
+	u, err := url.Parse(d.URL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || strings.Trim(u.Path, "/") == "" {
+		return &keyError{"database.url", "must be postgres://USER:PASSWORD@HOST:PORT/DATABASE, or empty for SQLite in the data directory"}
+	}
+	return nil
 }
 
 // Listen holds the listen addresses ("" turns a listener off, except ns).
@@ -144,6 +170,7 @@ func Default() Config {
 		Limits:   Limits{OutboxBytes: 256 << 10},
 		Log:      Log{Level: "info", Format: "console"},
 		Bots:     defaultBots(),
+		Discord:  defaultDiscord(),
 	}
 }
 
@@ -285,7 +312,13 @@ func (c *Config) Validate() error {
 	if c.Passport.Key != "" && c.Passport.Cert == "" {
 		return &keyError{"passport.key", "passport.cert is not set: the two go together, set both or neither"}
 	}
+	if err := c.Database.validate(); err != nil {
+		return err
+	}
 	if err := c.Bots.validate(); err != nil {
+		return err
+	}
+	if err := c.Discord.validate(); err != nil {
 		return err
 	}
 	return nil

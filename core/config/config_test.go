@@ -87,9 +87,10 @@ log:
 		Admin:    config.Admin{Token: "s3cret"},
 		Timeouts: config.Timeouts{Login: config.Duration(30 * time.Second), Idle: config.Duration(time.Hour),
 			SwitchboardIdle: config.Duration(5 * time.Minute)},
-		Limits: config.Limits{OutboxBytes: 1 << 20},
-		Log:    config.Log{Level: "debug", Format: "json"},
-		Bots:   config.Default().Bots, // the file leaves them at their defaults
+		Limits:  config.Limits{OutboxBytes: 1 << 20},
+		Log:     config.Log{Level: "debug", Format: "json"},
+		Bots:    config.Default().Bots, // the file leaves them at their defaults
+		Discord: config.Default().Discord,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load =\n%+v\nwant\n%+v", got, want)

@@ -71,9 +71,12 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger) (*Server,
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("cannot create the data directory %s: %w", cfg.Data, err)
 	}
-	st, err := store.Open(ctx, filepath.Join(cfg.Data, "nudge.db"), store.Options{BcryptCost: cfg.Login.BcryptCost})
-	if err != nil {
+	st, err := store.OpenURL(ctx, cfg.Database.URL, filepath.Join(cfg.Data, "nudge.db"), store.Options{BcryptCost: cfg.Login.BcryptCost})
+	switch {
+	case err != nil && cfg.Database.URL == "":
 		return nil, fmt.Errorf("cannot open the database in %s: %w", cfg.Data, err)
+	case err != nil:
+		return nil, fmt.Errorf("cannot open the database (database.url): %w", err)
 	}
 	s := &Server{
 		cfg:       cfg,

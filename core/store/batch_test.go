@@ -7,9 +7,11 @@ import (
 	"testing"
 )
 
-func TestBatchAccounts(t *testing.T) {
+func TestBatchAccounts(t *testing.T) { eachEngine(t, testBatchAccounts) }
+
+func testBatchAccounts(t *testing.T, e engine) {
 	ctx := context.Background()
-	s := newTest(t)
+	s := e.newTest(t)
 	var emails []string
 	for i := 0; i < 500; i++ {
 		emails = append(emails, fmt.Sprintf("Load%03d@Bench.Example", i))
@@ -52,10 +54,12 @@ func TestBatchAccounts(t *testing.T) {
 	}
 }
 
-func BenchmarkCreateAccounts1000(b *testing.B) {
+func BenchmarkCreateAccounts1000(b *testing.B) { eachEngineB(b, benchmarkCreateAccounts1000) }
+
+func benchmarkCreateAccounts1000(b *testing.B, e engine) {
 	ctx := context.Background()
-	s := newTest(b)
-	for i := 0; i < b.N; i++ {
+	s := e.newTest(b)
+	for i := 0; b.Loop(); i++ {
 		emails := make([]string, 1000)
 		for j := range emails {
 			emails[j] = fmt.Sprintf("b%d-%d@bench.example", i, j)

@@ -4,15 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 )
 
-func TestKVSetGetDelete(t *testing.T) {
-	s := newTest(t)
+func TestKVSetGetDelete(t *testing.T) { eachEngine(t, testKVSetGetDelete) }
+
+func testKVSetGetDelete(t *testing.T, e engine) {
+	s := e.newTest(t)
 	ctx := context.Background()
 	if _, err := s.KVGet(ctx, "bot:echo", "missing"); !errors.Is(err, ErrNoKey) {
 		t.Fatalf("KVGet(missing) = %v, want ErrNoKey", err)
@@ -61,7 +61,11 @@ func TestKVSetGetDelete(t *testing.T) {
 }
 
 func TestKVListIsAPrefixRangeNotAPattern(t *testing.T) {
-	s := newTest(t)
+	eachEngine(t, testKVListIsAPrefixRangeNotAPattern)
+}
+
+func testKVListIsAPrefixRangeNotAPattern(t *testing.T, e engine) {
+	s := e.newTest(t)
 	ctx := context.Background()
 	keys := []string{"reminder/1", "reminder/2", "reminder/10", "reminder%", "reminders", "Reminder/3",
 		"remindex", "reminder_x", "é/1", "é/2", "z"}
@@ -97,8 +101,10 @@ func TestKVListIsAPrefixRangeNotAPattern(t *testing.T) {
 	}
 }
 
-func TestKVLimits(t *testing.T) {
-	s := newTest(t)
+func TestKVLimits(t *testing.T) { eachEngine(t, testKVLimits) }
+
+func testKVLimits(t *testing.T, e engine) {
+	s := e.newTest(t)
 	ctx := context.Background()
 	for _, tc := range []struct{ ns, key string }{
 		{"", "k"}, {"ns", ""}, {"bad ns", "k"}, {"ns/x", "k"}, {strings.Repeat("n", MaxKVNamespace+1), "k"},
@@ -119,22 +125,14 @@ func TestKVLimits(t *testing.T) {
 	}
 }
 
-func TestKVNamespaceFull(t *testing.T) {
-	s := newTest(t)
+func TestKVNamespaceFull(t *testing.T) { eachEngine(t, testKVNamespaceFull) }
+
+func testKVNamespaceFull(t *testing.T, e engine) {
+	s := e.newTest(t)
 	ctx := context.Background()
 	// Fill the namespace in one transaction: MaxKVKeys commits, each with
 	// an fsync, would make this test slow for nothing.
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range MaxKVKeys {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO kv (namespace, key, value, updated) VALUES ('full', ?, x'', 0)`,
-			fmt.Sprintf("k%05d", i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
+	if err := s.fillKV(ctx, "full", MaxKVKeys); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.KVSet(ctx, "full", "one-more", []byte("v")); !errors.Is(err, ErrKVFull) {
@@ -150,14 +148,16 @@ func TestKVNamespaceFull(t *testing.T) {
 }
 
 // Values are on disk: a reopened database has them.
-func TestKVSurvivesReopen(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "nudge.db")
-	s := openTest(t, path)
+func TestKVSurvivesReopen(t *testing.T) { eachEngine(t, testKVSurvivesReopen) }
+
+func testKVSurvivesReopen(t *testing.T, e engine) {
+	at := e.fresh(t)
+	s := e.openTest(t, at)
 	if err := s.KVSet(context.Background(), "bot:helper", "reminder/1", []byte(`{"due":1}`)); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
-	s = openTest(t, path)
+	s = e.openTest(t, at)
 	defer s.Close()
 	if v, err := s.KVGet(context.Background(), "bot:helper", "reminder/1"); err != nil || string(v) != `{"due":1}` {
 		t.Fatalf("after reopen KVGet = %q, %v", v, err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -240,7 +241,9 @@ func (s *nsSession) finishLogin() {
 	cl := s.cl
 	s.mu.Lock()
 	s.loggedIn = true
-	seen := s.seen
+	// A copy: the reader goroutine goes on writing s.seen (onPresence,
+	// under s.mu only) while the loop below reads it under cl.mu.
+	seen := maps.Clone(s.seen)
 	s.mu.Unlock()
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
