@@ -119,7 +119,11 @@ func printWelcome(cmd *cobra.Command, cfg config.Config, srv *server.Server) {
 		}
 		fmt.Fprintf(&b, "\n  Admin API, /metrics      http://%s  (token in %s/admin.token)\n", a.HTTP, cfg.Data)
 	}
-	fmt.Fprintf(&b, "\n  Make an account:  nudge user add alice@example.com --password secret1 --name Alice --data %s\n", cfg.Data)
+	where := "--data " + cfg.Data
+	if cfg.Database.URL != "" {
+		where = "--config <this config file>" // the database is named there
+	}
+	fmt.Fprintf(&b, "\n  Make an account:  nudge user add alice@example.com --password secret1 --name Alice %s\n", where)
 	fmt.Fprintf(&b, "  Then sign in with an MSN client at %s, or:  nudge chat --server %s --user alice@example.com\n\n", a.NS, a.NS)
 	fmt.Fprint(cmd.ErrOrStderr(), b.String())
 }

@@ -999,3 +999,17 @@ func testOddInput(t *testing.T, e engine) {
 		t.Errorf("alice's version %d, want 2", v)
 	}
 }
+
+func TestPing(t *testing.T) { eachEngine(t, testPing) }
+
+// testPing: health checks ask the store whether its database answers.
+func testPing(t *testing.T, e engine) {
+	s := e.newTest(t)
+	if err := s.Ping(context.Background()); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+	s.Close()
+	if err := s.Ping(context.Background()); err == nil {
+		t.Fatal("Ping after Close reported the database healthy")
+	}
+}

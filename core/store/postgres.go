@@ -278,3 +278,9 @@ func pgKey(s string) string {
 	}
 	return s
 }
+
+// Ping checks that the database answers: one trivial query.
+func (p *Postgres) Ping(ctx context.Context) error {
+	var one int
+	return p.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+}

@@ -239,3 +239,9 @@ func wrap(err error) error {
 	}
 	return fmt.Errorf("store: %w", err)
 }
+
+// Ping checks that the database answers: one trivial read.
+func (s *SQLite) Ping(ctx context.Context) error {
+	var one int
+	return s.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
+}

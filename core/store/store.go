@@ -191,6 +191,9 @@ type Store interface {
 	KVDelete(ctx context.Context, namespace, key string) error
 	KVList(ctx context.Context, namespace, prefix string) ([]string, error)
 
+	// Ping checks that the database answers (for health checks).
+	Ping(ctx context.Context) error
+
 	Close() error
 }
 
