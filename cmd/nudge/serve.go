@@ -123,7 +123,8 @@ func printWelcome(cmd *cobra.Command, cfg config.Config, srv *server.Server) {
 	if cfg.Database.URL != "" {
 		where = "--config <this config file>" // the database is named there
 	}
-	fmt.Fprintf(&b, "\n  Make an account:  nudge user add alice@example.com --password secret1 --name Alice %s\n", where)
-	fmt.Fprintf(&b, "  Then sign in with an MSN client at %s, or:  nudge chat --server %s --user alice@example.com\n\n", a.NS, a.NS)
+	self := os.Args[0] // as the user typed it: ./bin/nudge under make run
+	fmt.Fprintf(&b, "\n  Make an account:  %s user add alice@example.com --password secret1 --name Alice %s\n", self, where)
+	fmt.Fprintf(&b, "  Then sign in with an MSN client at %s, or:  %s chat --server %s --user alice@example.com\n\n", a.NS, self, a.NS)
 	fmt.Fprint(cmd.ErrOrStderr(), b.String())
 }
