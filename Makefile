@@ -9,7 +9,7 @@ FUZZTIME ?= 30s
 export CGO_ENABLED := 1
 # The Matrix bridge's end-to-end encryption uses mautrix's pure-Go olm
 # (goolm) instead of the C libolm: no system library to install.
-export GOFLAGS := $(GOFLAGS) -tags=goolm
+export GOFLAGS := $(strip $(shell $(GO) env GOFLAGS) -tags=goolm)
 
 .PHONY: all build run test test-short fuzz bench generate lint deps clean
 

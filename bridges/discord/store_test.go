@@ -1,0 +1,127 @@
+package discord
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nudge-im/nudge/core/coretest/pgtest"
+)
+
+// stores runs f against a SQLite file and a PostgreSQL database.
+func stores(t *testing.T, f func(t *testing.T, dsn string)) {
+	t.Run("sqlite", func(t *testing.T) { f(t, filepath.Join(t.TempDir(), "discord.db")) })
+	t.Run("postgres", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("PostgreSQL in -short mode")
+		}
+		f(t, pgtest.Start(t))
+	})
+}
+
+func TestStore(t *testing.T) {
+	stores(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		s, err := OpenStore(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+
+		if _, ok, err := s.User(ctx, "1"); ok || err != nil {
+			t.Fatalf("user before: %v %v", ok, err)
+		}
+		u := UserRecord{UserID: "1", GuildID: "9", Name: "Nelly", Kind: KindHosted, Email: "nelly@d.invalid", Password: "pw", SignedIn: true, ChannelID: "5", WebhookID: "6", WebhookToken: "tok"}
+		if err := s.PutUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		u.SignedIn = false
+		u.Password = "pw2"
+		if err := s.PutUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := s.User(ctx, "1")
+		if err != nil || !ok || got != u {
+			t.Fatalf("user = %+v %v %v", got, ok, err)
+		}
+		if all, err := s.Users(ctx); err != nil || len(all) != 1 {
+			t.Fatalf("users %v %v", all, err)
+		}
+
+		if err := s.SetCategory(ctx, "9", "10"); err != nil {
+			t.Fatal(err)
+		}
+		if c, err := s.Category(ctx, "9"); c != "10" || err != nil {
+			t.Fatalf("category %q %v", c, err)
+		}
+
+		for _, tr := range []ThreadRecord{{"1", "bob@x.com", "100", "Bob"}, {"1", "carol@x.com", "101", "Carol"}, {"1", "bob@x.com", "102", "Bob again"}} {
+			if err := s.PutThread(ctx, tr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ths, err := s.Threads(ctx, "1")
+		if err != nil || len(ths) != 2 || ths[0].ThreadID != "101" || ths[1].ThreadID != "102" {
+			t.Fatalf("threads %+v %v", ths, err)
+		}
+		s.DeleteThread(ctx, "101")
+		if ths, _ := s.Threads(ctx, "1"); len(ths) != 1 {
+			t.Fatalf("after delete %+v", ths)
+		}
+
+		r := RoomRecord{ChannelID: "7", GuildID: "9", Email: "room@d.invalid", Password: "p", WebhookID: "8", WebhookToken: "t", CreatedBy: "1"}
+		if err := s.PutRoom(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok, err := s.RoomByEmail(ctx, "room@d.invalid"); !ok || err != nil || got != r {
+			t.Fatalf("room %+v %v %v", got, ok, err)
+		}
+		s.DeleteRoom(ctx, "7")
+		if rooms, _ := s.Rooms(ctx); len(rooms) != 0 {
+			t.Fatal("room not deleted")
+		}
+
+		m := MessageRecord{DiscordID: "200", ChannelID: "100", Direction: ToMSN, Excerpt: "hello"}
+		if err := s.PutMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutMessage(ctx, m); err != nil {
+			t.Fatal("a second record of the same message:", err)
+		}
+		if got, ok, _ := s.Message(ctx, "200"); !ok || got != m {
+			t.Fatalf("message %+v", got)
+		}
+		s.PruneMessages(ctx, -time.Minute)
+		if _, ok, _ := s.Message(ctx, "200"); ok {
+			t.Fatal("not pruned")
+		}
+
+		// Checkpoints only move forward, comparing IDs as numbers.
+		for _, id := range []string{"99", "100", "1000", "999"} {
+			if err := s.SetCheckpoint(ctx, "100", id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if c, _ := s.Checkpoint(ctx, "100"); c != "1000" {
+			t.Fatalf("checkpoint %q", c)
+		}
+
+		// Opening again keeps everything.
+		s.Close()
+		s2, err := OpenStore(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s2.Close()
+		if _, ok, _ := s2.User(ctx, "1"); !ok {
+			t.Fatal("user lost on reopen")
+		}
+	})
+}
+
+func TestRedactDSN(t *testing.T) {
+	if got := redactDSN("postgres://nudge:secret@db/nudge"); got != "postgres://nudge:***@db/nudge" {
+		t.Fatal(got)
+	}
+}

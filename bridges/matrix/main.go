@@ -1,0 +1,31 @@
+package matrix
+
+import (
+	flag "maunium.net/go/mauflag"
+	"maunium.net/go/mautrix/bridgev2/matrix/mxmain"
+)
+
+// Main runs the bridge the way every mautrix bridge runs, with args as its
+// command line: -c config.yaml, -g -r registration.yaml to generate the
+// registration, -e to write an example config, and so on (see -h). It
+// exits the process when the bridge stops.
+func Main(name string, args []string, version string) {
+	flag.DefaultSet().InputArgs = args
+	m := NewBridgeMain(name, version)
+	m.Run()
+}
+
+// NewBridgeMain returns the mxmain bridge with the MSN connector.
+func NewBridgeMain(name, version string) *mxmain.BridgeMain {
+	m := &mxmain.BridgeMain{
+		Name:        name,
+		Description: "A Matrix bridge for MSN Messenger",
+		URL:         "https://github.com/nudge-im/nudge",
+		Version:     "0.1.0",
+		// The database belongs to the bridge whatever its command is called.
+		DBOwner:   "megabridge/nudge-matrix",
+		Connector: &Connector{},
+	}
+	m.InitVersion(version, "", "")
+	return m
+}

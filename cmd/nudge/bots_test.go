@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/nudge-im/nudge/core/config"
+	"github.com/nudge-im/nudge/core/coretest"
+	"github.com/nudge-im/nudge/plugins/host"
+)
+
+func touch(t *testing.T, path string) {
+	t.Helper()
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func names(bots []host.BotConfig) string {
+	var n []string
+	for _, b := range bots {
+		n = append(n, b.Name)
+	}
+	return strings.Join(n, ",")
+}
+
+func TestResolveBots(t *testing.T) {
+	dir := t.TempDir()
+	touch(t, filepath.Join(dir, "echo"))
+	touch(t, filepath.Join(dir, "tictactoe"))
+	c := config.Default().Bots
+	c.Dir = dir
+	bots, warnings, err := resolveBots(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// helper's program is missing and js-hello's script too: warned, not fatal.
+	if names(bots) != "echo,tictactoe" || len(warnings) != 2 || !strings.Contains(warnings[0], "helper") {
+		t.Fatalf("bots %s, warnings %q", names(bots), warnings)
+	}
+	if e := bots[0]; e.Email != "echo@bots.localhost" || e.FriendlyName != "Echo" || e.Command != filepath.Join(dir, "echo") ||
+		strings.Join(e.Permissions, ",") != "send,log" {
+		t.Errorf("echo: %+v", e)
+	}
+
+	// Changes to a shipped bot, a bot of one's own, a shipped bot turned off.
+	c.Domain = "example.org"
+	c.Run = []config.Bot{
+		{Name: "echo", Settings: map[string]string{"a": "b"}, Permissions: []string{"all"}, Accept: "none"},
+		{Name: "dice", Command: "/opt/dice", Args: []string{"-v"}, Protocol: 8},
+		{Name: "tictactoe", Disabled: true},
+		{Name: "helper", FriendlyName: "Helpful"}, // not built: nothing to change
+	}
+	bots, _, err = resolveBots(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names(bots) != "echo,dice" {
+		t.Fatalf("bots %s", names(bots))
+	}
+	if e := bots[0]; e.Settings["a"] != "b" || e.Permissions[0] != "all" || !e.AcceptNone || e.Email != "echo@example.org" || e.FriendlyName != "Echo" {
+		t.Errorf("echo changed: %+v", e)
+	}
+	if d := bots[1]; d.Command != "/opt/dice" || d.Args[0] != "-v" || d.Email != "dice@example.org" || d.FriendlyName != "dice" || d.Protocol != 8 {
+		t.Errorf("dice: %+v", d)
+	}
+
+	// A bot of one's own without a program is an error; shipped ones off.
+	c.Shipped = false
+	c.Run = []config.Bot{{Name: "nothing"}}
+	if _, _, err := resolveBots(c); err == nil || !strings.Contains(err.Error(), `bot "nothing" has no command`) {
+		t.Fatalf("no command: %v", err)
+	}
+	c.Run = nil
+	if bots, _, _ := resolveBots(c); len(bots) != 0 {
+		t.Fatalf("shipped off: %s", names(bots))
+	}
+}
+
+// The extra in `nudge serve`, and `nudge bot` against it.
+func TestBotsExtraAndCommands(t *testing.T) {
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "echo"), "github.com/nudge-im/nudge/plugins/bots/echo")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building echo: %v\n%s", err, out)
+	}
+	srv := coretest.Start(t)
+	cfg := config.Default()
+	cfg.Data = srv.Data
+	cfg.Bots.Dir = dir
+	cfg.Bots.Run = []config.Bot{{Name: "tictactoe", Disabled: true}, {Name: "helper", Disabled: true}, {Name: "js-hello", Disabled: true}}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	stop, err := startBots(ctx, extraEnv{Config: cfg, Server: srv.Server, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	conn := []string{"--server", srv.HTTPURL, "--data", srv.Data}
+	var out string
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(out, "running  yes") {
+		if time.Now().After(deadline) {
+			t.Fatalf("bot list never showed echo running:\n%s", out)
+		}
+		time.Sleep(20 * time.Millisecond)
+		out = mustRun(t, append([]string{"bot", "list"}, conn...)...)
+	}
+	if !strings.HasPrefix(out, "NAME  STATE    ONLINE  PID") || !strings.Contains(out, "echo@bots.localhost") {
+		t.Fatalf("bot list:\n%s", out)
+	}
+	out = mustRun(t, append([]string{"bot", "reload", "echo"}, conn...)...)
+	if !strings.HasPrefix(out, "echo: running (pid ") {
+		t.Fatalf("bot reload: %q", out)
+	}
+	out = mustRun(t, append([]string{"bot", "logs", "echo", "-n", "3"}, conn...)...)
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 3 || !strings.Contains(out, "host started (pid") {
+		t.Fatalf("bot logs:\n%s", out)
+	}
+	_, _, err = run(t, "", append([]string{"bot", "reload", "nobody"}, conn...)...)
+	oneLine(t, err, "no such bot", "nobody")
+	_, _, err = run(t, "", "bot", "list", "--server", srv.HTTPURL, "--data", t.TempDir())
+	oneLine(t, err, "no admin token", "--token")
+	_, _, err = run(t, "", "bot", "list", "--server", srv.HTTPURL, "--token", "wrong")
+	oneLine(t, err, "wrong admin token")
+
+	// With the bots off, the extra stays off.
+	cfg.Bots.Shipped = false
+	cfg.Bots.Run = nil
+	if stop, err := startBots(ctx, extraEnv{Config: cfg, Server: srv.Server, Log: zerolog.Nop()}); stop != nil || err != nil {
+		t.Fatalf("extra with no bots: %v", err)
+	}
+}
+
+func TestPrintBots(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	var b strings.Builder
+	printBots(&b, []host.Status{
+		{Name: "echo", Email: "echo@bots.localhost", State: host.StateRunning, Online: true, PID: 42, Since: now.Add(-90 * time.Second)},
+		{Name: "crashy", Email: "crashy@bots.localhost", State: host.StateDisabled, Restarts: 5, Since: now.Add(-3 * time.Hour),
+			LastError: "it crashed 5 times within 10m0s"},
+	}, now)
+	want := "NAME    STATE     ONLINE  PID  RESTARTS  SINCE   HANDLE                 LAST ERROR\n" +
+		"echo    running   yes     42   0         1m ago  echo@bots.localhost    \n" +
+		"crashy  disabled  no      -    5         3h ago  crashy@bots.localhost  it crashed 5 times within 10m0s\n"
+	if b.String() != want {
+		t.Errorf("printBots:\n%s\nwant\n%s", b.String(), want)
+	}
+}
