@@ -11,7 +11,7 @@ export CGO_ENABLED := 1
 # (goolm) instead of the C libolm: no system library to install.
 export GOFLAGS := $(strip $(shell $(GO) env GOFLAGS) -tags=goolm)
 
-.PHONY: all build run test test-short fuzz bench generate lint deps clean
+.PHONY: all build run test test-short fuzz bench generate lint deps deps-run clean
 
 all: build
 
@@ -19,13 +19,17 @@ build:
 	$(GO) build -o $(BIN) ./cmd/nudge
 	$(GO) build -o bin/bots/ ./plugins/bots/... && ln -sfn ../../plugins/bots/js-hello bin/bots/js-hello
 
-run: build
+run: deps-run build
 	./$(BIN) serve --data $(DATA)
 
-# deps installs what the tests need from the system's packages (a C
-# compiler for SQLite); the Go modules come from the module proxy.
+# deps installs what the build and the tests need and the machine lacks
+# (scripts/deps.d: Debian packages, npm packages, Dendrite); deps-run only
+# what running the service needs. Go modules come from the module proxy.
 deps:
 	@bash scripts/deps.sh
+
+deps-run:
+	@bash scripts/deps.sh run
 
 test: deps
 	$(GO) vet ./...

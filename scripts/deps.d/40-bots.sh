@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# needed to run
 # The bot host: Debian's protoc for `make generate` (and the test that checks
 # the committed Go code matches plugins/proto/bot.proto), Node.js for the
 # JavaScript bot, and that bot's npm packages. Quick when all is there.
