@@ -370,6 +370,11 @@ func (s *session) afterAdd(trid uint32, handle string, list store.List, ch store
 			s.mu.Unlock()
 			peer.ReverseAdded(s.email, name, ch.ReverseVersion)
 		}
+		// Only a contact new to the FL is shown; putting one already
+		// there into a group changes nothing the client sees.
+		if !ch.Reverse {
+			return
+		}
 		if p, ok := peer.PresenceFor(s.email); ok {
 			s.showPresence(p, &trid)
 		}

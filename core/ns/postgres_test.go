@@ -58,7 +58,6 @@ func storeEngineStory(t *testing.T, srv *coretest.Server) {
 	gid := bob.expect("ADG 8 Pals *").Param(1)
 	bob.send("ADC 9 FL C=" + cid + " " + gid)
 	bob.expect("ADC 9 FL C=" + cid + " " + gid)
-	bob.expect("ILN 9 NLN alice@example.com Alice 0")
 
 	// A conversation through the switchboard.
 	alice.send("XFR 12 SB")

@@ -211,6 +211,17 @@ func (cv *Conversation) ensure(ctx context.Context) (*conn, error) {
 		}
 		return nil, fmt.Errorf("client: waiting for %s to join: %w", strings.Join(peers, ", "), err)
 	}
+	if fresh {
+		// A conversation the client forgot when its switchboard closed
+		// (a group one) is live again: Close and the client's own Close
+		// must find it to leave its switchboard.
+		cl := cv.cl
+		cl.mu.Lock()
+		if cl.err == nil {
+			cl.convs[cv] = struct{}{}
+		}
+		cl.mu.Unlock()
+	}
 	return sb, nil
 }
 
