@@ -3,6 +3,8 @@ package auth
 import (
 	"errors"
 	"strings"
+
+	"github.com/nudge-im/nudge/msnp"
 )
 
 // Errors returned by the Passport parsers.
@@ -268,11 +270,11 @@ func ParsePassportAuthorization(h string) (*PassportAuthorization, error) {
 		case strings.EqualFold(p.Key, "OrgVerb"):
 			a.OrgVerb = p.Value
 		case strings.EqualFold(p.Key, "OrgURL"):
-			a.OrgURL = urlDecode(p.Value)
+			a.OrgURL = msnp.DecodeParam(p.Value)
 		case strings.EqualFold(p.Key, "sign-in"):
-			a.SignIn, signIn = urlDecode(p.Value), true
+			a.SignIn, signIn = msnp.DecodeParam(p.Value), true
 		case strings.EqualFold(p.Key, "pwd"):
-			a.Password = urlDecode(p.Value)
+			a.Password = msnp.DecodeParam(p.Value)
 		default:
 			a.Params = append(a.Params, p)
 		}
@@ -440,43 +442,4 @@ func urlEncode(s string) string {
 func unreserved(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
 		c == '-' || c == '_' || c == '.' || c == '~'
-}
-
-// urlDecode decodes %XX escapes. "+" is kept as a plus sign (account names
-// may contain it). Input that is not valid percent-encoding is returned as
-// sent.
-func urlDecode(s string) string {
-	if strings.IndexByte(s, '%') < 0 {
-		return s
-	}
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] != '%' {
-			b = append(b, s[i])
-			continue
-		}
-		if i+2 >= len(s) {
-			return s
-		}
-		hi, ok1 := unhex(s[i+1])
-		lo, ok2 := unhex(s[i+2])
-		if !ok1 || !ok2 {
-			return s
-		}
-		b = append(b, hi<<4|lo)
-		i += 2
-	}
-	return string(b)
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+
+	"github.com/nudge-im/nudge/msnp"
 )
 
 // A Color is an RGB colour.
@@ -55,7 +57,7 @@ func ParseFormat(s string) (Format, error) {
 		k, v = trimSpace(k), trimSpace(v)
 		switch strings.ToUpper(k) {
 		case "FN":
-			f.Font = urlDecode(v)
+			f.Font = msnp.DecodeParam(v)
 		case "EF":
 			for i := 0; i < len(v); i++ {
 				switch v[i] | 0x20 {
@@ -188,44 +190,6 @@ func appendURLEncoded(dst []byte, s string) []byte {
 		}
 	}
 	return dst
-}
-
-// urlDecode decodes %XX escapes ("+" stays a plus sign). Input that is not
-// valid percent-encoding is returned as sent.
-func urlDecode(s string) string {
-	if strings.IndexByte(s, '%') < 0 {
-		return s
-	}
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] != '%' {
-			b = append(b, s[i])
-			continue
-		}
-		if i+2 >= len(s) {
-			return s
-		}
-		hi, ok1 := unhex(s[i+1])
-		lo, ok2 := unhex(s[i+2])
-		if !ok1 || !ok2 {
-			return s
-		}
-		b = append(b, hi<<4|lo)
-		i += 2
-	}
-	return string(b)
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
