@@ -86,6 +86,8 @@ type Peer interface {
 	ReverseRemoved(email string, listVersion int64)
 	// Replace ends this session because the user signed in elsewhere.
 	Replace()
+	// Removed ends this session because the account was deleted.
+	Removed()
 }
 
 const shards = 64

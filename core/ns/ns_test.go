@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nudge-im/nudge/core/adminapi"
 	"github.com/nudge-im/nudge/core/coretest"
 	"github.com/nudge-im/nudge/core/store"
 	"github.com/nudge-im/nudge/msnp"
@@ -548,4 +549,22 @@ func TestLargeListIsNotCutOff(t *testing.T) {
 	w.expect("LST 5 RL * 0 0")
 	w.send("PNG")
 	w.expect("QNG")
+}
+
+// TestDeletedAccountIsSignedOut: deleting an account through the admin API
+// ends the session it still has.
+func TestDeletedAccountIsSignedOut(t *testing.T) {
+	srv := coretest.Start(t, coretest.WithoutChallenges())
+	srv.AddUser(t, "gone@example.com", "pw", "Gone")
+	srv.AddUser(t, "stays@example.com", "pw", "Stays")
+	gone := login(t, srv, 12, "gone@example.com", "pw")
+	stays := login(t, srv, 12, "stays@example.com", "pw")
+	c := adminapi.New(srv.HTTPURL, srv.AdminToken)
+	if err := c.DeleteAccount(context.Background(), "Gone@Example.com"); err != nil {
+		t.Fatal(err)
+	}
+	gone.expect("OUT")
+	gone.expectClosed()
+	stays.send("PNG")
+	stays.expect("QNG 60")
 }

@@ -318,6 +318,14 @@ func (s *session) ReverseRemoved(email string, version int64) {
 	}
 }
 
+// Removed implements directory.Peer: the account was deleted, so the
+// session ends (a plain OUT: the server closes the session).
+func (s *session) Removed() {
+	s.log.Info().Msg("account deleted; closing its session")
+	s.send(msnp.Notice("OUT"))
+	s.out.Close()
+}
+
 // Replace implements directory.Peer: the user signed in elsewhere.
 func (s *session) Replace() {
 	s.log.Info().Msg("signed in elsewhere; closing the older session")

@@ -216,6 +216,11 @@ func (s *Server) httpHandler() http.Handler {
 		mux.Handle(p, pp)
 	}
 	s.Admin = admin.New(s.Store, s.AdminToken, s.log)
+	s.Admin.OnDelete = func(email string) {
+		if p := s.Dir.Lookup(email); p != nil {
+			p.Removed()
+		}
+	}
 	mux.Handle("/admin/", s.Admin)
 	addrs := s.Addrs()
 	s.gateway = gateway.New(gateway.Config{NSAddr: addrs.NS, SBAddr: addrs.SB, Log: s.log})
