@@ -2,8 +2,11 @@ package bench
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/nudge-im/nudge/core/coretest"
 )
 
 // TestBaselineRelay checks the baseline carries traffic in both modes, so
@@ -24,5 +27,46 @@ func TestBaselineRelay(t *testing.T) {
 	rate, lat := pump(context.Background(), pipes, payload, 2000, 300*time.Millisecond)
 	if rate <= 0 || len(lat) == 0 {
 		t.Fatalf("paced baseline delivered %v msg/s, %d samples", rate, len(lat))
+	}
+}
+
+// TestRunAgainstTheService runs every scenario, small, against a real
+// service: the report has every figure and the accounts are gone after.
+func TestRunAgainstTheService(t *testing.T) {
+	srv := coretest.Start(t)
+	rep, err := Run(context.Background(), Options{
+		Server: srv.NSAddr, HTTP: srv.HTTPURL, Token: srv.AdminToken,
+		Workers: 4, Logins: 12, Sessions: 10, Conversations: 2,
+		RelayTime: 300 * time.Millisecond, MessageSize: 200, Contacts: 10,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Logins) != 3 {
+		t.Fatalf("%d sign-in methods measured", len(rep.Logins))
+	}
+	for _, l := range rep.Logins {
+		if l.Logins == 0 || l.Failed != 0 || l.PerSec <= 0 {
+			t.Errorf("%s: %+v", l.Method, l)
+		}
+	}
+	if rep.Idle == nil || rep.Idle.Sessions != 10 || rep.Idle.ServerSessions < 10 {
+		t.Errorf("idle: %+v", rep.Idle)
+	}
+	if r := rep.Relay; r == nil || r.Saturation <= 0 || r.Baseline <= 0 || r.AchievedRate <= 0 || r.P99 <= 0 {
+		t.Errorf("relay: %+v", rep.Relay)
+	}
+	if rep.Fanout == nil || rep.Fanout.Contacts != 10 || rep.Fanout.Last <= 0 {
+		t.Errorf("fanout: %+v", rep.Fanout)
+	}
+	var out strings.Builder
+	rep.Print(&out)
+	for _, want := range []string{"Sign-ins", "Switchboard relay", "Presence fan-out", "Idle sessions"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+	if accts, err := srv.Store.Accounts(context.Background()); err != nil || len(accts) != 0 {
+		t.Errorf("bench left %d accounts (%v)", len(accts), err)
 	}
 }
