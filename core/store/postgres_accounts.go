@@ -28,41 +28,12 @@ func pgScanAccount(row scanner, extra ...any) (Account, error) {
 	return a, nil
 }
 
-// hashPassword does the slow work before any transaction starts, so no
-// connection or lock is held while bcrypt runs.
-func (s *Postgres) hashPassword(password string) ([]byte, MD5Secret, error) {
-	if err := validPassword(password); err != nil {
-		return nil, MD5Secret{}, err
-	}
-	h, err := bcrypt.GenerateFromPassword([]byte(password), s.cost)
-	if err != nil {
-		return nil, MD5Secret{}, err
-	}
-	return h, newMD5Secret(password), nil
-}
-
 // CreateAccount makes a new account. The friendly name defaults to the
 // handle; privacy starts as AL and GTC as A, as on MSN.
 func (s *Postgres) CreateAccount(ctx context.Context, email, password, friendlyName string) (Account, error) {
-	email, err := NormalizeEmail(email)
+	a, hash, md5s, err := newAccount(email, password, friendlyName, s.cost)
 	if err != nil {
 		return Account{}, err
-	}
-	if friendlyName == "" {
-		friendlyName = email
-	} else if err := validName(friendlyName, MaxFriendly); err != nil {
-		return Account{}, err
-	}
-	hash, md5s, err := s.hashPassword(password)
-	if err != nil {
-		return Account{}, wrap(err)
-	}
-	a := Account{
-		Email:        email,
-		FriendlyName: friendlyName,
-		Privacy:      AllowByDefault,
-		PromptOnAdd:  true,
-		Created:      time.UnixMilli(time.Now().UnixMilli()).UTC(),
 	}
 	// One statement, its own transaction: a concurrent insert of the same
 	// handle waits for this one and then does nothing.
@@ -226,7 +197,7 @@ func pgIDs(ctx context.Context, q querier, query string, args ...any) ([]int64, 
 
 // SetPassword replaces the password, with a new MD5 salt.
 func (s *Postgres) SetPassword(ctx context.Context, email, password string) error {
-	hash, md5s, err := s.hashPassword(password)
+	hash, md5s, err := hashPassword(password, s.cost)
 	if err != nil {
 		return wrap(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/lib/pq"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // CreateAccounts makes many accounts that share one password, hashing it
@@ -15,31 +14,10 @@ import (
 // handle that exists already (or is given twice) is ErrExists and the
 // transaction makes nothing.
 func (s *Postgres) CreateAccounts(ctx context.Context, emails []string, password string, cost int) error {
-	if len(emails) > MaxBatch {
-		return ErrBatchTooLarge
-	}
-	if err := validPassword(password); err != nil {
-		return err
-	}
-	if cost == 0 {
-		cost = s.cost
-	}
-	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
-		return ErrInvalidPassword
-	}
-	norm := make([]string, len(emails))
-	for i, e := range emails {
-		n, err := NormalizeEmail(e)
-		if err != nil {
-			return err
-		}
-		norm[i] = n
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), cost)
+	norm, hash, md5s, err := newAccounts(emails, password, cost, s.cost)
 	if err != nil {
 		return err
 	}
-	md5s := newMD5Secret(password)
 	created := time.UnixMilli(time.Now().UnixMilli()).UTC()
 	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `

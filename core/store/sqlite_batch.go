@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"time"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 // MaxBatch is the most accounts one batch call takes.
@@ -17,31 +15,10 @@ const MaxBatch = 100_000
 // would measure bcrypt, not the service. cost 0 means the store's cost.
 // Handles that exist already are an error (ErrExists) and nothing is made.
 func (s *SQLite) CreateAccounts(ctx context.Context, emails []string, password string, cost int) error {
-	if len(emails) > MaxBatch {
-		return ErrBatchTooLarge
-	}
-	if err := validPassword(password); err != nil {
-		return err
-	}
-	if cost == 0 {
-		cost = s.cost
-	}
-	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
-		return ErrInvalidPassword
-	}
-	norm := make([]string, len(emails))
-	for i, e := range emails {
-		n, err := NormalizeEmail(e)
-		if err != nil {
-			return err
-		}
-		norm[i] = n
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), cost)
+	norm, hash, md5s, err := newAccounts(emails, password, cost, s.cost)
 	if err != nil {
 		return err
 	}
-	md5s := newMD5Secret(password)
 	created := time.Now().UnixMilli()
 	return s.write(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `
