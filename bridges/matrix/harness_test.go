@@ -300,13 +300,7 @@ func (b *bridgeProc) stop() {
 	if cmd == nil {
 		return
 	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
-		<-exited
-	}
+	matrixtest.Terminate(cmd, exited, 30*time.Second)
 }
 
 // raceReports returns the race detector's reports in a log.

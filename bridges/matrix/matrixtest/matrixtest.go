@@ -235,10 +235,16 @@ func (hs *Homeserver) Stop() {
 	if cmd == nil {
 		return
 	}
+	Terminate(cmd, exited, 20*time.Second)
+}
+
+// Terminate stops a process as an operator would: SIGTERM, and SIGKILL if
+// it has not exited (exited is closed) within grace.
+func Terminate(cmd *exec.Cmd, exited <-chan struct{}, grace time.Duration) {
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-exited:
-	case <-time.After(20 * time.Second):
+	case <-time.After(grace):
 		_ = cmd.Process.Kill()
 		<-exited
 	}
