@@ -4,10 +4,10 @@ import (
 	"crypto/md5"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"strconv"
 	"strings"
@@ -134,9 +134,9 @@ func (s *session) md5Initial(c *msnp.Command, email string) error {
 // attempts, as a real one would.
 func fakeSalt(email string) string {
 	sum := md5.Sum([]byte("nudge-unknown-user:" + email))
-	a := new(big.Int).SetBytes(sum[:4])
-	b := new(big.Int).SetBytes(sum[4:8])
-	return fmt.Sprintf("%d.%09d", a.Int64()%10000000000, b.Int64()%1000000000)
+	a := binary.BigEndian.Uint32(sum[:4])
+	b := binary.BigEndian.Uint32(sum[4:8])
+	return fmt.Sprintf("%d.%09d", a, b%1000000000)
 }
 
 // twnParams is the Passport challenge string of USR TWN S, with every key
