@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -81,7 +80,6 @@ type Server struct {
 
 	sessMu   sync.RWMutex
 	sessions map[string]*session
-	lastID   atomic.Uint64
 
 	// outboxLimit overrides outbox.DefaultLimit; tests use it to find slow
 	// consumers without filling megabytes of socket buffers.
@@ -128,11 +126,6 @@ func New(cfg Config) *Server {
 		cookies:   make(map[string]ticket),
 		sessions:  make(map[string]*session),
 	}
-	// Session ids start at a random point so that ids from before a
-	// restart are unlikely to be reused soon after it.
-	var b [4]byte
-	rand.Read(b[:])
-	s.lastID.Store(uint64(binary.LittleEndian.Uint32(b[:]) >> 4))
 	if m := cfg.Metrics; m != nil {
 		s.m = &counters{
 			connections: m.Connections.WithLabelValues("sb"),
@@ -290,12 +283,12 @@ func (s *Server) Sessions() int {
 
 // newSession opens a session with c as its only participant.
 func (s *Server) newSession(c *conn) *session {
-	sess := &session{
-		id:  strconv.FormatUint(s.lastID.Add(1), 10),
-		srv: s,
-	}
+	sess := &session{srv: s}
 	sess.members.Store(&[]*conn{c})
 	s.sessMu.Lock()
+	for sess.id == "" || s.sessions[sess.id] != nil {
+		sess.id = newSessionID()
+	}
 	s.sessions[sess.id] = sess
 	s.sessMu.Unlock()
 	if s.m != nil {
@@ -335,6 +328,20 @@ func newCookie() string {
 		buf = strconv.AppendUint(buf, binary.LittleEndian.Uint64(b[8*i:])%mod, 10)
 	}
 	return string(buf)
+}
+
+// newSessionID returns a random session id: a decimal number of eight to
+// ten digits like MSN's, below 2^31 because some clients keep it in a
+// signed 32-bit integer, and random rather than counted so that nobody can
+// enumerate the sessions.
+func newSessionID() string {
+	for {
+		var b [4]byte
+		rand.Read(b[:])
+		if n := binary.LittleEndian.Uint32(b[:]) >> 1; n >= 10_000_000 {
+			return strconv.FormatUint(uint64(n), 10)
+		}
+	}
 }
 
 // validHandle reports whether h can be a handle: at most maxHandle bytes

@@ -95,17 +95,18 @@ func (s *session) busyLocked(key string, now time.Time) bool {
 }
 
 // answer consumes the invitation of key, if cookie is its unexpired
-// cookie. A wrong cookie consumes it too.
+// cookie. A wrong cookie changes nothing: anyone can connect and send ANS,
+// so a guess must not cancel the callee's real invitation.
 func (s *session) answer(key, cookie string) bool {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.ringing[key]
-	if !ok || s.ended {
+	if !ok || s.ended || subtle.ConstantTimeCompare([]byte(r.cookie), []byte(cookie)) != 1 {
 		return false
 	}
 	delete(s.ringing, key)
-	return !now.After(r.expires) && subtle.ConstantTimeCompare([]byte(r.cookie), []byte(cookie)) == 1
+	return !now.After(r.expires)
 }
 
 // join adds c, whose identity is set, to the session: the roster and ANS OK

@@ -79,7 +79,6 @@ func TestAuthenticationRefused(t *testing.T) {
 		{"ANS with a wrong cookie", "ANS 5 carol@example.com 1.2.3 " + ringing.Param(1), "911 5"},
 		{"ANS with the cookie of another session", "ANS 5 carol@example.com " + ring.Cookie + " 1", "911 5"},
 		{"ANS by another user", "ANS 5 dave@example.com " + ring.Cookie + " " + ring.SessionID, "911 5"},
-		{"ANS with a consumed cookie", "ANS 5 carol@example.com " + ring.Cookie + " " + ring.SessionID, "911 5"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := e.dial(tc.name)
@@ -91,6 +90,16 @@ func TestAuthenticationRefused(t *testing.T) {
 			c.expectClosed()
 		})
 	}
+
+	// The ring survived the wrong answers; once used, its cookie is spent.
+	c := e.dial("carol")
+	c.send("ANS 6 carol@example.com %s %s", ring.Cookie, ring.SessionID)
+	c.expect("IRO 6 1 1 bob@example.com Bob")
+	c.expect("ANS 6 OK")
+	again := e.dial("consumed")
+	again.send("ANS 5 carol@example.com %s %s", ring.Cookie, ring.SessionID)
+	again.expect("911 5")
+	again.expectClosed()
 
 	// The fresh cookie was untouched by all of the above.
 	f := e.dial("fresh")
