@@ -121,6 +121,9 @@ type Contact struct {
 	Lists           List
 	Groups          []string // ids of the groups the contact is in (MSNP7+)
 	GUID            string   // contact id (MSNP10+)
+	// Capabilities are the client capability flags of the contact's
+	// client while online (MSNP8+), such as msnp.CapWebClient.
+	Capabilities uint32
 }
 
 // Group is a contact group (MSNP7+). ID is a number before MSNP10 and a
@@ -187,7 +190,7 @@ func (ct *Contact) clone() Contact {
 }
 
 func (ct *Contact) presence() *Presence {
-	return &Presence{Email: ct.Email, Status: ct.Status, FriendlyName: ct.FriendlyName, PersonalMessage: ct.PersonalMessage}
+	return &Presence{Email: ct.Email, Status: ct.Status, FriendlyName: ct.FriendlyName, PersonalMessage: ct.PersonalMessage, Capabilities: ct.Capabilities}
 }
 
 // splitGroups parses a comma-separated group list ("0,3").

@@ -91,6 +91,7 @@ type Presence struct {
 	Status          Status
 	FriendlyName    string
 	PersonalMessage string
+	Capabilities    uint32 // the contact's client capability flags (MSNP8+)
 }
 
 // ContactAdded says Email added you to their contact list (your reverse

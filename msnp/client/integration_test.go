@@ -253,8 +253,14 @@ func TestServerContactsAndPresence(t *testing.T) {
 			defer cancel()
 			a := dial(t, userConfig(srv, newUser(t, srv, "alice"), pair[0]))
 			bEmail := newUser(t, srv, "bob")
-			b := dial(t, userConfig(srv, bEmail, pair[1]))
+			bCfg := userConfig(srv, bEmail, pair[1])
+			bCfg.Capabilities = msnp.CapWebClient
+			b := dial(t, bCfg)
 			aEmail := a.Self().Email
+			caps := uint32(0) // what a sees of b's client
+			if pair[0] >= 8 && pair[1] >= 8 {
+				caps = msnp.CapWebClient
+			}
 
 			if err := a.AddContact(ctx, bEmail); err != nil {
 				t.Fatal(err)
@@ -265,8 +271,8 @@ func TestServerContactsAndPresence(t *testing.T) {
 			if added := next[*client.ContactAdded](t, b); added.Email != aEmail {
 				t.Errorf("added %+v", added)
 			}
-			if p := next[*client.Presence](t, a); p.Email != bEmail || p.Status != client.Online {
-				t.Errorf("presence %+v", p)
+			if p := next[*client.Presence](t, a); p.Email != bEmail || p.Status != client.Online || p.Capabilities != caps {
+				t.Errorf("presence %+v, want capabilities %#x", p, caps)
 			}
 
 			if err := b.SetStatus(ctx, client.Away); err != nil {

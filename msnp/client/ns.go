@@ -335,12 +335,11 @@ func (s *nsSession) handle(cmd *msnp.Command) bool {
 			cl.self.Status = st
 			cl.mu.Unlock()
 		}
-	case "ILN":
-		s.onPresence(cmd.Param(0), cmd.Param(1), cmd.Param(2), true)
-	case "NLN":
-		s.onPresence(cmd.Param(0), cmd.Param(1), cmd.Param(2), true)
+	case "ILN", "NLN":
+		caps, _ := strconv.ParseUint(cmd.Param(3), 10, 32) // absent before MSNP8: 0
+		s.onPresence(cmd.Param(0), cmd.Param(1), cmd.Param(2), uint32(caps), true)
 	case "FLN":
-		s.onPresence(string(Offline), cmd.Param(0), "", false)
+		s.onPresence(string(Offline), cmd.Param(0), "", 0, false)
 	case "UBX":
 		s.onUBX(cmd)
 	case "RNG":
@@ -787,8 +786,9 @@ func (s *nsSession) onREA(cmd *msnp.Command) {
 	}
 }
 
-// onPresence reads ILN/NLN ("ST handle friendly …") and FLN ("handle").
-func (s *nsSession) onPresence(status, email, friendly string, online bool) {
+// onPresence reads ILN/NLN ("ST handle friendly [caps …]") and FLN
+// ("handle").
+func (s *nsSession) onPresence(status, email, friendly string, caps uint32, online bool) {
 	st := Status(status)
 	if email == "" || !st.Valid() {
 		return
@@ -805,8 +805,9 @@ func (s *nsSession) onPresence(status, email, friendly string, online bool) {
 		// not keep.
 		ct = &Contact{Email: email, Status: Offline}
 	}
-	changed := ct.Status != st
+	changed := ct.Status != st || ct.Capabilities != caps
 	ct.Status = st
+	ct.Capabilities = caps
 	if online && friendly != "" {
 		name := msnp.DecodeParam(friendly)
 		changed = changed || ct.FriendlyName != name
