@@ -226,6 +226,9 @@ func (b *bot) run(ctx context.Context) {
 		} else {
 			why = err
 		}
+		if p != nil {
+			p.retire()
+		}
 		switch {
 		case ctx.Err() != nil:
 			if p != nil {
@@ -438,6 +441,21 @@ type proc struct {
 	timeouts atomic.Int32  // consecutive hook timeouts
 	hung     chan struct{} // closed when timeouts reach hungAfter
 	hungOnce sync.Once
+	// retired is set before the host ends a process that did not end by
+	// itself (it hung, failed its health checks, is reloaded or the host
+	// closes): a call that fails because of that is not the event's
+	// fault, and the event goes to the next process.
+	retired atomic.Bool
+}
+
+// retire marks a process the host is about to end, unless it has ended by
+// itself already.
+func (p *proc) retire() {
+	select {
+	case <-p.done:
+	default:
+		p.retired.Store(true)
+	}
 }
 
 func (p *proc) implements(h botpb.Hook) bool {
@@ -452,11 +470,13 @@ func (p *proc) implements(h botpb.Hook) bool {
 // isBroken reports whether the process is known to be gone, before the
 // supervisor has replaced it.
 func (p *proc) isBroken() bool {
-	if p.broken.Load() {
+	if p.broken.Load() || p.retired.Load() {
 		return true
 	}
 	select {
 	case <-p.done:
+		return true
+	case <-p.hung:
 		return true
 	default:
 		return false

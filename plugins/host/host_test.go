@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nudge-im/nudge/msnp/message"
 	"github.com/nudge-im/nudge/plugins/host"
@@ -320,5 +321,28 @@ func TestUnknownBot(t *testing.T) {
 	}
 	if _, err := e.host.Reload(context.Background(), "nobody"); !errors.Is(err, host.ErrNoBot) {
 		t.Fatalf("Reload(nobody) = %v", err)
+	}
+}
+
+// A bot whose hooks time out three times in a row is restarted, and the
+// messages that were waiting behind the hung hooks reach the new process:
+// none is handed to the process being replaced.
+func TestMessagesAfterAHangReachTheNewProcess(t *testing.T) {
+	e := start(t, []host.BotConfig{bot("testbot", "testbot")}, func(c *host.Config) { c.HookTimeout = time.Second })
+	alice := e.newPerson(t, "alice")
+	alice.add("testbot@bots.localhost")
+	cv := alice.conv("testbot@bots.localhost")
+	pid := e.status(t, "testbot").PID
+	n := alice.count()
+	for _, text := range []string{"hang", "hang", "hang", "say after 3 hangs", "say #2"} {
+		alice.send(cv, text)
+	}
+	got := alice.nextN(n, "testbot@bots.localhost", 2)
+	if got[0] != "after 3 hangs" || got[1] != "#2" {
+		t.Fatalf("after the hangs the bot answered %q", got)
+	}
+	st := e.status(t, "testbot")
+	if st.PID == pid || st.Restarts != 1 {
+		t.Fatalf("the hung process was not replaced: %+v (pid before %d)", st, pid)
 	}
 }

@@ -53,6 +53,11 @@ type event struct {
 	call    func(ctx context.Context, rpc botpb.BotClient) error
 }
 
+// redeliveries is how many times an event goes to a new process after the
+// host replaced the one handling it: once, so that an event that hangs
+// every process it reaches cannot keep the bot restarting.
+const redeliveries = 1
+
 // ensureSession signs the bot in if it is not.
 func (b *bot) ensureSession(ctx context.Context) error {
 	b.mu.Lock()
@@ -252,13 +257,26 @@ func (s *session) deliver(ctx context.Context, ev event) {
 		ev.prepare(pctx)
 		cancel()
 	}
-	p := b.waitProc(ctx)
-	if p == nil || !p.implements(ev.hook) {
-		return
+	for attempt := 0; ; attempt++ {
+		p := b.waitProc(ctx)
+		if p == nil || !p.implements(ev.hook) {
+			return
+		}
+		cctx, cancel := context.WithTimeout(ctx, b.h.cfg.HookTimeout)
+		err := ev.call(cctx, p.rpc)
+		cancel()
+		if !s.outcome(p, ev, err) || attempt >= redeliveries {
+			return
+		}
+		b.log.info("%s went to a process that was being replaced; delivering it again", ev.name)
 	}
-	cctx, cancel := context.WithTimeout(ctx, b.h.cfg.HookTimeout)
-	err := ev.call(cctx, p.rpc)
-	cancel()
+}
+
+// outcome takes the result of a hook call and reports whether the event
+// should go to the next process: the call failed because the host ended
+// the process under it.
+func (s *session) outcome(p *proc, ev event, err error) (again bool) {
+	b := s.b
 	switch code := status.Code(err); {
 	case err == nil:
 		p.timeouts.Store(0)
@@ -271,15 +289,19 @@ func (s *session) deliver(ctx context.Context, ev event) {
 			p.hungOnce.Do(func() { close(p.hung) })
 		}
 	case code == codes.Unavailable || code == codes.Canceled:
-		// The process ended during the call: the supervisor restarts
-		// it, and the events after this one wait for that. This one is
-		// not delivered again, so that a message that crashes the bot
-		// cannot crash it forever.
+		if p.retired.Load() {
+			return true
+		}
+		// The process ended by itself during the call: the supervisor
+		// restarts it, and the events after this one wait for that. This
+		// one is not delivered again, so that a message that crashes the
+		// bot cannot crash it forever.
 		p.broken.Store(true)
 	default:
 		p.timeouts.Store(0)
 		b.log.warn("%s failed: %s", ev.name, rpcMessage(err))
 	}
+	return false
 }
 
 // loop turns the session's events into hook calls.

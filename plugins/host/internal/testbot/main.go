@@ -3,6 +3,7 @@
 // lines meant to trip a host up. Each message is an order:
 //
 //	ping          → pong
+//	say TEXT      → TEXT
 //	panic         the handler panics (the process dies)
 //	exit          the process exits with status 3
 //	hang          the handler never returns
@@ -49,6 +50,8 @@ func (b *testbot) OnMessage(ctx context.Context, m *sdk.Message) error {
 	switch f[0] {
 	case "ping":
 		return m.Reply(ctx, "pong")
+	case "say":
+		return m.Reply(ctx, strings.TrimSpace(strings.TrimPrefix(m.Text, "say")))
 	case "panic":
 		panic("testbot: asked to panic")
 	case "exit":
