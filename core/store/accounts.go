@@ -23,6 +23,12 @@ func hashPassword(password string, cost int) ([]byte, MD5Secret, error) {
 	return h, newMD5Secret(password), nil
 }
 
+// FirstListVersion is a new account's list version. It is 1, not 0: a
+// client that has never synchronised sends "SYN 0", and a list at version 0
+// would be answered "up to date" with nothing in it (Pidgin then reports the
+// buddy list unavailable); at 1 the first SYN always gets the whole list.
+const FirstListVersion = 1
+
 // newAccount checks what CreateAccount is given and returns the account to
 // store with its password hash and MD5 secret. The friendly name defaults
 // to the handle; privacy starts as AL and GTC as A, as on MSN. Created is
@@ -46,6 +52,7 @@ func newAccount(email, password, friendlyName string, cost int) (Account, []byte
 		FriendlyName: friendlyName,
 		Privacy:      AllowByDefault,
 		PromptOnAdd:  true,
+		ListVersion:  FirstListVersion,
 		Created:      time.UnixMilli(time.Now().UnixMilli()).UTC(),
 	}
 	return a, hash, md5s, nil

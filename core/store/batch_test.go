@@ -20,8 +20,8 @@ func testBatchAccounts(t *testing.T, e engine) {
 		t.Fatal(err)
 	}
 	for _, e := range []string{"load000@bench.example", "load499@bench.example"} {
-		if _, err := s.CheckPassword(ctx, e, "shared"); err != nil {
-			t.Fatalf("%s: %v", e, err)
+		if a, err := s.CheckPassword(ctx, e, "shared"); err != nil || a.ListVersion != FirstListVersion {
+			t.Fatalf("%s: %+v, %v", e, a, err)
 		}
 		if _, err := s.CheckPassword(ctx, e, "other"); !errors.Is(err, ErrBadPassword) {
 			t.Fatalf("%s: wrong password accepted: %v", e, err)

@@ -212,7 +212,7 @@ func testAccountLifecycle(t *testing.T, e engine) {
 	}
 	want := Account{Email: "alice@example.com", FriendlyName: "alice@example.com", Privacy: AllowByDefault, PromptOnAdd: true}
 	if a.Email != want.Email || a.FriendlyName != want.FriendlyName || a.Privacy != want.Privacy ||
-		a.PromptOnAdd != want.PromptOnAdd || a.ListVersion != 0 || a.Created.Before(before) {
+		a.PromptOnAdd != want.PromptOnAdd || a.ListVersion != FirstListVersion || a.Created.Before(before) {
 		t.Fatalf("CreateAccount = %+v", a)
 	}
 	got, err := s.Account(ctx, "ALICE@example.com")
@@ -244,7 +244,7 @@ func testAccountLifecycle(t *testing.T, e engine) {
 
 	// Settings: each change bumps the version; the same value is ErrSameValue.
 	v, err := s.SetFriendlyName(ctx, "alice@example.com", "Alice")
-	if err != nil || v != 1 {
+	if err != nil || v != 2 {
 		t.Fatalf("SetFriendlyName = %d, %v", v, err)
 	}
 	_, err = s.SetFriendlyName(ctx, "alice@example.com", "Alice")
@@ -253,20 +253,20 @@ func testAccountLifecycle(t *testing.T, e engine) {
 	wantErr(t, "empty name", err, ErrInvalidName)
 	_, err = s.SetFriendlyName(ctx, "nobody@example.com", "x")
 	wantErr(t, "unknown", err, ErrNotFound)
-	if v, err = s.SetPrivacy(ctx, "alice@example.com", BlockByDefault); err != nil || v != 2 {
+	if v, err = s.SetPrivacy(ctx, "alice@example.com", BlockByDefault); err != nil || v != 3 {
 		t.Fatalf("SetPrivacy = %d, %v", v, err)
 	}
 	_, err = s.SetPrivacy(ctx, "alice@example.com", BlockByDefault)
 	wantErr(t, "same privacy", err, ErrSameValue)
 	_, err = s.SetPrivacy(ctx, "alice@example.com", "XX")
 	wantErr(t, "bad privacy", err, ErrInvalidPrivacy)
-	if v, err = s.SetPromptOnAdd(ctx, "alice@example.com", false); err != nil || v != 3 {
+	if v, err = s.SetPromptOnAdd(ctx, "alice@example.com", false); err != nil || v != 4 {
 		t.Fatalf("SetPromptOnAdd = %d, %v", v, err)
 	}
 	_, err = s.SetPromptOnAdd(ctx, "alice@example.com", false)
 	wantErr(t, "same GTC", err, ErrSameValue)
 	got, _ = s.Account(ctx, "alice@example.com")
-	if got.FriendlyName != "Alice" || got.Privacy != BlockByDefault || got.PromptOnAdd || got.ListVersion != 3 {
+	if got.FriendlyName != "Alice" || got.Privacy != BlockByDefault || got.PromptOnAdd || got.ListVersion != 4 {
 		t.Fatalf("after settings: %+v", got)
 	}
 
@@ -351,7 +351,7 @@ func testForwardListAndReverse(t *testing.T, e engine) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ch.Version != 2 || !ch.Reverse || ch.ReverseVersion != 1 {
+	if ch.Version != 3 || !ch.Reverse || ch.ReverseVersion != 2 {
 		t.Fatalf("Change = %+v", ch)
 	}
 	c := ch.Contact
@@ -399,13 +399,13 @@ func testForwardListAndReverse(t *testing.T, e engine) {
 	wantErr(t, "two lists at once", err, ErrInvalidList)
 	_, err = s.RemoveFromList(ctx, "bob@example.com", "alice@example.com", Reverse, "")
 	wantErr(t, "client RL remove", err, ErrInvalidList)
-	if v := version(t, s, "alice@example.com"); v != 2 {
+	if v := version(t, s, "alice@example.com"); v != 3 {
 		t.Fatalf("failed calls changed alice's version to %d", v)
 	}
 
 	// Both directions at once.
 	ch = mustAdd(t, s, "bob@example.com", "alice@example.com", Forward, "")
-	if ch.Contact.Lists != Forward|Reverse || ch.Version != 2 || ch.ReverseVersion != 3 {
+	if ch.Contact.Lists != Forward|Reverse || ch.Version != 3 || ch.ReverseVersion != 4 {
 		t.Fatalf("bob adds alice: %+v", ch)
 	}
 
@@ -413,7 +413,7 @@ func testForwardListAndReverse(t *testing.T, e engine) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ch.Version != 4 || !ch.Reverse || ch.ReverseVersion != 3 || ch.Contact.Lists != Reverse {
+	if ch.Version != 5 || !ch.Reverse || ch.ReverseVersion != 4 || ch.Contact.Lists != Reverse {
 		t.Fatalf("remove: %+v", ch)
 	}
 	if l := listed(t, s, "bob@example.com", "alice@example.com"); l != Forward {
@@ -443,11 +443,11 @@ func testAddSelf(t *testing.T, e engine) {
 	s := e.newTest(t)
 	mustCreate(t, s, "me@example.com")
 	ch := mustAdd(t, s, "me@example.com", "me@example.com", Forward, "")
-	if ch.Contact.Lists != Forward|Reverse || ch.Version != 1 || ch.ReverseVersion != 1 {
+	if ch.Contact.Lists != Forward|Reverse || ch.Version != 2 || ch.ReverseVersion != 2 {
 		t.Fatalf("self add: %+v", ch)
 	}
 	ch, err := s.RemoveFromList(ctx, "me@example.com", "me@example.com", Forward, "")
-	if err != nil || ch.Version != 2 || ch.Contact.Email != "" {
+	if err != nil || ch.Version != 3 || ch.Contact.Email != "" {
 		t.Fatalf("self remove: %+v, %v", ch, err)
 	}
 }
@@ -461,7 +461,7 @@ func testAllowBlock(t *testing.T, e engine) {
 	mustCreate(t, s, "bob@example.com")
 
 	ch := mustAdd(t, s, "alice@example.com", "bob@example.com", Allow, "")
-	if ch.Version != 1 || ch.Reverse || ch.Contact.Lists != Allow {
+	if ch.Version != 2 || ch.Reverse || ch.Contact.Lists != Allow {
 		t.Fatalf("AL add: %+v", ch)
 	}
 	_, err := s.AddToList(ctx, "alice@example.com", "bob@example.com", Allow, "", "")
@@ -525,7 +525,7 @@ func testGroups(t *testing.T, e engine) {
 	mustCreate(t, s, "carol@example.com")
 
 	work, v, err := s.AddGroup(ctx, "alice@example.com", "Work")
-	if err != nil || work.Number != 1 || work.Name != "Work" || !guidRE.MatchString(work.GUID) || v != 1 {
+	if err != nil || work.Number != 1 || work.Name != "Work" || !guidRE.MatchString(work.GUID) || v != 2 {
 		t.Fatalf("AddGroup = %+v, %d, %v", work, v, err)
 	}
 	friends, _, _ := s.AddGroup(ctx, "alice@example.com", "Friends")
@@ -700,7 +700,10 @@ func testVersions(t *testing.T, e engine) {
 	mustCreate(t, s, "alice@example.com")
 	mustCreate(t, s, "bob@example.com")
 	const a = "alice@example.com"
-	last := int64(0)
+	last := version(t, s, a)
+	if last != FirstListVersion {
+		t.Fatalf("a new account's list version is %d, want %d", last, FirstListVersion)
+	}
 	step := func(what string, v int64, err error) {
 		t.Helper()
 		if err != nil {
@@ -737,8 +740,8 @@ func testVersions(t *testing.T, e engine) {
 	step("RMG", v, err)
 	ch, err = s.RemoveFromList(ctx, a, "bob@example.com", Forward, "")
 	step("REM FL", ch.Version, err)
-	if v := version(t, s, "bob@example.com"); v != 2 {
-		t.Fatalf("bob's version %d, want 2 (RL add and remove)", v)
+	if v := version(t, s, "bob@example.com"); v != FirstListVersion+2 {
+		t.Fatalf("bob's version %d, want %d (RL add and remove)", v, FirstListVersion+2)
 	}
 }
 
@@ -798,11 +801,12 @@ func testDeleteAccountCleanup(t *testing.T, e engine) {
 	if l := listed(t, s, "alice@example.com", "bob@example.com"); l != 0 {
 		t.Fatalf("alice still lists bob on %d", l)
 	}
-	if l := listed(t, s, "carol@example.com", "bob@example.com"); l != Block {
-		t.Fatalf("carol's block of bob: %d", l)
+	// Off every list: a new account under the handle inherits nothing.
+	if l := listed(t, s, "carol@example.com", "bob@example.com"); l != 0 {
+		t.Fatalf("carol still lists bob on %d", l)
 	}
-	if l := listed(t, s, "dave@example.com", "bob@example.com"); l != Allow {
-		t.Fatalf("dave lists bob on %d, want AL only", l)
+	if l := listed(t, s, "dave@example.com", "bob@example.com"); l != 0 {
+		t.Fatalf("dave still lists bob on %d", l)
 	}
 	if ws, _ := s.Watchers(ctx, "alice@example.com"); len(ws) != 0 {
 		t.Fatalf("Watchers(alice) = %+v", ws)
@@ -816,8 +820,8 @@ func testDeleteAccountCleanup(t *testing.T, e engine) {
 	if v := version(t, s, "dave@example.com"); v != vd+1 {
 		t.Fatalf("dave version %d, want %d", v, vd+1)
 	}
-	if v := version(t, s, "carol@example.com"); v != vc {
-		t.Fatalf("carol version %d, want unchanged %d", v, vc)
+	if v := version(t, s, "carol@example.com"); v != vc+1 {
+		t.Fatalf("carol version %d, want %d", v, vc+1)
 	}
 	cs, gs, _ := s.Contacts(ctx, "alice@example.com")
 	if len(cs) != 0 || len(gs) != 1 {
@@ -828,16 +832,19 @@ func testDeleteAccountCleanup(t *testing.T, e engine) {
 		`SELECT count(*) FROM contacts WHERE owner NOT IN (SELECT id FROM accounts)`,
 		`SELECT count(*) FROM contact_groups WHERE owner NOT IN (SELECT id FROM accounts)`,
 		`SELECT count(*) FROM group_members`,
-		`SELECT count(*) FROM contacts WHERE lists & 9 != 0 AND email = 'bob@example.com'`,
+		`SELECT count(*) FROM contacts WHERE email = 'bob@example.com'`,
 	} {
 		if n, err := s.count(ctx, q); err != nil || n != 0 {
 			t.Fatalf("%s = %d, %v", q, n, err)
 		}
 	}
-	// Re-registering the handle starts clean, and carol's block still holds.
+	// Re-registering the handle starts clean on both sides.
 	mustCreate(t, s, "bob@example.com")
 	if cs, gs, _ := s.Contacts(ctx, "bob@example.com"); len(cs) != 0 || len(gs) != 0 {
 		t.Fatalf("new bob inherits %+v %+v", cs, gs)
+	}
+	if l := listed(t, s, "carol@example.com", "bob@example.com"); l != 0 {
+		t.Fatalf("new bob is on carol's list %d", l)
 	}
 }
 
@@ -995,8 +1002,8 @@ func testOddInput(t *testing.T, e engine) {
 		t.Errorf("KVList(U+10FFFF) = %q, %v", keys, err)
 	}
 	// Nothing above changed anything.
-	if v := version(t, s, a); v != 2 {
-		t.Errorf("alice's version %d, want 2", v)
+	if v := version(t, s, a); v != 3 {
+		t.Errorf("alice's version %d, want 3", v)
 	}
 }
 

@@ -39,10 +39,10 @@ func (s *Postgres) CreateAccount(ctx context.Context, email, password, friendlyN
 	// handle waits for this one and then does nothing.
 	err = s.retry(ctx, func() error {
 		res, err := s.db.ExecContext(ctx, `
-			INSERT INTO accounts (email, friendly_name, password_hash, md5_salt, md5_digest, privacy, prompt_on_add, created)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			INSERT INTO accounts (email, friendly_name, password_hash, md5_salt, md5_digest, privacy, prompt_on_add, list_version, created)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 			ON CONFLICT (email) DO NOTHING`,
-			a.Email, a.FriendlyName, hash, md5s.Salt, md5s.Digest, string(a.Privacy), a.PromptOnAdd, a.Created)
+			a.Email, a.FriendlyName, hash, md5s.Salt, md5s.Digest, string(a.Privacy), a.PromptOnAdd, a.ListVersion, a.Created)
 		if err != nil {
 			return err
 		}
@@ -85,8 +85,8 @@ func (s *Postgres) Accounts(ctx context.Context) ([]Account, error) {
 }
 
 // DeleteAccount removes an account with its lists and groups, and takes it
-// off the FL and RL of everyone else (whose list versions go up). Other
-// people's AL and BL entries for the handle stay, as in SQLite (see there).
+// off every list of everyone else (whose list versions go up), as in SQLite
+// (see there).
 func (s *Postgres) DeleteAccount(ctx context.Context, email string) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		n, err := pgDeleteAccounts(ctx, tx, []string{pgKey(email)})
@@ -101,25 +101,25 @@ func (s *Postgres) DeleteAccount(ctx context.Context, email string) error {
 // inside tx, as DeleteAccount describes, in a fixed number of statements
 // however many there are. It returns how many existed.
 func pgDeleteAccounts(ctx context.Context, tx *sql.Tx, emails []string) (int, error) {
-	const fwdRev = int64(Forward | Reverse)
-	// Lock the accounts and everyone whose FL or RL names one of them, in
-	// id order: those are all the rows this changes.
+	// Lock the accounts and everyone who lists one of them, in id order:
+	// those are all the rows this changes.
 	locked, err := pgIDs(ctx, tx, `
 		SELECT id FROM accounts
-		WHERE email = ANY($1) OR id IN (SELECT owner FROM contacts WHERE email = ANY($1) AND lists & $2::smallint <> 0)
-		ORDER BY id FOR UPDATE`, pq.StringArray(emails), fwdRev)
+		WHERE email = ANY($1) OR id IN (SELECT owner FROM contacts WHERE email = ANY($1))
+		ORDER BY id FOR UPDATE`, pq.StringArray(emails))
 	if err != nil {
 		return 0, err
 	}
 	// That set was read before the locks were taken. Someone who put one
 	// of these accounts on their FL (or RL) since then held its lock, so
 	// now that this transaction holds it the set can only have shrunk —
-	// except for those who got in just before: lock them too.
+	// except for those who got in just before, or who changed only their
+	// own AL or BL: lock them too.
 	if _, err := pgIDs(ctx, tx, `
 		SELECT id FROM accounts
-		WHERE id IN (SELECT owner FROM contacts WHERE email = ANY($1) AND lists & $2::smallint <> 0)
-		  AND id <> ALL($3)
-		ORDER BY id FOR UPDATE`, pq.StringArray(emails), fwdRev, pq.Int64Array(locked)); err != nil {
+		WHERE id IN (SELECT owner FROM contacts WHERE email = ANY($1))
+		  AND id <> ALL($2)
+		ORDER BY id FOR UPDATE`, pq.StringArray(emails), pq.Int64Array(locked)); err != nil {
 		return 0, err
 	}
 
@@ -153,19 +153,14 @@ func pgDeleteAccounts(ctx context.Context, tx *sql.Tx, emails []string) (int, er
 		args []any
 	}{
 		// Everyone else's version goes up once per deleted account they
-		// had on FL or RL, as deleting them one by one would.
+		// listed, as deleting them one by one would.
 		{`UPDATE accounts a SET list_version = a.list_version + c.n
 		  FROM (SELECT owner, count(*) AS n FROM contacts
-		        WHERE email = ANY($1) AND lists & $2::smallint <> 0 GROUP BY owner) c
-		  WHERE a.id = c.owner AND a.id <> ALL($3)`,
-			[]any{g, fwdRev, i}},
-		// Group membership is an FL thing; it goes with the FL bit.
-		{`DELETE FROM group_members
-		  WHERE contact IN (SELECT id FROM contacts WHERE email = ANY($1) AND lists & $2::smallint <> 0)`,
-			[]any{g, int64(Forward)}},
-		{`UPDATE contacts SET lists = lists & ~$2::smallint WHERE email = ANY($1) AND lists & $2::smallint <> 0`,
-			[]any{g, fwdRev}},
-		{`DELETE FROM contacts WHERE email = ANY($1) AND lists = 0`, []any{g}},
+		        WHERE email = ANY($1) GROUP BY owner) c
+		  WHERE a.id = c.owner AND a.id <> ALL($2)`,
+			[]any{g, i}},
+		// Group memberships go with the entries by ON DELETE CASCADE.
+		{`DELETE FROM contacts WHERE email = ANY($1)`, []any{g}},
 		// Their own contacts, groups and memberships go by ON DELETE CASCADE.
 		{`DELETE FROM accounts WHERE id = ANY($1)`, []any{i}},
 	}

@@ -21,10 +21,10 @@ func (s *Postgres) CreateAccounts(ctx context.Context, emails []string, password
 	created := time.UnixMilli(time.Now().UnixMilli()).UTC()
 	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `
-			INSERT INTO accounts (email, friendly_name, password_hash, md5_salt, md5_digest, privacy, prompt_on_add, created)
-			SELECT e, e, $2, $3, $4, $5, true, $6 FROM unnest($1::text[]) AS e
+			INSERT INTO accounts (email, friendly_name, password_hash, md5_salt, md5_digest, privacy, prompt_on_add, list_version, created)
+			SELECT e, e, $2, $3, $4, $5, true, $6, $7 FROM unnest($1::text[]) AS e
 			ON CONFLICT (email) DO NOTHING`,
-			pq.StringArray(norm), hash, md5s.Salt, md5s.Digest, string(AllowByDefault), created)
+			pq.StringArray(norm), hash, md5s.Salt, md5s.Digest, string(AllowByDefault), FirstListVersion, created)
 		if err != nil {
 			return err
 		}

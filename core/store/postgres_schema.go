@@ -80,6 +80,9 @@ CREATE TABLE kv (
 	PRIMARY KEY (namespace, key)
 );
 `,
+	// 2: lists start at version 1 (FirstListVersion); accounts made before
+	// never changed theirs.
+	`UPDATE accounts SET list_version = 1 WHERE list_version = 0;`,
 }
 
 // pgMigrate brings the database up to len(migs). An advisory lock makes

@@ -74,6 +74,28 @@ func (s *Postgres) fillKV(ctx context.Context, namespace string, n int) error {
 	return err
 }
 
+// TestPostgresListVersionMigration: accounts made when lists started at
+// version 0, and never changed since, start at FirstListVersion after the
+// upgrade.
+func TestPostgresListVersionMigration(t *testing.T) {
+	ctx := context.Background()
+	at := pgtest.Start(t)
+	s, err := openPostgres(ctx, at, testOpts, pgMigrations[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, s, "old@example.com")
+	if err := s.exec(ctx, `UPDATE accounts SET list_version = 0`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = postgresEngine.openTest(t, at).(*Postgres)
+	defer s.Close()
+	if v := version(t, s, "old@example.com"); v != FirstListVersion {
+		t.Fatalf("after the upgrade: version %d, want %d", v, FirstListVersion)
+	}
+}
+
 func TestPostgresMigrations(t *testing.T) {
 	ctx := context.Background()
 	at := pgtest.Start(t)

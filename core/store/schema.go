@@ -69,6 +69,9 @@ CREATE INDEX group_members_by_group ON group_members (grp);
 `,
 	// 2: key-value data of the bots (sqlite_kv.go).
 	kvSchema,
+	// 3: lists start at version 1 (FirstListVersion); accounts made before
+	// never changed theirs.
+	`UPDATE accounts SET list_version = 1 WHERE list_version = 0;`,
 }
 
 // migrate brings the database at db up to len(migs). All pending steps and

@@ -38,10 +38,10 @@ func (s *SQLite) CreateAccount(ctx context.Context, email, password, friendlyNam
 	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `
-			INSERT INTO accounts (email, friendly_name, password_hash, md5_salt, md5_digest, privacy, prompt_on_add, created)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			INSERT INTO accounts (email, friendly_name, password_hash, md5_salt, md5_digest, privacy, prompt_on_add, list_version, created)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (email) DO NOTHING`,
-			a.Email, a.FriendlyName, hash, md5s.Salt, md5s.Digest, string(a.Privacy), a.PromptOnAdd, a.Created.UnixMilli())
+			a.Email, a.FriendlyName, hash, md5s.Salt, md5s.Digest, string(a.Privacy), a.PromptOnAdd, a.ListVersion, a.Created.UnixMilli())
 		if err != nil {
 			return err
 		}
@@ -84,10 +84,10 @@ func (s *SQLite) Accounts(ctx context.Context) ([]Account, error) {
 }
 
 // DeleteAccount removes an account with its lists and groups, and takes it
-// off the FL and RL of everyone else (whose list versions go up). Other
-// people's AL and BL entries for the handle stay: those lists may name
-// handles without accounts, and a block must not lapse because the blocked
-// account was deleted and someone registers the handle again.
+// off every list of everyone else (whose list versions go up): FL and RL,
+// and AL and BL too. The account is gone; if the handle is registered again
+// it is a new account, which must not inherit what others allowed the old
+// one (seeing them in BL mode) nor what they held against it.
 func (s *SQLite) DeleteAccount(ctx context.Context, email string) error {
 	return s.write(ctx, func(tx *sql.Tx) error { return deleteAccount(ctx, tx, lower(email)) })
 }
@@ -98,21 +98,15 @@ func deleteAccount(ctx context.Context, tx *sql.Tx, email string) error {
 	if err != nil {
 		return err
 	}
-	const fwdRev = int64(Forward | Reverse)
 	steps := []struct {
 		q    string
 		args []any
 	}{
 		{`UPDATE accounts SET list_version = list_version + 1
-		  WHERE id IN (SELECT owner FROM contacts WHERE email = ?1 AND lists & ?2 != 0 AND owner != ?3)`,
-			[]any{email, fwdRev, me.id}},
-		// Group membership is an FL thing; it goes with the FL bit.
-		{`DELETE FROM group_members
-		  WHERE contact IN (SELECT id FROM contacts WHERE email = ?1 AND lists & ?2 != 0)`,
-			[]any{email, int64(Forward)}},
-		{`UPDATE contacts SET lists = lists & ~?2 WHERE email = ?1 AND lists & ?2 != 0`,
-			[]any{email, fwdRev}},
-		{`DELETE FROM contacts WHERE email = ?1 AND lists = 0`, []any{email}},
+		  WHERE id IN (SELECT owner FROM contacts WHERE email = ?1 AND owner != ?2)`,
+			[]any{email, me.id}},
+		// Group memberships go with the entries by ON DELETE CASCADE.
+		{`DELETE FROM contacts WHERE email = ?1`, []any{email}},
 		// Its own contacts, groups and memberships go by ON DELETE CASCADE.
 		{`DELETE FROM accounts WHERE id = ?1`, []any{me.id}},
 	}

@@ -22,15 +22,15 @@ func (s *SQLite) CreateAccounts(ctx context.Context, emails []string, password s
 	created := time.Now().UnixMilli()
 	return s.write(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `
-			INSERT INTO accounts (email, friendly_name, password_hash, md5_salt, md5_digest, privacy, prompt_on_add, created)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			INSERT INTO accounts (email, friendly_name, password_hash, md5_salt, md5_digest, privacy, prompt_on_add, list_version, created)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (email) DO NOTHING`)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
 		for _, e := range norm {
-			res, err := stmt.ExecContext(ctx, e, e, hash, md5s.Salt, md5s.Digest, string(AllowByDefault), true, created)
+			res, err := stmt.ExecContext(ctx, e, e, hash, md5s.Salt, md5s.Digest, string(AllowByDefault), true, FirstListVersion, created)
 			if err != nil {
 				return err
 			}

@@ -172,6 +172,27 @@ func TestOpenSettings(t *testing.T) {
 	}
 }
 
+// TestListVersionMigration: accounts made when lists started at version 0,
+// and never changed since, start at FirstListVersion after the upgrade.
+func TestListVersionMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "nudge.db")
+	s, err := open(ctx, path, testOpts, migrations[:2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, s, "old@example.com")
+	if err := s.exec(ctx, `UPDATE accounts SET list_version = 0`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openTest(t, path)
+	defer s.Close()
+	if v := version(t, s, "old@example.com"); v != FirstListVersion {
+		t.Fatalf("after the upgrade: version %d, want %d", v, FirstListVersion)
+	}
+}
+
 func TestMigrations(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "nudge.db")
