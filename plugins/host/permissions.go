@@ -34,6 +34,7 @@ var callPermission = map[string]string{
 	botpb.Host_SetStatus_FullMethodName:          "presence",
 	botpb.Host_SetFriendlyName_FullMethodName:    "presence",
 	botpb.Host_SetPersonalMessage_FullMethodName: "presence",
+	botpb.Host_SetDisplayPicture_FullMethodName:  "presence",
 	botpb.Host_ListContacts_FullMethodName:       "contacts",
 	botpb.Host_AcceptContact_FullMethodName:      "contacts",
 	botpb.Host_BlockContact_FullMethodName:       "contacts",

@@ -1328,6 +1328,52 @@ func (x *SetPersonalMessageRequest) GetPersonalMessage() string {
 	return ""
 }
 
+type SetDisplayPictureRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The image file as it is (PNG, JPEG or GIF; MSN clients show 96×96),
+	// at most 1 MiB.
+	Picture       []byte `protobuf:"bytes,1,opt,name=picture,proto3" json:"picture,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetDisplayPictureRequest) Reset() {
+	*x = SetDisplayPictureRequest{}
+	mi := &file_bot_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetDisplayPictureRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetDisplayPictureRequest) ProtoMessage() {}
+
+func (x *SetDisplayPictureRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_bot_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetDisplayPictureRequest.ProtoReflect.Descriptor instead.
+func (*SetDisplayPictureRequest) Descriptor() ([]byte, []int) {
+	return file_bot_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *SetDisplayPictureRequest) GetPicture() []byte {
+	if x != nil {
+		return x.Picture
+	}
+	return nil
+}
+
 type ListContactsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1336,7 +1382,7 @@ type ListContactsRequest struct {
 
 func (x *ListContactsRequest) Reset() {
 	*x = ListContactsRequest{}
-	mi := &file_bot_proto_msgTypes[19]
+	mi := &file_bot_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1348,7 +1394,7 @@ func (x *ListContactsRequest) String() string {
 func (*ListContactsRequest) ProtoMessage() {}
 
 func (x *ListContactsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bot_proto_msgTypes[19]
+	mi := &file_bot_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1361,7 +1407,7 @@ func (x *ListContactsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListContactsRequest.ProtoReflect.Descriptor instead.
 func (*ListContactsRequest) Descriptor() ([]byte, []int) {
-	return file_bot_proto_rawDescGZIP(), []int{19}
+	return file_bot_proto_rawDescGZIP(), []int{20}
 }
 
 type ListContactsResponse struct {
@@ -1373,7 +1419,7 @@ type ListContactsResponse struct {
 
 func (x *ListContactsResponse) Reset() {
 	*x = ListContactsResponse{}
-	mi := &file_bot_proto_msgTypes[20]
+	mi := &file_bot_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1385,7 +1431,7 @@ func (x *ListContactsResponse) String() string {
 func (*ListContactsResponse) ProtoMessage() {}
 
 func (x *ListContactsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bot_proto_msgTypes[20]
+	mi := &file_bot_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1398,7 +1444,7 @@ func (x *ListContactsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListContactsResponse.ProtoReflect.Descriptor instead.
 func (*ListContactsResponse) Descriptor() ([]byte, []int) {
-	return file_bot_proto_rawDescGZIP(), []int{20}
+	return file_bot_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListContactsResponse) GetContacts() []*Contact {
@@ -1417,7 +1463,7 @@ type ContactRequest struct {
 
 func (x *ContactRequest) Reset() {
 	*x = ContactRequest{}
-	mi := &file_bot_proto_msgTypes[21]
+	mi := &file_bot_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1429,7 +1475,7 @@ func (x *ContactRequest) String() string {
 func (*ContactRequest) ProtoMessage() {}
 
 func (x *ContactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bot_proto_msgTypes[21]
+	mi := &file_bot_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1442,7 +1488,7 @@ func (x *ContactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContactRequest.ProtoReflect.Descriptor instead.
 func (*ContactRequest) Descriptor() ([]byte, []int) {
-	return file_bot_proto_rawDescGZIP(), []int{21}
+	return file_bot_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ContactRequest) GetEmail() string {
@@ -1461,7 +1507,7 @@ type KVGetRequest struct {
 
 func (x *KVGetRequest) Reset() {
 	*x = KVGetRequest{}
-	mi := &file_bot_proto_msgTypes[22]
+	mi := &file_bot_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1473,7 +1519,7 @@ func (x *KVGetRequest) String() string {
 func (*KVGetRequest) ProtoMessage() {}
 
 func (x *KVGetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bot_proto_msgTypes[22]
+	mi := &file_bot_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1486,7 +1532,7 @@ func (x *KVGetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KVGetRequest.ProtoReflect.Descriptor instead.
 func (*KVGetRequest) Descriptor() ([]byte, []int) {
-	return file_bot_proto_rawDescGZIP(), []int{22}
+	return file_bot_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *KVGetRequest) GetKey() string {
@@ -1506,7 +1552,7 @@ type KVGetResponse struct {
 
 func (x *KVGetResponse) Reset() {
 	*x = KVGetResponse{}
-	mi := &file_bot_proto_msgTypes[23]
+	mi := &file_bot_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1518,7 +1564,7 @@ func (x *KVGetResponse) String() string {
 func (*KVGetResponse) ProtoMessage() {}
 
 func (x *KVGetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bot_proto_msgTypes[23]
+	mi := &file_bot_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1531,7 +1577,7 @@ func (x *KVGetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KVGetResponse.ProtoReflect.Descriptor instead.
 func (*KVGetResponse) Descriptor() ([]byte, []int) {
-	return file_bot_proto_rawDescGZIP(), []int{23}
+	return file_bot_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *KVGetResponse) GetValue() []byte {
@@ -1558,7 +1604,7 @@ type KVSetRequest struct {
 
 func (x *KVSetRequest) Reset() {
 	*x = KVSetRequest{}
-	mi := &file_bot_proto_msgTypes[24]
+	mi := &file_bot_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1570,7 +1616,7 @@ func (x *KVSetRequest) String() string {
 func (*KVSetRequest) ProtoMessage() {}
 
 func (x *KVSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bot_proto_msgTypes[24]
+	mi := &file_bot_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1583,7 +1629,7 @@ func (x *KVSetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KVSetRequest.ProtoReflect.Descriptor instead.
 func (*KVSetRequest) Descriptor() ([]byte, []int) {
-	return file_bot_proto_rawDescGZIP(), []int{24}
+	return file_bot_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *KVSetRequest) GetKey() string {
@@ -1609,7 +1655,7 @@ type KVDeleteRequest struct {
 
 func (x *KVDeleteRequest) Reset() {
 	*x = KVDeleteRequest{}
-	mi := &file_bot_proto_msgTypes[25]
+	mi := &file_bot_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1621,7 +1667,7 @@ func (x *KVDeleteRequest) String() string {
 func (*KVDeleteRequest) ProtoMessage() {}
 
 func (x *KVDeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bot_proto_msgTypes[25]
+	mi := &file_bot_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1634,7 +1680,7 @@ func (x *KVDeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KVDeleteRequest.ProtoReflect.Descriptor instead.
 func (*KVDeleteRequest) Descriptor() ([]byte, []int) {
-	return file_bot_proto_rawDescGZIP(), []int{25}
+	return file_bot_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *KVDeleteRequest) GetKey() string {
@@ -1653,7 +1699,7 @@ type KVListRequest struct {
 
 func (x *KVListRequest) Reset() {
 	*x = KVListRequest{}
-	mi := &file_bot_proto_msgTypes[26]
+	mi := &file_bot_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1665,7 +1711,7 @@ func (x *KVListRequest) String() string {
 func (*KVListRequest) ProtoMessage() {}
 
 func (x *KVListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bot_proto_msgTypes[26]
+	mi := &file_bot_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1678,7 +1724,7 @@ func (x *KVListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KVListRequest.ProtoReflect.Descriptor instead.
 func (*KVListRequest) Descriptor() ([]byte, []int) {
-	return file_bot_proto_rawDescGZIP(), []int{26}
+	return file_bot_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *KVListRequest) GetPrefix() string {
@@ -1697,7 +1743,7 @@ type KVListResponse struct {
 
 func (x *KVListResponse) Reset() {
 	*x = KVListResponse{}
-	mi := &file_bot_proto_msgTypes[27]
+	mi := &file_bot_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1709,7 +1755,7 @@ func (x *KVListResponse) String() string {
 func (*KVListResponse) ProtoMessage() {}
 
 func (x *KVListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_bot_proto_msgTypes[27]
+	mi := &file_bot_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1722,7 +1768,7 @@ func (x *KVListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KVListResponse.ProtoReflect.Descriptor instead.
 func (*KVListResponse) Descriptor() ([]byte, []int) {
-	return file_bot_proto_rawDescGZIP(), []int{27}
+	return file_bot_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *KVListResponse) GetKeys() []string {
@@ -1743,7 +1789,7 @@ type LogRequest struct {
 
 func (x *LogRequest) Reset() {
 	*x = LogRequest{}
-	mi := &file_bot_proto_msgTypes[28]
+	mi := &file_bot_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1755,7 +1801,7 @@ func (x *LogRequest) String() string {
 func (*LogRequest) ProtoMessage() {}
 
 func (x *LogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_bot_proto_msgTypes[28]
+	mi := &file_bot_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1768,7 +1814,7 @@ func (x *LogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogRequest.ProtoReflect.Descriptor instead.
 func (*LogRequest) Descriptor() ([]byte, []int) {
-	return file_bot_proto_rawDescGZIP(), []int{28}
+	return file_bot_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *LogRequest) GetLevel() LogLevel {
@@ -1870,7 +1916,9 @@ const file_bot_proto_rawDesc = "" +
 	"\x16SetFriendlyNameRequest\x12#\n" +
 	"\rfriendly_name\x18\x01 \x01(\tR\ffriendlyName\"F\n" +
 	"\x19SetPersonalMessageRequest\x12)\n" +
-	"\x10personal_message\x18\x01 \x01(\tR\x0fpersonalMessage\"\x15\n" +
+	"\x10personal_message\x18\x01 \x01(\tR\x0fpersonalMessage\"4\n" +
+	"\x18SetDisplayPictureRequest\x12\x18\n" +
+	"\apicture\x18\x01 \x01(\fR\apicture\"\x15\n" +
 	"\x13ListContactsRequest\"I\n" +
 	"\x14ListContactsResponse\x121\n" +
 	"\bcontacts\x18\x01 \x03(\v2\x15.nudge.bot.v1.ContactR\bcontacts\"&\n" +
@@ -1936,7 +1984,7 @@ const file_bot_proto_rawDesc = "" +
 	"\aOnLeave\x12\x1f.nudge.bot.v1.ConversationEvent\x1a\x13.nudge.bot.v1.Empty\x12>\n" +
 	"\n" +
 	"OnPresence\x12\x1b.nudge.bot.v1.PresenceEvent\x1a\x13.nudge.bot.v1.Empty\x126\n" +
-	"\x04Stop\x12\x19.nudge.bot.v1.StopRequest\x1a\x13.nudge.bot.v1.Empty2\x80\b\n" +
+	"\x04Stop\x12\x19.nudge.bot.v1.StopRequest\x1a\x13.nudge.bot.v1.Empty2\xd2\b\n" +
 	"\x04Host\x12R\n" +
 	"\vSendMessage\x12 .nudge.bot.v1.SendMessageRequest\x1a!.nudge.bot.v1.SendMessageResponse\x127\n" +
 	"\n" +
@@ -1945,7 +1993,8 @@ const file_bot_proto_rawDesc = "" +
 	"\x06Invite\x12\x1b.nudge.bot.v1.InviteRequest\x1a\x13.nudge.bot.v1.Empty\x12@\n" +
 	"\tSetStatus\x12\x1e.nudge.bot.v1.SetStatusRequest\x1a\x13.nudge.bot.v1.Empty\x12L\n" +
 	"\x0fSetFriendlyName\x12$.nudge.bot.v1.SetFriendlyNameRequest\x1a\x13.nudge.bot.v1.Empty\x12R\n" +
-	"\x12SetPersonalMessage\x12'.nudge.bot.v1.SetPersonalMessageRequest\x1a\x13.nudge.bot.v1.Empty\x12U\n" +
+	"\x12SetPersonalMessage\x12'.nudge.bot.v1.SetPersonalMessageRequest\x1a\x13.nudge.bot.v1.Empty\x12P\n" +
+	"\x11SetDisplayPicture\x12&.nudge.bot.v1.SetDisplayPictureRequest\x1a\x13.nudge.bot.v1.Empty\x12U\n" +
 	"\fListContacts\x12!.nudge.bot.v1.ListContactsRequest\x1a\".nudge.bot.v1.ListContactsResponse\x12B\n" +
 	"\rAcceptContact\x12\x1c.nudge.bot.v1.ContactRequest\x1a\x13.nudge.bot.v1.Empty\x12A\n" +
 	"\fBlockContact\x12\x1c.nudge.bot.v1.ContactRequest\x1a\x13.nudge.bot.v1.Empty\x12@\n" +
@@ -1968,7 +2017,7 @@ func file_bot_proto_rawDescGZIP() []byte {
 }
 
 var file_bot_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_bot_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_bot_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_bot_proto_goTypes = []any{
 	(Status)(0),                       // 0: nudge.bot.v1.Status
 	(Hook)(0),                         // 1: nudge.bot.v1.Hook
@@ -1992,23 +2041,24 @@ var file_bot_proto_goTypes = []any{
 	(*SetStatusRequest)(nil),          // 19: nudge.bot.v1.SetStatusRequest
 	(*SetFriendlyNameRequest)(nil),    // 20: nudge.bot.v1.SetFriendlyNameRequest
 	(*SetPersonalMessageRequest)(nil), // 21: nudge.bot.v1.SetPersonalMessageRequest
-	(*ListContactsRequest)(nil),       // 22: nudge.bot.v1.ListContactsRequest
-	(*ListContactsResponse)(nil),      // 23: nudge.bot.v1.ListContactsResponse
-	(*ContactRequest)(nil),            // 24: nudge.bot.v1.ContactRequest
-	(*KVGetRequest)(nil),              // 25: nudge.bot.v1.KVGetRequest
-	(*KVGetResponse)(nil),             // 26: nudge.bot.v1.KVGetResponse
-	(*KVSetRequest)(nil),              // 27: nudge.bot.v1.KVSetRequest
-	(*KVDeleteRequest)(nil),           // 28: nudge.bot.v1.KVDeleteRequest
-	(*KVListRequest)(nil),             // 29: nudge.bot.v1.KVListRequest
-	(*KVListResponse)(nil),            // 30: nudge.bot.v1.KVListResponse
-	(*LogRequest)(nil),                // 31: nudge.bot.v1.LogRequest
-	nil,                               // 32: nudge.bot.v1.StartRequest.SettingsEntry
-	nil,                               // 33: nudge.bot.v1.LogRequest.FieldsEntry
+	(*SetDisplayPictureRequest)(nil),  // 22: nudge.bot.v1.SetDisplayPictureRequest
+	(*ListContactsRequest)(nil),       // 23: nudge.bot.v1.ListContactsRequest
+	(*ListContactsResponse)(nil),      // 24: nudge.bot.v1.ListContactsResponse
+	(*ContactRequest)(nil),            // 25: nudge.bot.v1.ContactRequest
+	(*KVGetRequest)(nil),              // 26: nudge.bot.v1.KVGetRequest
+	(*KVGetResponse)(nil),             // 27: nudge.bot.v1.KVGetResponse
+	(*KVSetRequest)(nil),              // 28: nudge.bot.v1.KVSetRequest
+	(*KVDeleteRequest)(nil),           // 29: nudge.bot.v1.KVDeleteRequest
+	(*KVListRequest)(nil),             // 30: nudge.bot.v1.KVListRequest
+	(*KVListResponse)(nil),            // 31: nudge.bot.v1.KVListResponse
+	(*LogRequest)(nil),                // 32: nudge.bot.v1.LogRequest
+	nil,                               // 33: nudge.bot.v1.StartRequest.SettingsEntry
+	nil,                               // 34: nudge.bot.v1.LogRequest.FieldsEntry
 }
 var file_bot_proto_depIdxs = []int32{
 	0,  // 0: nudge.bot.v1.Contact.status:type_name -> nudge.bot.v1.Status
 	4,  // 1: nudge.bot.v1.StartRequest.self:type_name -> nudge.bot.v1.Contact
-	32, // 2: nudge.bot.v1.StartRequest.settings:type_name -> nudge.bot.v1.StartRequest.SettingsEntry
+	33, // 2: nudge.bot.v1.StartRequest.settings:type_name -> nudge.bot.v1.StartRequest.SettingsEntry
 	1,  // 3: nudge.bot.v1.StartResponse.hooks:type_name -> nudge.bot.v1.Hook
 	4,  // 4: nudge.bot.v1.MessageEvent.sender:type_name -> nudge.bot.v1.Contact
 	5,  // 5: nudge.bot.v1.MessageEvent.format:type_name -> nudge.bot.v1.Format
@@ -2024,7 +2074,7 @@ var file_bot_proto_depIdxs = []int32{
 	0,  // 15: nudge.bot.v1.SetStatusRequest.status:type_name -> nudge.bot.v1.Status
 	4,  // 16: nudge.bot.v1.ListContactsResponse.contacts:type_name -> nudge.bot.v1.Contact
 	2,  // 17: nudge.bot.v1.LogRequest.level:type_name -> nudge.bot.v1.LogLevel
-	33, // 18: nudge.bot.v1.LogRequest.fields:type_name -> nudge.bot.v1.LogRequest.FieldsEntry
+	34, // 18: nudge.bot.v1.LogRequest.fields:type_name -> nudge.bot.v1.LogRequest.FieldsEntry
 	6,  // 19: nudge.bot.v1.Bot.Start:input_type -> nudge.bot.v1.StartRequest
 	9,  // 20: nudge.bot.v1.Bot.OnMessage:input_type -> nudge.bot.v1.MessageEvent
 	10, // 21: nudge.bot.v1.Bot.OnTyping:input_type -> nudge.bot.v1.TypingEvent
@@ -2041,40 +2091,42 @@ var file_bot_proto_depIdxs = []int32{
 	19, // 32: nudge.bot.v1.Host.SetStatus:input_type -> nudge.bot.v1.SetStatusRequest
 	20, // 33: nudge.bot.v1.Host.SetFriendlyName:input_type -> nudge.bot.v1.SetFriendlyNameRequest
 	21, // 34: nudge.bot.v1.Host.SetPersonalMessage:input_type -> nudge.bot.v1.SetPersonalMessageRequest
-	22, // 35: nudge.bot.v1.Host.ListContacts:input_type -> nudge.bot.v1.ListContactsRequest
-	24, // 36: nudge.bot.v1.Host.AcceptContact:input_type -> nudge.bot.v1.ContactRequest
-	24, // 37: nudge.bot.v1.Host.BlockContact:input_type -> nudge.bot.v1.ContactRequest
-	25, // 38: nudge.bot.v1.Host.KVGet:input_type -> nudge.bot.v1.KVGetRequest
-	27, // 39: nudge.bot.v1.Host.KVSet:input_type -> nudge.bot.v1.KVSetRequest
-	28, // 40: nudge.bot.v1.Host.KVDelete:input_type -> nudge.bot.v1.KVDeleteRequest
-	29, // 41: nudge.bot.v1.Host.KVList:input_type -> nudge.bot.v1.KVListRequest
-	31, // 42: nudge.bot.v1.Host.Log:input_type -> nudge.bot.v1.LogRequest
-	7,  // 43: nudge.bot.v1.Bot.Start:output_type -> nudge.bot.v1.StartResponse
-	3,  // 44: nudge.bot.v1.Bot.OnMessage:output_type -> nudge.bot.v1.Empty
-	3,  // 45: nudge.bot.v1.Bot.OnTyping:output_type -> nudge.bot.v1.Empty
-	3,  // 46: nudge.bot.v1.Bot.OnNudge:output_type -> nudge.bot.v1.Empty
-	3,  // 47: nudge.bot.v1.Bot.OnContactAdded:output_type -> nudge.bot.v1.Empty
-	3,  // 48: nudge.bot.v1.Bot.OnJoin:output_type -> nudge.bot.v1.Empty
-	3,  // 49: nudge.bot.v1.Bot.OnLeave:output_type -> nudge.bot.v1.Empty
-	3,  // 50: nudge.bot.v1.Bot.OnPresence:output_type -> nudge.bot.v1.Empty
-	3,  // 51: nudge.bot.v1.Bot.Stop:output_type -> nudge.bot.v1.Empty
-	17, // 52: nudge.bot.v1.Host.SendMessage:output_type -> nudge.bot.v1.SendMessageResponse
-	3,  // 53: nudge.bot.v1.Host.SendTyping:output_type -> nudge.bot.v1.Empty
-	3,  // 54: nudge.bot.v1.Host.SendNudge:output_type -> nudge.bot.v1.Empty
-	3,  // 55: nudge.bot.v1.Host.Invite:output_type -> nudge.bot.v1.Empty
-	3,  // 56: nudge.bot.v1.Host.SetStatus:output_type -> nudge.bot.v1.Empty
-	3,  // 57: nudge.bot.v1.Host.SetFriendlyName:output_type -> nudge.bot.v1.Empty
-	3,  // 58: nudge.bot.v1.Host.SetPersonalMessage:output_type -> nudge.bot.v1.Empty
-	23, // 59: nudge.bot.v1.Host.ListContacts:output_type -> nudge.bot.v1.ListContactsResponse
-	3,  // 60: nudge.bot.v1.Host.AcceptContact:output_type -> nudge.bot.v1.Empty
-	3,  // 61: nudge.bot.v1.Host.BlockContact:output_type -> nudge.bot.v1.Empty
-	26, // 62: nudge.bot.v1.Host.KVGet:output_type -> nudge.bot.v1.KVGetResponse
-	3,  // 63: nudge.bot.v1.Host.KVSet:output_type -> nudge.bot.v1.Empty
-	3,  // 64: nudge.bot.v1.Host.KVDelete:output_type -> nudge.bot.v1.Empty
-	30, // 65: nudge.bot.v1.Host.KVList:output_type -> nudge.bot.v1.KVListResponse
-	3,  // 66: nudge.bot.v1.Host.Log:output_type -> nudge.bot.v1.Empty
-	43, // [43:67] is the sub-list for method output_type
-	19, // [19:43] is the sub-list for method input_type
+	22, // 35: nudge.bot.v1.Host.SetDisplayPicture:input_type -> nudge.bot.v1.SetDisplayPictureRequest
+	23, // 36: nudge.bot.v1.Host.ListContacts:input_type -> nudge.bot.v1.ListContactsRequest
+	25, // 37: nudge.bot.v1.Host.AcceptContact:input_type -> nudge.bot.v1.ContactRequest
+	25, // 38: nudge.bot.v1.Host.BlockContact:input_type -> nudge.bot.v1.ContactRequest
+	26, // 39: nudge.bot.v1.Host.KVGet:input_type -> nudge.bot.v1.KVGetRequest
+	28, // 40: nudge.bot.v1.Host.KVSet:input_type -> nudge.bot.v1.KVSetRequest
+	29, // 41: nudge.bot.v1.Host.KVDelete:input_type -> nudge.bot.v1.KVDeleteRequest
+	30, // 42: nudge.bot.v1.Host.KVList:input_type -> nudge.bot.v1.KVListRequest
+	32, // 43: nudge.bot.v1.Host.Log:input_type -> nudge.bot.v1.LogRequest
+	7,  // 44: nudge.bot.v1.Bot.Start:output_type -> nudge.bot.v1.StartResponse
+	3,  // 45: nudge.bot.v1.Bot.OnMessage:output_type -> nudge.bot.v1.Empty
+	3,  // 46: nudge.bot.v1.Bot.OnTyping:output_type -> nudge.bot.v1.Empty
+	3,  // 47: nudge.bot.v1.Bot.OnNudge:output_type -> nudge.bot.v1.Empty
+	3,  // 48: nudge.bot.v1.Bot.OnContactAdded:output_type -> nudge.bot.v1.Empty
+	3,  // 49: nudge.bot.v1.Bot.OnJoin:output_type -> nudge.bot.v1.Empty
+	3,  // 50: nudge.bot.v1.Bot.OnLeave:output_type -> nudge.bot.v1.Empty
+	3,  // 51: nudge.bot.v1.Bot.OnPresence:output_type -> nudge.bot.v1.Empty
+	3,  // 52: nudge.bot.v1.Bot.Stop:output_type -> nudge.bot.v1.Empty
+	17, // 53: nudge.bot.v1.Host.SendMessage:output_type -> nudge.bot.v1.SendMessageResponse
+	3,  // 54: nudge.bot.v1.Host.SendTyping:output_type -> nudge.bot.v1.Empty
+	3,  // 55: nudge.bot.v1.Host.SendNudge:output_type -> nudge.bot.v1.Empty
+	3,  // 56: nudge.bot.v1.Host.Invite:output_type -> nudge.bot.v1.Empty
+	3,  // 57: nudge.bot.v1.Host.SetStatus:output_type -> nudge.bot.v1.Empty
+	3,  // 58: nudge.bot.v1.Host.SetFriendlyName:output_type -> nudge.bot.v1.Empty
+	3,  // 59: nudge.bot.v1.Host.SetPersonalMessage:output_type -> nudge.bot.v1.Empty
+	3,  // 60: nudge.bot.v1.Host.SetDisplayPicture:output_type -> nudge.bot.v1.Empty
+	24, // 61: nudge.bot.v1.Host.ListContacts:output_type -> nudge.bot.v1.ListContactsResponse
+	3,  // 62: nudge.bot.v1.Host.AcceptContact:output_type -> nudge.bot.v1.Empty
+	3,  // 63: nudge.bot.v1.Host.BlockContact:output_type -> nudge.bot.v1.Empty
+	27, // 64: nudge.bot.v1.Host.KVGet:output_type -> nudge.bot.v1.KVGetResponse
+	3,  // 65: nudge.bot.v1.Host.KVSet:output_type -> nudge.bot.v1.Empty
+	3,  // 66: nudge.bot.v1.Host.KVDelete:output_type -> nudge.bot.v1.Empty
+	31, // 67: nudge.bot.v1.Host.KVList:output_type -> nudge.bot.v1.KVListResponse
+	3,  // 68: nudge.bot.v1.Host.Log:output_type -> nudge.bot.v1.Empty
+	44, // [44:69] is the sub-list for method output_type
+	19, // [19:44] is the sub-list for method input_type
 	19, // [19:19] is the sub-list for extension type_name
 	19, // [19:19] is the sub-list for extension extendee
 	0,  // [0:19] is the sub-list for field type_name
@@ -2091,7 +2143,7 @@ func file_bot_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_bot_proto_rawDesc), len(file_bot_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   31,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

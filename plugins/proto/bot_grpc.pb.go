@@ -483,6 +483,7 @@ const (
 	Host_SetStatus_FullMethodName          = "/nudge.bot.v1.Host/SetStatus"
 	Host_SetFriendlyName_FullMethodName    = "/nudge.bot.v1.Host/SetFriendlyName"
 	Host_SetPersonalMessage_FullMethodName = "/nudge.bot.v1.Host/SetPersonalMessage"
+	Host_SetDisplayPicture_FullMethodName  = "/nudge.bot.v1.Host/SetDisplayPicture"
 	Host_ListContacts_FullMethodName       = "/nudge.bot.v1.Host/ListContacts"
 	Host_AcceptContact_FullMethodName      = "/nudge.bot.v1.Host/AcceptContact"
 	Host_BlockContact_FullMethodName       = "/nudge.bot.v1.Host/BlockContact"
@@ -515,6 +516,10 @@ type HostClient interface {
 	SetFriendlyName(ctx context.Context, in *SetFriendlyNameRequest, opts ...grpc.CallOption) (*Empty, error)
 	// SetPersonalMessage sets the line under the name (permission "presence").
 	SetPersonalMessage(ctx context.Context, in *SetPersonalMessageRequest, opts ...grpc.CallOption) (*Empty, error)
+	// SetDisplayPicture sets the picture MSN contacts see beside the bot's
+	// name (MSNP9+ clients fetch it over P2P); an empty picture removes it
+	// (permission "presence").
+	SetDisplayPicture(ctx context.Context, in *SetDisplayPictureRequest, opts ...grpc.CallOption) (*Empty, error)
 	// ListContacts returns the bot's contact list (permission "contacts").
 	ListContacts(ctx context.Context, in *ListContactsRequest, opts ...grpc.CallOption) (*ListContactsResponse, error)
 	// AcceptContact adds someone to the bot's list and allows them
@@ -610,6 +615,16 @@ func (c *hostClient) SetPersonalMessage(ctx context.Context, in *SetPersonalMess
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Empty)
 	err := c.cc.Invoke(ctx, Host_SetPersonalMessage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *hostClient) SetDisplayPicture(ctx context.Context, in *SetDisplayPictureRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, Host_SetDisplayPicture_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -718,6 +733,10 @@ type HostServer interface {
 	SetFriendlyName(context.Context, *SetFriendlyNameRequest) (*Empty, error)
 	// SetPersonalMessage sets the line under the name (permission "presence").
 	SetPersonalMessage(context.Context, *SetPersonalMessageRequest) (*Empty, error)
+	// SetDisplayPicture sets the picture MSN contacts see beside the bot's
+	// name (MSNP9+ clients fetch it over P2P); an empty picture removes it
+	// (permission "presence").
+	SetDisplayPicture(context.Context, *SetDisplayPictureRequest) (*Empty, error)
 	// ListContacts returns the bot's contact list (permission "contacts").
 	ListContacts(context.Context, *ListContactsRequest) (*ListContactsResponse, error)
 	// AcceptContact adds someone to the bot's list and allows them
@@ -769,6 +788,9 @@ func (UnimplementedHostServer) SetFriendlyName(context.Context, *SetFriendlyName
 }
 func (UnimplementedHostServer) SetPersonalMessage(context.Context, *SetPersonalMessageRequest) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetPersonalMessage not implemented")
+}
+func (UnimplementedHostServer) SetDisplayPicture(context.Context, *SetDisplayPictureRequest) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetDisplayPicture not implemented")
 }
 func (UnimplementedHostServer) ListContacts(context.Context, *ListContactsRequest) (*ListContactsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListContacts not implemented")
@@ -937,6 +959,24 @@ func _Host_SetPersonalMessage_Handler(srv interface{}, ctx context.Context, dec 
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(HostServer).SetPersonalMessage(ctx, req.(*SetPersonalMessageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Host_SetDisplayPicture_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetDisplayPictureRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).SetDisplayPicture(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_SetDisplayPicture_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).SetDisplayPicture(ctx, req.(*SetDisplayPictureRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1119,6 +1159,10 @@ var Host_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetPersonalMessage",
 			Handler:    _Host_SetPersonalMessage_Handler,
+		},
+		{
+			MethodName: "SetDisplayPicture",
+			Handler:    _Host_SetDisplayPicture_Handler,
 		},
 		{
 			MethodName: "ListContacts",
