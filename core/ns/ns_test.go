@@ -199,6 +199,8 @@ func TestListsNumbered(t *testing.T) {
 	w.expect("ADG 5 2 Work%20Friends 1 0")
 	w.send("ADD 6 FL bob@example.com Bob%20Smith 1")
 	w.expect("ADD 6 FL 3 bob@example.com Bob%20Smith 1")
+	w.send("ADD 6 AL nobody@example.com nobody@example.com")
+	w.expect("205 6")
 	w.send("ADD 7 AL bob@example.com bob@example.com")
 	w.expect("ADD 7 AL 4 bob@example.com bob@example.com")
 	w.send("ADD 8 BL bob@example.com bob@example.com")
@@ -468,6 +470,7 @@ func TestBadInputKeepsServing(t *testing.T) {
 	alice.send("XFR 8 SB")
 	alice.expect("913 8") // not online yet
 	alice.sendMsg("UUX 9", "<Data><PSM>unclosed")
+	alice.expect("241 9") // the protocol's invalid-XML code, then the disconnect
 	alice.expectClosed()
 
 	// Everyone else is still served.
@@ -507,7 +510,10 @@ func TestRestartKeepsLists(t *testing.T) {
 	srv := coretest.Start(t, coretest.WithoutChallenges())
 	srv.AddUser(t, "alice@example.com", "pw", "Alice")
 	srv.AddUser(t, "bob@example.com", "pw", "Bob")
+	srv.AddUser(t, "eve@example.com", "pw", "Eve")
 	w := login(t, srv, 10, "alice@example.com", "pw")
+	w.send("ADC 4 BL N=nobody@example.com")
+	w.expect("208 4") // AL and BL take only accounts that exist
 	w.send("ADG 5 Pals")
 	gid := w.expect("ADG 5 Pals *").Param(1)
 	w.send("ADC 6 FL N=bob@example.com F=Bob")
@@ -543,8 +549,14 @@ func TestLargeListIsNotCutOff(t *testing.T) {
 	}))
 	srv.AddUser(t, "big@example.com", "pw", "Big")
 	const n = 400
-	for i := 0; i < n; i++ {
-		handle := fmt.Sprintf("someone-with-a-rather-long-handle-%03d@example.com", i)
+	handles := make([]string, n)
+	for i := range handles {
+		handles[i] = fmt.Sprintf("someone-with-a-rather-long-handle-%03d@example.com", i)
+	}
+	if err := srv.Store.CreateAccounts(context.Background(), handles, "pw", 4); err != nil {
+		t.Fatal(err)
+	}
+	for _, handle := range handles {
 		if _, err := srv.Store.AddToList(context.Background(), "big@example.com", handle, store.Allow, "", ""); err != nil {
 			t.Fatal(err)
 		}

@@ -56,7 +56,7 @@ func (s *session) handleUUX(c *msnp.Command) error {
 	}
 	if len(c.Payload) > 0 && !wellFormedXML(c.Payload) {
 		s.log.Info().Msg("UUX payload is not XML; closing the connection")
-		return errClose
+		return s.failClose(c, msnp.ErrInvalidXML)
 	}
 	s.reply(c, "0")
 	s.mu.Lock()

@@ -500,17 +500,20 @@ func testAllowBlock(t *testing.T, e engine) {
 		t.Fatalf("Watchers(alice) = %+v", ws)
 	}
 
-	// AL/BL of handles without accounts are allowed.
-	ch = mustAdd(t, s, "alice@example.com", "Ghost@Example.com", Block, "")
-	if ch.Contact.Email != "ghost@example.com" || ch.Contact.FriendlyName != "ghost@example.com" {
-		t.Fatalf("ghost: %+v", ch)
+	// AL/BL take accounts that exist, in any case; not handles without one.
+	_, err = s.AddToList(ctx, "alice@example.com", "ghost@example.com", Block, "", "")
+	wantErr(t, "BL of a handle without an account", err, ErrNotFound)
+	mustCreate(t, s, "carol@example.com")
+	ch = mustAdd(t, s, "alice@example.com", "Carol@Example.com", Block, "")
+	if ch.Contact.Email != "carol@example.com" || ch.Contact.FriendlyName != "carol@example.com" {
+		t.Fatalf("carol: %+v", ch)
 	}
-	ch, err = s.RemoveFromList(ctx, "alice@example.com", "ghost@example.com", Block, "")
+	ch, err = s.RemoveFromList(ctx, "alice@example.com", "carol@example.com", Block, "")
 	if err != nil || ch.Contact.Email != "" {
-		t.Fatalf("ghost removal = %+v, %v", ch, err)
+		t.Fatalf("carol's removal = %+v, %v", ch, err)
 	}
-	_, err = s.RemoveFromList(ctx, "alice@example.com", "ghost@example.com", Block, "")
-	wantErr(t, "ghost removal again", err, ErrNotOnList)
+	_, err = s.RemoveFromList(ctx, "alice@example.com", "carol@example.com", Block, "")
+	wantErr(t, "removal again", err, ErrNotOnList)
 	_, err = s.RemoveFromList(ctx, "alice@example.com", "bob@example.com", Allow, "")
 	wantErr(t, "not on AL", err, ErrNotOnList)
 }
@@ -776,6 +779,40 @@ func testLimits(t *testing.T, e engine) {
 	if l := listed(t, s, "fan0@example.com", pop); l != 0 {
 		t.Fatalf("failed add left %d", l)
 	}
+}
+
+func TestAllowBlockLimits(t *testing.T) { eachEngine(t, testAllowBlockLimits) }
+
+// testAllowBlockLimits: AL and BL take only handles of accounts that exist,
+// and no more of them than could be on the owner's FL and RL together.
+func testAllowBlockLimits(t *testing.T, e engine) {
+	ctx := context.Background()
+	const maxReverse = 10
+	s := e.newTestOpts(t, Options{BcryptCost: testOpts.BcryptCost, MaxReverse: maxReverse})
+	mustCreate(t, s, "owner@example.com")
+	mustCreate(t, s, "real@example.com")
+	mustCreate(t, s, "other@example.com")
+	for _, l := range []List{Allow, Block} {
+		_, err := s.AddToList(ctx, "owner@example.com", "nobody@example.com", l, "", "")
+		wantErr(t, fmt.Sprintf("list %d: unknown handle", l), err, ErrNotFound)
+		_, err = s.AddToList(ctx, "owner@example.com", "not valid", l, "", "")
+		wantErr(t, fmt.Sprintf("list %d: invalid handle", l), err, ErrInvalidEmail)
+	}
+	if l := listed(t, s, "owner@example.com", "nobody@example.com"); l != 0 {
+		t.Fatalf("refused adds left lists %d", l)
+	}
+
+	var rows []seedRow
+	for i := range MaxForward + maxReverse {
+		rows = append(rows, seedRow{owner: "owner@example.com", handle: fmt.Sprintf("a%04d@example.com", i), lists: Allow, name: "a"})
+	}
+	if err := s.seed(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.AddToList(ctx, "owner@example.com", "real@example.com", Allow, "", "")
+	wantErr(t, "AL full", err, ErrListFull)
+	// BL has its own room.
+	mustAdd(t, s, "owner@example.com", "other@example.com", Block, "")
 }
 
 func TestDeleteAccountCleanup(t *testing.T) { eachEngine(t, testDeleteAccountCleanup) }

@@ -158,6 +158,20 @@ func (s *Postgres) AddToList(ctx context.Context, owner, contact string, l List,
 		case found && e.lists&(Allow|Block) != 0:
 			return ErrOppositeList
 		}
+		var exists bool
+		var n int
+		if err := tx.QueryRowContext(ctx, `
+			SELECT EXISTS (SELECT 1 FROM accounts WHERE email = $1),
+			       (SELECT count(*) FROM contacts WHERE owner = $2 AND lists & $3::smallint <> 0)`,
+			contact, me.id, int64(l)).Scan(&exists, &n); err != nil {
+			return err
+		}
+		switch {
+		case !exists:
+			return ErrNotFound
+		case n >= maxAllowBlock(s.maxReverse):
+			return ErrListFull
+		}
 		id, err := pgSetBits(ctx, tx, me.id, contact, l, cmp.Or(friendlyName, contact), friendlyName != "")
 		if err != nil {
 			return err

@@ -178,6 +178,14 @@ func (s *SQLite) AddToList(ctx context.Context, owner, contact string, l List, f
 		case found && e.lists&(Allow|Block) != 0:
 			return ErrOppositeList
 		}
+		if _, err := accountRef(ctx, tx, contact); err != nil {
+			return err
+		}
+		if n, err := countOn(ctx, tx, me.id, l); err != nil {
+			return err
+		} else if n >= maxAllowBlock(s.maxReverse) {
+			return ErrListFull
+		}
 		id, err := setBits(ctx, tx, me.id, contact, l, cmp.Or(friendlyName, contact), friendlyName != "")
 		if err != nil {
 			return err

@@ -128,6 +128,10 @@ const (
 	MaxPassword       = 72  // bytes; bcrypt ignores anything longer, so it is refused
 )
 
+// maxAllowBlock caps AL and BL: each may hold everyone who could be on the
+// owner's FL or RL, and no more.
+func maxAllowBlock(maxReverse int) int { return MaxForward + maxReverse }
+
 // Store is the durable state of the service. Implementations are safe for
 // concurrent use. Handles are compared case-insensitively; implementations
 // store them lower-case.
