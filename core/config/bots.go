@@ -4,6 +4,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -17,7 +19,8 @@ type Bots struct {
 	// and js-hello when Node.js is installed).
 	Shipped bool `yaml:"shipped"`
 	// Dir is where the shipped bots' programs are; "" means the folder
-	// bots/ beside the nudge binary (make build puts them in bin/bots).
+	// bots/ beside the nudge binary (make build puts them in bin/bots). A
+	// relative path is relative to the configuration file's folder.
 	Dir string `yaml:"dir"`
 	// Domain makes the handles of bots that name none: NAME@Domain.
 	Domain string `yaml:"domain"`
@@ -45,7 +48,9 @@ type Bot struct {
 	// store: lower-case letters, digits and hyphens.
 	Name string `yaml:"name"`
 	// Command is the program (a path, or a name looked up in PATH) and
-	// Args its arguments, e.g. command: node, args: [bot.js].
+	// Args its arguments, e.g. command: node, args: [bot.js]. A relative
+	// path is relative to the folder of the configuration file, and so is
+	// an argument that names a file or folder there.
 	Command string   `yaml:"command"`
 	Args    []string `yaml:"args"`
 	// Email is the bot's MSN handle (default NAME@bots.domain) and
@@ -158,4 +163,34 @@ func (b *Bots) validate() error {
 		}
 	}
 	return nil
+}
+
+// resolvePaths makes the relative paths of the bots' programs absolute
+// against base, the folder of the configuration file: the file says where
+// things are from where it is, wherever the server is started, and a bot
+// runs in a working directory of its own. A command without a slash is a
+// program looked up in PATH; an argument is a path only if it names a file
+// or folder in base (node's bot.js), so "-v" or "20" stay as they are.
+func (b *Bots) resolvePaths(base string) {
+	abs := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(base, p)
+	}
+	b.Dir = abs(b.Dir)
+	for i := range b.Run {
+		r := &b.Run[i]
+		if strings.ContainsRune(r.Command, '/') {
+			r.Command = abs(r.Command)
+		}
+		for j, a := range r.Args {
+			if a == "" || strings.HasPrefix(a, "-") || filepath.IsAbs(a) {
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(base, a)); err == nil {
+				r.Args[j] = abs(a)
+			}
+		}
+	}
 }

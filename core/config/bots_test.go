@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -44,7 +45,7 @@ func TestBotsSection(t *testing.T) {
 			FriendlyName: "Weather", Settings: map[string]string{"city": "Paris"}, Permissions: []string{"send", "presence"},
 			Accept: "none", SHA256: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
 		{Name: "helper", Settings: map[string]string{"greeting": "hi"}},
-		{Name: "remote", Command: "./remote", Server: "messenger.example.net:1863", Password: "pw", Protocol: 8},
+		{Name: "remote", Command: filepath.Join(filepath.Dir(path), "remote"), Server: "messenger.example.net:1863", Password: "pw", Protocol: 8},
 	}
 	if !reflect.DeepEqual(c.Bots, want) {
 		t.Errorf("Bots =\n%+v\nwant\n%+v", c.Bots, want)
@@ -86,5 +87,45 @@ func TestBotsErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Paths in the file are relative to the file's folder, not to wherever the
+// server was started.
+func TestBotPathsAreRelativeToTheFile(t *testing.T) {
+	path := writeFile(t, "nudge.yaml", `bots:
+  dir: shipped
+  run:
+    - name: dice
+      command: bin/dice
+      args: [-v, "20", bot.js, missing.js]
+    - name: js
+      command: node
+      args: [scripts/bot.js]
+    - name: abs
+      command: /opt/bots/abs
+`)
+	dir := filepath.Dir(path)
+	for _, f := range []string{"bot.js", "scripts/bot.js"} {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(t.TempDir()) // the server runs somewhere else
+	c, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Bots.Dir != filepath.Join(dir, "shipped") {
+		t.Errorf("bots.dir = %q", c.Bots.Dir)
+	}
+	want := []config.Bot{
+		{Name: "dice", Command: filepath.Join(dir, "bin/dice"), Args: []string{"-v", "20", filepath.Join(dir, "bot.js"), "missing.js"}},
+		{Name: "js", Command: "node", Args: []string{filepath.Join(dir, "scripts/bot.js")}},
+		{Name: "abs", Command: "/opt/bots/abs"},
+	}
+	if !reflect.DeepEqual(c.Bots.Run, want) {
+		t.Errorf("bots.run =\n%+v\nwant\n%+v", c.Bots.Run, want)
 	}
 }

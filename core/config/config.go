@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -185,6 +186,7 @@ func Load(path string) (Config, error) {
 	if err := Decode(f, path, &c); err != nil {
 		return c, err
 	}
+	c.Bots.resolvePaths(filepath.Dir(path))
 	return c, nil
 }
 
