@@ -377,9 +377,24 @@ func printBots(w io.Writer, sts []host.Status, now time.Time) {
 		if s.Online {
 			online = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", s.Name, s.State, online, pid, s.Restarts, ago(now.Sub(s.Since)), s.Email, s.LastError)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", s.Name, s.State, online, pid, s.Restarts, ago(now.Sub(s.Since)), s.Email, tableCell(s.LastError))
 	}
 	tw.Flush()
+}
+
+// maxErrorWidth is how much of a bot's last error the table shows;
+// `nudge bot logs` has all of it.
+const maxErrorWidth = 160
+
+// tableCell fits an error into a table cell: a bot's error can be a
+// traceback of many lines, with tabs, that would break the table's rows and
+// columns.
+func tableCell(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > maxErrorWidth {
+		s = string(r[:maxErrorWidth-1]) + "…"
+	}
+	return s
 }
 
 func ago(d time.Duration) string {

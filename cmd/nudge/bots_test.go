@@ -147,10 +147,14 @@ func TestPrintBots(t *testing.T) {
 		{Name: "echo", Email: "echo@bots.localhost", State: host.StateRunning, Online: true, PID: 42, Since: now.Add(-90 * time.Second)},
 		{Name: "crashy", Email: "crashy@bots.localhost", State: host.StateDisabled, Restarts: 5, Since: now.Add(-3 * time.Hour),
 			LastError: "it crashed 5 times within 10m0s"},
+		{Name: "py", Email: "py@bots.localhost", State: host.StateRestarting, Restarts: 1, Since: now.Add(-2 * time.Second),
+			LastError: "its Start hook failed: Traceback (most recent call last):\n  File \"bot.py\", line 3\n\tValueError: " + strings.Repeat("x", 200)},
 	}, now)
-	want := "NAME    STATE     ONLINE  PID  RESTARTS  SINCE   HANDLE                 LAST ERROR\n" +
-		"echo    running   yes     42   0         1m ago  echo@bots.localhost    \n" +
-		"crashy  disabled  no      -    5         3h ago  crashy@bots.localhost  it crashed 5 times within 10m0s\n"
+	want := "NAME    STATE       ONLINE  PID  RESTARTS  SINCE   HANDLE                 LAST ERROR\n" +
+		"echo    running     yes     42   0         1m ago  echo@bots.localhost    \n" +
+		"crashy  disabled    no      -    5         3h ago  crashy@bots.localhost  it crashed 5 times within 10m0s\n" +
+		"py      restarting  no      -    1         2s ago  py@bots.localhost      its Start hook failed: Traceback (most recent call last): File \"bot.py\", line 3 ValueError: " +
+		strings.Repeat("x", 67) + "…\n"
 	if b.String() != want {
 		t.Errorf("printBots:\n%s\nwant\n%s", b.String(), want)
 	}

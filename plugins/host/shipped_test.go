@@ -60,7 +60,8 @@ func TestTicTacToeTwoPeople(t *testing.T) {
 	alice, bob := e.newPerson(t, "alice"), e.newPerson(t, "bob")
 	alice.add(ttt)
 	cv := alice.conv(ttt)
-	if got := alice.ask(cv, ttt, "invite "+bob.email); !strings.Contains(got, "is here") {
+	// The bot greets bob by his name, not his address.
+	if got := alice.ask(cv, ttt, "invite "+bob.email); got != "bob is here. Type play to open a game, and they type join." {
 		t.Fatalf("invite: %q", got)
 	}
 	var bcv *client.Conversation

@@ -218,6 +218,12 @@ func (h *helper) forget(ctx context.Context, c *sdk.Command) error {
 	for _, r := range rs {
 		h.remove(ctx, r.ID)
 	}
+	switch len(rs) {
+	case 0:
+		return c.Reply(ctx, "You had no reminders to forget.")
+	case 1:
+		return c.Reply(ctx, "Done: 1 reminder forgotten.")
+	}
 	return c.Reply(ctx, fmt.Sprintf("Done: %d reminders forgotten.", len(rs)))
 }
 

@@ -203,3 +203,19 @@ func (h *helper) remindAt(t *testing.T, email, text string, d time.Duration) {
 		t.Fatal(err)
 	}
 }
+
+func TestForgetCounts(t *testing.T) {
+	k := sdktest.New(t, newHelper(), nil)
+	if got := one(t, k.Say("alice@example.com", "forget")); got != "You had no reminders to forget." {
+		t.Fatalf("forget with none: %q", got)
+	}
+	one(t, k.Say("alice@example.com", "remind me in 1 hour to call mum"))
+	if got := one(t, k.Say("alice@example.com", "forget")); got != "Done: 1 reminder forgotten." {
+		t.Fatalf("forget one: %q", got)
+	}
+	one(t, k.Say("alice@example.com", "remind me in 1 hour to call mum"))
+	one(t, k.Say("alice@example.com", "remind me in 2 hours to call dad"))
+	if got := one(t, k.Say("alice@example.com", "forget")); got != "Done: 2 reminders forgotten." {
+		t.Fatalf("forget two: %q", got)
+	}
+}

@@ -51,10 +51,11 @@ type bot struct {
 	games   map[string]*game  // by conversation
 	waiting map[string]player // a group game waiting for someone to join, by conversation
 	hard    map[string]bool   // conversations that asked for the hard level
+	invited map[string]bool   // "conversation email" of invitations not yet answered
 }
 
 func newBot() *bot {
-	b := &bot{games: map[string]*game{}, waiting: map[string]player{}, hard: map[string]bool{}}
+	b := &bot{games: map[string]*game{}, waiting: map[string]player{}, hard: map[string]bool{}, invited: map[string]bool{}}
 	r := sdk.NewRouter("!", "")
 	r.Handle("play", "", "start a game (against me, or in a group against whoever joins)", b.play)
 	r.Handle("join", "", "take the other side of a game someone opened", b.join)
@@ -172,7 +173,23 @@ func (b *bot) resign(ctx context.Context, c *sdk.Command) error {
 }
 
 func (b *bot) level(ctx context.Context, c *sdk.Command) error {
-	hard := len(c.Args) > 0 && strings.EqualFold(c.Args[0], "hard")
+	if len(c.Args) == 0 {
+		b.mu.Lock()
+		hard := b.hard[c.Conversation]
+		b.mu.Unlock()
+		if hard {
+			return c.Reply(ctx, "I play hard here. Type level easy to give yourself a chance.")
+		}
+		return c.Reply(ctx, "I play easy here. Type level hard if you dare.")
+	}
+	var hard bool
+	switch strings.ToLower(c.Args[0]) {
+	case "easy":
+	case "hard":
+		hard = true
+	default:
+		return c.Reply(ctx, "I know two levels: type level easy, or level hard.")
+	}
 	b.mu.Lock()
 	b.hard[c.Conversation] = hard
 	if g := b.games[c.Conversation]; g != nil {
@@ -189,10 +206,37 @@ func (b *bot) invite(ctx context.Context, c *sdk.Command) error {
 	if len(c.Args) != 1 || !strings.Contains(c.Args[0], "@") {
 		return c.Reply(ctx, "Whom? Type invite and their e-mail address.")
 	}
-	if err := b.env.Host.Invite(ctx, c.Conversation, c.Args[0]); err != nil {
-		return c.Reply(ctx, "I could not invite "+c.Args[0]+": "+err.Error())
+	email := c.Args[0]
+	for _, p := range c.Participants {
+		if strings.EqualFold(p.Email, email) {
+			return c.Reply(ctx, p.Name()+" is here already. Type play to open a game, and they type join.")
+		}
 	}
-	return c.Reply(ctx, c.Args[0]+" is here. Type play to open a game, and they type join.")
+	key := c.Conversation + " " + strings.ToLower(email)
+	b.mu.Lock()
+	b.invited[key] = true
+	b.mu.Unlock()
+	if err := b.env.Host.Invite(ctx, c.Conversation, email); err != nil {
+		b.mu.Lock()
+		delete(b.invited, key)
+		b.mu.Unlock()
+		return c.Reply(ctx, "I could not invite "+email+": "+err.Error())
+	}
+	// They have joined: OnJoin, which comes next, greets them by name.
+	return nil
+}
+
+// OnJoin greets a friend someone invited, by the name they go by.
+func (b *bot) OnJoin(ctx context.Context, j *sdk.Join) error {
+	key := j.Conversation + " " + strings.ToLower(j.Contact.Email)
+	b.mu.Lock()
+	invited := b.invited[key]
+	delete(b.invited, key)
+	b.mu.Unlock()
+	if !invited {
+		return nil
+	}
+	return b.env.Host.Send(ctx, j.Conversation, j.Contact.Name()+" is here. Type play to open a game, and they type join.", nil)
 }
 
 // move plays square n (1..9) for the sender.

@@ -152,8 +152,17 @@ func TestInviteNeedsThePermission(t *testing.T) {
 		t.Fatalf("invite without the permission: %q", got)
 	}
 	h.Permissions = append(h.Permissions, "invite")
-	if got := last(t, k.Say("alice@example.com", "invite bob@example.com")); !strings.Contains(got, "is here") {
+	if got := k.Say("alice@example.com", "invite bob@example.com"); len(got) != 0 {
 		t.Fatalf("invite: %q", got)
+	}
+	// The friend is greeted by name once they are in, not by address.
+	conv := sdktest.OneToOne("alice@example.com")
+	if got := last(t, k.Join(conv, "bob@example.com", false, "alice@example.com")); !strings.HasPrefix(got, "bob is here.") {
+		t.Fatalf("when bob joins: %q", got)
+	}
+	// Someone who joins uninvited is not announced.
+	if got := k.Join(conv, "carol@example.com", false, "alice@example.com", "bob@example.com"); len(got) != 0 {
+		t.Fatalf("when carol joins: %q", got)
 	}
 	if inv := h.Invites(); !slices.Equal(inv, []string{sdktest.OneToOne("alice@example.com") + " bob@example.com"}) {
 		t.Fatalf("invitations: %q", inv)
@@ -167,5 +176,21 @@ func TestHelpAndUnknown(t *testing.T) {
 	}
 	if got := last(t, k.Say("alice@example.com", "what is this?")); !strings.Contains(got, "Type play") {
 		t.Fatalf("unknown text: %q", got)
+	}
+}
+
+func TestLevels(t *testing.T) {
+	k := sdktest.New(t, newBot(), nil)
+	if got := last(t, k.Say("alice@example.com", "level medium")); !strings.Contains(got, "level easy, or level hard") {
+		t.Fatalf("level medium: %q", got)
+	}
+	if got := last(t, k.Say("alice@example.com", "level")); !strings.Contains(got, "I play easy") {
+		t.Fatalf("level: %q", got)
+	}
+	if got := last(t, k.Say("alice@example.com", "level HARD")); !strings.HasPrefix(got, "Hard it is") {
+		t.Fatalf("level HARD: %q", got)
+	}
+	if got := last(t, k.Say("alice@example.com", "level")); !strings.Contains(got, "I play hard") {
+		t.Fatalf("level after hard: %q", got)
 	}
 }
