@@ -283,9 +283,25 @@ func (cl *Client) Close() error {
 	return nil
 }
 
+// SignOut ends the session as Close does — it signs out (OUT), leaves every
+// conversation and does not reconnect — but keeps what already arrived:
+// Events delivers the events received before, then a Disconnected with
+// ErrClosed, and closes. A bridge that stops uses it so that nothing an MSN
+// user sent (and the switchboard acknowledged) is dropped on the way out.
+func (cl *Client) SignOut() error {
+	cl.shutdownWith(nil, true)
+	cl.wg.Wait()
+	return nil
+}
+
 // shutdown ends the client. reason nil means Close: events are discarded.
 // Otherwise the consumer gets the queued events and a final Disconnected.
-func (cl *Client) shutdown(reason error) {
+func (cl *Client) shutdown(reason error) { cl.shutdownWith(reason, false) }
+
+// shutdownWith ends the client. keep (with reason nil: a sign-out the user
+// asked for) delivers the queued events and a final Disconnected, as an
+// ending for another reason does.
+func (cl *Client) shutdownWith(reason error, keep bool) {
 	cl.mu.Lock()
 	if cl.err != nil {
 		cl.mu.Unlock()
@@ -304,7 +320,7 @@ func (cl *Client) shutdown(reason error) {
 	}
 	cl.mu.Unlock()
 
-	if reason == nil {
+	if reason == nil && !keep {
 		cl.events.discard()
 	}
 	cl.cancel()
@@ -318,8 +334,12 @@ func (cl *Client) shutdown(reason error) {
 	for _, cv := range convs {
 		cv.leave()
 	}
-	if reason != nil {
-		cl.events.push(&Disconnected{Err: reason})
+	if reason != nil || keep {
+		ev := &Disconnected{Err: reason}
+		if reason == nil {
+			ev.Err = ErrClosed
+		}
+		cl.events.push(ev)
 		cl.events.end()
 	}
 	close(cl.done)

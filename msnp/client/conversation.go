@@ -106,6 +106,35 @@ func (cl *Client) Conversation(ctx context.Context, email string) (*Conversation
 	return best, nil
 }
 
+// Group opens a conversation with several contacts at once: one
+// switchboard, every one of them invited together (CAL), returning as soon
+// as the first has joined. The others join as they answer (Joined events)
+// or not at all; an offline one is simply not there. It fails only when
+// nobody could be invited or nobody joined in time. With one address it is
+// a new conversation with that contact alone.
+func (cl *Client) Group(ctx context.Context, emails ...string) (*Conversation, error) {
+	if len(emails) == 0 {
+		return nil, errors.New("client: a conversation needs someone to invite")
+	}
+	ctx, cancel := cl.withTimeout(ctx)
+	defer cancel()
+	cl.mu.Lock()
+	if cl.err != nil {
+		err := cl.err
+		cl.mu.Unlock()
+		return nil, err
+	}
+	cv := cl.newConversation(slices.Clone(emails)...)
+	cl.mu.Unlock()
+	if _, err := cv.ensure(ctx); err != nil {
+		cl.mu.Lock()
+		delete(cl.convs, cv)
+		cl.mu.Unlock()
+		return nil, err
+	}
+	return cv, nil
+}
+
 // Conversations returns the conversations that are open or can be
 // reopened by sending to them.
 func (cl *Client) Conversations() []*Conversation {
@@ -544,6 +573,8 @@ func (cv *Conversation) leave() {
 }
 
 // Invite asks email to join the conversation and waits until they did.
+// Messages sent meanwhile go to those already there: a contact slow to
+// answer holds up nobody but the caller.
 func (cv *Conversation) Invite(ctx context.Context, email string) error {
 	ctx, cancel := cv.cl.withTimeout(ctx)
 	defer cancel()
@@ -554,8 +585,9 @@ func (cv *Conversation) Invite(ctx context.Context, email string) error {
 	if err := cv.lock(ctx); err != nil {
 		return err
 	}
-	defer cv.unlock()
-	if _, err := sb.call(ctx, msnp.New("CAL", 0, email), nil); err != nil && !errors.Is(err, msnp.ErrAlreadyThere) {
+	_, err = sb.call(ctx, msnp.New("CAL", 0, email), nil)
+	cv.unlock()
+	if err != nil && !errors.Is(err, msnp.ErrAlreadyThere) {
 		return fmt.Errorf("client: inviting %s: %w", email, err)
 	}
 	err = cv.waitMembers(ctx, sb, func() bool {

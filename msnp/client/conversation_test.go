@@ -3,8 +3,10 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nudge-im/nudge/msnp"
 	"github.com/nudge-im/nudge/msnp/message"
@@ -257,6 +259,165 @@ func TestSplitText(t *testing.T) {
 		got := splitText(tc.in, tc.n)
 		if strings.Join(got, "|") != strings.Join(tc.want, "|") {
 			t.Errorf("splitText(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
+}
+
+// openWithBob opens a conversation with bob on a scripted switchboard and
+// returns it with the switchboard's side; the next transaction ID is 3.
+func openWithBob(t *testing.T, c *Client, n *sconn) (*Conversation, *sconn) {
+	t.Helper()
+	sbs := newScriptServer(t)
+	type result struct {
+		cv  *Conversation
+		err error
+	}
+	rc := make(chan result, 1)
+	go func() {
+		cv, err := c.Conversation(context.Background(), "bob@example.com")
+		rc <- result{cv, err}
+	}()
+	n.expect("XFR 7 SB")
+	n.send("XFR 7 SB " + sbs.addr() + " CKI 1.2.3")
+	sb := sbs.accept()
+	sb.expect("USR 1 alice@example.com 1.2.3")
+	sb.send("USR 1 OK alice@example.com Alice")
+	sb.expect("CAL 2 bob@example.com")
+	sb.send("CAL 2 RINGING 42", "JOI bob@example.com Bob")
+	r := <-rc
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	waitEvent[*Joined](t, c)
+	return r.cv, sb
+}
+
+// While someone invited into a conversation has not answered yet, what is
+// sent reaches those already there at once.
+func TestInviteDoesNotHoldSends(t *testing.T) {
+	c, n := signedIn(t)
+	cv, sb := openWithBob(t, c, n)
+	ctx := context.Background()
+	invited := make(chan error, 1)
+	go func() { invited <- cv.Invite(ctx, "carol@example.com") }()
+	sb.expect("CAL 3 carol@example.com")
+	sb.send("CAL 3 RINGING 42")
+
+	sent := make(chan error, 1)
+	go func() { sent <- cv.Send(ctx, "hi bob") }()
+	sb.expect("MSG 4 A *")
+	sb.send("ACK 4")
+	if err := <-sent; err != nil {
+		t.Fatalf("send while carol had not answered: %v", err)
+	}
+	select {
+	case err := <-invited:
+		t.Fatalf("Invite returned %v before carol joined", err)
+	default:
+	}
+	sb.send("JOI carol@example.com Carol")
+	if err := <-invited; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Group invites everyone in one go and returns once the first joined; an
+// offline contact is left out, one slow to answer joins later.
+func TestGroup(t *testing.T) {
+	c, n := signedIn(t)
+	sbs := newScriptServer(t)
+	ctx := context.Background()
+	type result struct {
+		cv  *Conversation
+		err error
+	}
+	rc := make(chan result, 1)
+	go func() {
+		cv, err := c.Group(ctx, "bob@example.com", "carol@example.com", "dave@example.com")
+		rc <- result{cv, err}
+	}()
+	n.expect("XFR 7 SB")
+	n.send("XFR 7 SB " + sbs.addr() + " CKI 1.2.3")
+	sb := sbs.accept()
+	sb.expect("USR 1 alice@example.com 1.2.3")
+	sb.send("USR 1 OK alice@example.com Alice")
+	sb.expect("CAL 2 bob@example.com")
+	sb.send("217 2")
+	sb.expect("CAL 3 carol@example.com")
+	sb.send("CAL 3 RINGING 42")
+	sb.expect("CAL 4 dave@example.com")
+	sb.send("CAL 4 RINGING 42", "JOI dave@example.com Dave")
+	r := <-rc
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if p := r.cv.Participants(); len(p) != 1 || p[0].Email != "dave@example.com" {
+		t.Fatalf("participants %+v, want dave alone so far", p)
+	}
+	sent := make(chan error, 1)
+	go func() { sent <- r.cv.Send(ctx, "hello") }()
+	sb.expect("MSG 5 A *")
+	sb.send("ACK 5")
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	sb.send("JOI carol@example.com Carol")
+	if j := waitEvent[*Joined](t, c); j.Email != "dave@example.com" {
+		t.Fatalf("joined %+v, want dave first", j)
+	}
+	if j := waitEvent[*Joined](t, c); j.Email != "carol@example.com" {
+		t.Fatalf("joined %+v", j)
+	}
+	if _, err := c.Group(ctx); err == nil {
+		t.Error("a group with nobody in it")
+	}
+}
+
+// SignOut signs out like Close, but what already arrived is still
+// delivered, followed by a Disconnected; Close drops it.
+func TestSignOutKeepsEvents(t *testing.T) {
+	for _, signOut := range []bool{true, false} {
+		c, n := signedIn(t)
+		sbs := newScriptServer(t)
+		n.send("RNG 1 " + sbs.addr() + " CKI 9.9 bob@example.com Bob")
+		sb := sbs.accept()
+		sb.expect("ANS 1 alice@example.com 9.9 1")
+		sb.send("IRO 1 1 1 bob@example.com Bob", "ANS 1 OK")
+		sb.sendPayload("MSG bob@example.com Bob", textPayload("last words"))
+		deadline := time.Now().Add(10 * time.Second)
+		for c.Backlog() < 2 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if signOut {
+				c.SignOut()
+			} else {
+				c.Close()
+			}
+		}()
+		n.expectClosed()
+		sb.expectClosed()
+		<-done
+		var got []string
+		for ev := range c.Events() {
+			switch ev := ev.(type) {
+			case *Message:
+				got = append(got, ev.Text)
+			case *Disconnected:
+				if !errors.Is(ev.Err, ErrClosed) || ev.Reconnecting {
+					t.Errorf("disconnected %+v", ev)
+				}
+				got = append(got, "disconnected")
+			}
+		}
+		want := "[last words disconnected]"
+		if !signOut {
+			want = "[]"
+		}
+		if fmt.Sprint(got) != want {
+			t.Errorf("signOut %v: events %q, want %s", signOut, got, want)
 		}
 	}
 }

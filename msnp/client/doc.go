@@ -65,7 +65,14 @@
 // Conversation.Send returns when the switchboard acknowledged the message
 // (ACK) or refused it (NAK: ErrNotDelivered). When the server closes a
 // conversation's switchboard, the conversation is not lost: the next Send
-// opens a new one and invites the same people again.
+// opens a new one and invites the same people again. Client.Group opens one
+// with several contacts at once and returns when the first joined;
+// Conversation.Invite adds someone without holding up messages to those
+// already there.
+//
+// Close ends the session and drops the events not yet received; SignOut
+// ends it too but delivers them first, for a consumer that must not lose
+// a message on its way out.
 //
 // # Versions
 //
