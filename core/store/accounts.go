@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"errors"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -83,4 +85,325 @@ func newAccounts(emails []string, password string, cost, storeCost int) ([]strin
 		return nil, nil, MD5Secret{}, err
 	}
 	return norm, hash, md5s, nil
+}
+
+// The account flows, the same on both engines.
+
+const accountCols = `email, friendly_name, privacy, prompt_on_add, list_version, created`
+
+func scanAccount(row scanner, extra ...any) (Account, error) {
+	var a Account
+	var privacy string
+	var created storedTime
+	dest := append([]any{&a.Email, &a.FriendlyName, &privacy, &a.PromptOnAdd, &a.ListVersion, &created}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		if errNoRows(err) {
+			return Account{}, ErrNotFound
+		}
+		return Account{}, err
+	}
+	a.Privacy = Privacy(privacy)
+	a.Created = created.t
+	return a, nil
+}
+
+// CreateAccount makes a new account. The friendly name defaults to the
+// handle; privacy starts as AL and GTC as A, as on MSN.
+func (s *sqlStore) CreateAccount(ctx context.Context, email, password, friendlyName string) (Account, error) {
+	a, hash, md5s, err := newAccount(email, password, friendlyName, s.cost)
+	if err != nil {
+		return Account{}, err
+	}
+	// One statement: a concurrent insert of the same handle waits for this
+	// one and then does nothing.
+	err = s.writeOne(ctx, func(t txn) error {
+		n, err := t.affected(ctx, `
+			INSERT INTO accounts (email, friendly_name, password_hash, md5_salt, md5_digest, privacy, prompt_on_add, list_version, created)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			ON CONFLICT (email) DO NOTHING`,
+			a.Email, a.FriendlyName, hash, md5s.Salt, md5s.Digest, string(a.Privacy), a.PromptOnAdd, a.ListVersion,
+			s.d.timeArg(a.Created))
+		if err == nil && n == 0 {
+			return ErrExists
+		}
+		return err
+	})
+	if err != nil {
+		return Account{}, err
+	}
+	return a, nil
+}
+
+// Account returns one account.
+func (s *sqlStore) Account(ctx context.Context, email string) (Account, error) {
+	a, err := scanAccount(s.reader().row(ctx, `SELECT `+accountCols+` FROM accounts WHERE email = $1`, lookup(email)))
+	return a, wrap(err)
+}
+
+// Accounts returns every account, ordered by handle.
+func (s *sqlStore) Accounts(ctx context.Context) ([]Account, error) {
+	rows, err := s.reader().query(ctx, `SELECT `+accountCols+` FROM accounts ORDER BY email`)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var out []Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		out = append(out, a)
+	}
+	return out, wrap(rows.Err())
+}
+
+// DeleteAccount removes an account with its lists and groups, and takes it
+// off every list of everyone else (whose list versions go up): FL and RL,
+// and AL and BL too. The account is gone; if the handle is registered again
+// it is a new account, which must not inherit what others allowed the old
+// one (seeing them in BL mode) nor what they held against it.
+func (s *sqlStore) DeleteAccount(ctx context.Context, email string) error {
+	return s.write(ctx, func(t txn) error {
+		n, err := deleteAccounts(ctx, t, []string{lookup(email)})
+		if err == nil && n == 0 {
+			return ErrNotFound
+		}
+		return err
+	})
+}
+
+// inEmails is the set of handles in the "{rows $1}" parameter.
+const inEmails = `(SELECT value ->> 'e' FROM {rows $1})`
+
+// deleteAccounts deletes the accounts with these handles (normalised)
+// inside t, as DeleteAccount describes, in a fixed number of statements
+// however many there are. It returns how many existed.
+func deleteAccounts(ctx context.Context, t txn, emails []string) (int, error) {
+	set := emailRows(emails)
+	// Lock the accounts and everyone who lists one of them, in id order:
+	// those are all the rows this changes.
+	locked, err := ids(ctx, t, `
+		SELECT id FROM accounts
+		WHERE email IN `+inEmails+` OR id IN (SELECT owner FROM contacts WHERE email IN `+inEmails+`)
+		ORDER BY id {FOR UPDATE}`, set)
+	if err != nil {
+		return 0, err
+	}
+	// That set was read before the locks were taken. Someone who put one
+	// of these accounts on their FL (or RL) since then held its lock, so
+	// now that this transaction holds it the set can only have shrunk —
+	// except for those who got in just before, or who changed only their
+	// own AL or BL: lock them too.
+	lockedRows := make([]idRow, len(locked))
+	for i, id := range locked {
+		lockedRows[i] = idRow{id}
+	}
+	if _, err := ids(ctx, t, `
+		SELECT id FROM accounts
+		WHERE id IN (SELECT owner FROM contacts WHERE email IN `+inEmails+`)
+		  AND id NOT IN (SELECT CAST(value ->> 'i' AS bigint) FROM {rows $2})
+		ORDER BY id {FOR UPDATE}`, set, jsonRows(lockedRows)); err != nil {
+		return 0, err
+	}
+
+	steps := []string{
+		// Everyone else's version goes up once per deleted account they
+		// listed, as deleting them one by one would.
+		`UPDATE accounts SET list_version = list_version + (
+			SELECT count(*) FROM contacts c WHERE c.owner = accounts.id AND c.email IN ` + inEmails + `)
+		 WHERE id IN (SELECT owner FROM contacts WHERE email IN ` + inEmails + `)
+		   AND email NOT IN ` + inEmails,
+		// Group memberships go with the entries by ON DELETE CASCADE.
+		`DELETE FROM contacts WHERE email IN ` + inEmails,
+	}
+	for _, st := range steps {
+		if _, err := t.exec(ctx, st, set); err != nil {
+			return 0, err
+		}
+	}
+	// Their own contacts, groups and memberships go by ON DELETE CASCADE.
+	n, err := t.affected(ctx, `DELETE FROM accounts WHERE email IN `+inEmails, set)
+	return int(n), err
+}
+
+// idRow is one row of a "{rows $n}" table of row ids: value ->> 'i'.
+type idRow struct {
+	I int64 `json:"i"`
+}
+
+// ids runs a query that returns one bigint column.
+func ids(ctx context.Context, t txn, query string, args ...any) ([]int64, error) {
+	rows, err := t.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// SetPassword replaces the password, with a new MD5 salt.
+func (s *sqlStore) SetPassword(ctx context.Context, email, password string) error {
+	hash, md5s, err := hashPassword(password, s.cost)
+	if err != nil {
+		return wrap(err)
+	}
+	return s.writeOne(ctx, func(t txn) error {
+		n, err := t.affected(ctx,
+			`UPDATE accounts SET password_hash = $1, md5_salt = $2, md5_digest = $3 WHERE email = $4`,
+			hash, md5s.Salt, md5s.Digest, lookup(email))
+		if err == nil && n == 0 {
+			return ErrNotFound
+		}
+		return err
+	})
+}
+
+// CheckPassword verifies password against the account's bcrypt hash. For an
+// unknown account it still runs one bcrypt comparison, so that the time
+// taken does not tell whether the account exists.
+func (s *sqlStore) CheckPassword(ctx context.Context, email, password string) (Account, error) {
+	var hash []byte
+	row := s.reader().row(ctx, `SELECT `+accountCols+`, password_hash FROM accounts WHERE email = $1`, lookup(email))
+	a, err := scanAccount(row, &hash)
+	if errors.Is(err, ErrNotFound) {
+		bcrypt.CompareHashAndPassword(s.dummy(), []byte(password))
+		return Account{}, ErrNotFound
+	}
+	if err != nil {
+		return Account{}, wrap(err)
+	}
+	err = bcrypt.CompareHashAndPassword(hash, []byte(password))
+	switch {
+	case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword), len(password) > MaxPassword:
+		// bcrypt only reads the first 72 bytes; a longer password was
+		// never set, so it cannot be the right one.
+		return Account{}, ErrBadPassword
+	case err != nil:
+		return Account{}, wrap(err)
+	}
+	return a, nil
+}
+
+// MD5Secret returns the salt and digest for an MSNP2–7 MD5 login.
+func (s *sqlStore) MD5Secret(ctx context.Context, email string) (MD5Secret, error) {
+	var m MD5Secret
+	err := s.reader().row(ctx, `SELECT md5_salt, md5_digest FROM accounts WHERE email = $1`, lookup(email)).
+		Scan(&m.Salt, &m.Digest)
+	if errNoRows(err) {
+		return MD5Secret{}, ErrNotFound
+	}
+	return m, wrap(err)
+}
+
+// SetFriendlyName changes the account's own friendly name (REA self,
+// PRP MFN).
+func (s *sqlStore) SetFriendlyName(ctx context.Context, email, name string) (int64, error) {
+	if err := validName(name, MaxFriendly); err != nil {
+		return 0, err
+	}
+	return s.setSetting(ctx, email, "friendly_name", name)
+}
+
+// SetPrivacy sets BLP.
+func (s *sqlStore) SetPrivacy(ctx context.Context, email string, p Privacy) (int64, error) {
+	if p != AllowByDefault && p != BlockByDefault {
+		return 0, ErrInvalidPrivacy
+	}
+	return s.setSetting(ctx, email, "privacy", string(p))
+}
+
+// SetPromptOnAdd sets GTC.
+func (s *sqlStore) SetPromptOnAdd(ctx context.Context, email string, prompt bool) (int64, error) {
+	return s.setSetting(ctx, email, "prompt_on_add", prompt)
+}
+
+// setSetting stores one account column and bumps the list version, or
+// returns ErrSameValue if it already has that value. column is always one
+// of the constants above, never input. One UPDATE: it takes the row lock,
+// and a concurrent change of the same row makes it re-check its condition
+// on the row as that change left it.
+func (s *sqlStore) setSetting(ctx context.Context, email, column string, value any) (int64, error) {
+	email = lookup(email)
+	var v int64
+	err := s.writeOne(ctx, func(t txn) error {
+		err := t.row(ctx, `
+			UPDATE accounts SET `+column+` = $1, list_version = list_version + 1
+			WHERE email = $2 AND `+column+` IS DISTINCT FROM $1
+			RETURNING list_version`, value, email).Scan(&v)
+		if !errNoRows(err) {
+			return err
+		}
+		var exists bool
+		if err := t.row(ctx, `SELECT EXISTS (SELECT 1 FROM accounts WHERE email = $1)`, email).Scan(&exists); err != nil {
+			return err
+		}
+		if !exists {
+			return ErrNotFound
+		}
+		return ErrSameValue
+	})
+	return v, err
+}
+
+// acct is what list changes need to know about an account.
+type acct struct {
+	id      int64
+	name    string
+	version int64
+}
+
+// lockAccount returns owner's account row, locked for the rest of the
+// transaction. Every change to an account's lists, groups or version
+// holds this lock.
+func lockAccount(ctx context.Context, t txn, email string) (acct, error) {
+	var a acct
+	err := t.row(ctx, `SELECT id, friendly_name, list_version FROM accounts WHERE email = $1 {FOR UPDATE}`, email).
+		Scan(&a.id, &a.name, &a.version)
+	if errNoRows(err) {
+		return acct{}, ErrNotFound
+	}
+	return a, err
+}
+
+// lockPair locks the account rows of a and b (which may be the same
+// handle) in id order, so that two transactions locking the same two
+// accounts queue instead of deadlocking. okA and okB say which exist.
+func lockPair(ctx context.Context, t txn, a, b string) (ra, rb acct, okA, okB bool, err error) {
+	rows, err := t.query(ctx, `
+		SELECT id, email, friendly_name, list_version FROM accounts
+		WHERE email = $1 OR email = $2 ORDER BY id {FOR UPDATE}`, a, b)
+	if err != nil {
+		return acct{}, acct{}, false, false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r acct
+		var e string
+		if err := rows.Scan(&r.id, &e, &r.name, &r.version); err != nil {
+			return acct{}, acct{}, false, false, err
+		}
+		if e == a {
+			ra, okA = r, true
+		}
+		if e == b {
+			rb, okB = r, true
+		}
+	}
+	return ra, rb, okA, okB, rows.Err()
+}
+
+// bump increases an account's list version and returns the new one.
+func bump(ctx context.Context, t txn, id int64) (int64, error) {
+	var v int64
+	err := t.row(ctx, `UPDATE accounts SET list_version = list_version + 1 WHERE id = $1 RETURNING list_version`, id).Scan(&v)
+	return v, err
 }

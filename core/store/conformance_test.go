@@ -55,6 +55,48 @@ type testStore interface {
 	fillKV(ctx context.Context, namespace string, n int) error
 }
 
+// The testStore back doors, the same for both engines.
+
+func (s *sqlStore) seed(ctx context.Context, rows []seedRow) error {
+	return s.write(ctx, func(t txn) error {
+		for _, r := range rows {
+			var id int64
+			if err := t.row(ctx, `SELECT id FROM accounts WHERE email = $1`, r.owner).Scan(&id); err != nil {
+				return fmt.Errorf("seed %s: %w", r.owner, err)
+			}
+			if _, err := setBits(ctx, t, id, r.handle, r.lists, r.name, false); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *sqlStore) count(ctx context.Context, query string, args ...any) (int, error) {
+	var n int
+	err := s.reader().row(ctx, query, args...).Scan(&n)
+	return n, err
+}
+
+func (s *sqlStore) exec(ctx context.Context, query string, args ...any) error {
+	return s.write(ctx, func(t txn) error {
+		_, err := t.exec(ctx, query, args...)
+		return err
+	})
+}
+
+func (s *sqlStore) fillKV(ctx context.Context, namespace string, n int) error {
+	return s.write(ctx, func(t txn) error {
+		for i := range n {
+			if _, err := t.exec(ctx, `INSERT INTO kv (namespace, key, value, updated) VALUES ($1, $2, $3, $4)`,
+				namespace, fmt.Sprintf("k%05d", i), []byte{}, s.d.timeArg(time.Now())); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // seedRow is one list entry for testStore.seed.
 type seedRow struct {
 	owner, handle string

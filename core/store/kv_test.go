@@ -164,16 +164,17 @@ func testKVSurvivesReopen(t *testing.T, e engine) {
 	}
 }
 
-func TestPrefixEnd(t *testing.T) {
+func TestPrefixEndUTF8(t *testing.T) {
 	for _, tc := range []struct {
 		in, want string
 		ok       bool
 	}{
-		{"a", "b", true}, {"ab", "ac", true}, {"a\xff", "b", true}, {"\xff\xff", "", false}, {"", "", false},
+		{"a", "b", true}, {"ab", "ac", true}, {"é", "ê", true}, {"a\x7f", "a\u0080", true},
+		{"a\U0010FFFF", "b", true}, {"\U0010FFFF", "", false}, {"", "", false}, {"\uD7FF", "\uE000", true},
 	} {
-		got, ok := prefixEnd(tc.in)
+		got, ok := prefixEndUTF8(tc.in)
 		if got != tc.want || ok != tc.ok {
-			t.Errorf("prefixEnd(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+			t.Errorf("prefixEndUTF8(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
 		}
 	}
 }

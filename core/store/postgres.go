@@ -6,14 +6,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/rand/v2"
+	"hash/fnv"
 	"net/url"
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/lib/pq"
 	"github.com/lib/pq/pqerror"
@@ -94,10 +92,35 @@ func CheckURL(dbURL string) error {
 // sign-in costs one round trip. Commits are durable when PostgreSQL's own
 // settings make them so (fsync and synchronous_commit on, their defaults).
 type Postgres struct {
-	db         *sql.DB
-	cost       int
-	maxReverse int
-	dummy      func() []byte // a hash to compare against for unknown accounts
+	sqlStore
+}
+
+// postgresDialect: $1 parameters as written, row locks, READ COMMITTED
+// writes retried after a deadlock, JSON tables by jsonb_array_elements.
+var postgresDialect = &dialect{
+	name: "postgres",
+	rewrite: func(q string) string {
+		q = markerForUpdate.ReplaceAllString(q, "FOR UPDATE")
+		return markerRows.ReplaceAllString(q, "jsonb_array_elements($$$1::jsonb) AS value")
+	},
+	// Reads of several statements see one snapshot.
+	readTx:    &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
+	writeTx:   &sql.TxOptions{Isolation: sql.LevelReadCommitted},
+	retryable: retryable,
+	timeArg:   func(t time.Time) any { return t },
+	// A transaction-scoped advisory lock per namespace.
+	lockNamespace: func(ctx context.Context, t txn, namespace string) error {
+		_, err := t.exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, int32(pgLockKV), kvLockKey(namespace))
+		return err
+	},
+}
+
+// kvLockKey is the second key of a namespace's advisory lock: a hash, so
+// two namespaces may share a lock now and then, which only makes one wait.
+func kvLockKey(namespace string) int32 {
+	h := fnv.New32a()
+	h.Write([]byte(namespace))
+	return int32(h.Sum32())
 }
 
 var _ Store = (*Postgres)(nil)
@@ -184,12 +207,7 @@ func openPostgres(ctx context.Context, dbURL string, opts Options, migs []string
 		return fail(err)
 	}
 
-	s := &Postgres{db: db, cost: cost, maxReverse: cmp.Or(opts.MaxReverse, DefaultMaxReverse)}
-	s.dummy = sync.OnceValue(func() []byte {
-		h, _ := bcrypt.GenerateFromPassword([]byte("not a password anyone has"), cost)
-		return h
-	})
-	return s, nil
+	return &Postgres{newSQLStore(db, db, postgresDialect, cost, opts)}, nil
 }
 
 // pgError is a driver error as one line without lib/pq's "pq: " prefix,
@@ -215,72 +233,10 @@ func (e pgError) Error() string {
 }
 
 // Close closes the connection pool. Calls after Close fail.
-func (s *Postgres) Close() error { return s.db.Close() }
-
-// maxAttempts bounds how often a transaction is run again after
-// PostgreSQL aborted it to break a deadlock (or, with a server whose
-// default isolation is raised, a serialization failure).
-const maxAttempts = 10
+func (s *Postgres) Close() error { return s.w.Close() }
 
 // retryable reports whether PostgreSQL aborted a transaction only because
 // of another one, so that running it again is right.
 func retryable(err error) bool {
 	return pq.As(err, pqerror.TRDeadlockDetected, pqerror.TRSerializationFailure) != nil
-}
-
-// write runs fn in a READ COMMITTED transaction and commits it, running it
-// again from the start when PostgreSQL aborts it for a deadlock. fn must
-// set its results from scratch on every run.
-func (s *Postgres) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return s.retry(ctx, func() error { return s.tryWrite(ctx, fn) })
-}
-
-// retry runs fn (a transaction, or one statement in its own) until it
-// succeeds, fails for a reason of its own, or has been aborted maxAttempts
-// times; it returns fn's last error, wrapped.
-func (s *Postgres) retry(ctx context.Context, fn func() error) error {
-	for attempt := 1; ; attempt++ {
-		err := fn()
-		if err == nil || !retryable(err) || attempt == maxAttempts {
-			return wrap(err)
-		}
-		// A short random pause, growing with the attempts, so the two
-		// sides of a deadlock do not meet again at once.
-		pause := time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt, 6)))
-		select {
-		case <-ctx.Done():
-			return wrap(ctx.Err())
-		case <-time.After(pause):
-		}
-	}
-}
-
-func (s *Postgres) tryWrite(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
-}
-
-// pgKey normalises a handle or GUID used to look something up. PostgreSQL
-// refuses text with a NUL byte or invalid UTF-8 (SQLite stores any bytes),
-// and such a string cannot name anything the store holds, so it becomes ""
-// — which matches nothing either.
-func pgKey(s string) string {
-	s = lower(s)
-	if strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
-		return ""
-	}
-	return s
-}
-
-// Ping checks that the database answers: one trivial query.
-func (p *Postgres) Ping(ctx context.Context) error {
-	var one int
-	return p.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
 }

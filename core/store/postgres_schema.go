@@ -129,10 +129,3 @@ func pgMigrate(ctx context.Context, db *sql.DB, migs []string) error {
 	}
 	return tx.Commit()
 }
-
-// SchemaVersion reports the schema version of the database.
-func (s *Postgres) SchemaVersion(ctx context.Context) (int, error) {
-	var v int
-	err := s.db.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v)
-	return v, wrap(err)
-}

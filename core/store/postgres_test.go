@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -37,41 +36,6 @@ var postgresEngine = engine{
 func newPostgres(t testing.TB) *Postgres {
 	t.Helper()
 	return postgresEngine.newTest(t).(*Postgres)
-}
-
-// The testStore back doors.
-
-func (s *Postgres) seed(ctx context.Context, rows []seedRow) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		for _, r := range rows {
-			var id int64
-			if err := tx.QueryRowContext(ctx, `SELECT id FROM accounts WHERE email = $1`, r.owner).Scan(&id); err != nil {
-				return fmt.Errorf("seed %s: %w", r.owner, err)
-			}
-			if _, err := pgSetBits(ctx, tx, id, r.handle, r.lists, r.name, false); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-func (s *Postgres) count(ctx context.Context, query string, args ...any) (int, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, query, args...).Scan(&n)
-	return n, err
-}
-
-func (s *Postgres) exec(ctx context.Context, query string, args ...any) error {
-	_, err := s.db.ExecContext(ctx, query, args...)
-	return err
-}
-
-func (s *Postgres) fillKV(ctx context.Context, namespace string, n int) error {
-	_, err := s.db.ExecContext(ctx, `
-		INSERT INTO kv (namespace, key, value, updated)
-		SELECT $1, 'k' || lpad(i::text, 5, '0'), '', now() FROM generate_series(0, $2 - 1) AS i`, namespace, n)
-	return err
 }
 
 // TestPostgresListVersionMigration: accounts made when lists started at
@@ -114,7 +78,7 @@ func TestPostgresMigrations(t *testing.T) {
 		t.Fatal(err)
 	}
 	var note string
-	if err := s.db.QueryRow(`SELECT note FROM accounts WHERE email = 'alice@example.com'`).Scan(&note); err != nil || note != "hi" {
+	if err := s.w.QueryRow(`SELECT note FROM accounts WHERE email = 'alice@example.com'`).Scan(&note); err != nil || note != "hi" {
 		t.Fatalf("migrated row: %q, %v", note, err)
 	}
 	if v, _ := s.SchemaVersion(ctx); v != len(next) {
@@ -140,7 +104,7 @@ func TestPostgresMigrations(t *testing.T) {
 	}
 	defer s.Close()
 	var n int
-	s.db.QueryRow(`SELECT count(*) FROM pg_tables WHERE tablename = 't'`).Scan(&n)
+	s.w.QueryRow(`SELECT count(*) FROM pg_tables WHERE tablename = 't'`).Scan(&n)
 	if v, _ := s.SchemaVersion(ctx); v != len(next) || n != 0 {
 		t.Fatalf("after failed upgrade: version %d, table t exists: %v", v, n == 1)
 	}
@@ -188,17 +152,17 @@ func TestPostgresHotQueriesUseIndexes(t *testing.T) {
 	s := newPostgres(t)
 	mustCreate(t, s, "owner@example.com")
 	seedForward(t, s, "owner@example.com", "c", MaxForward)
-	if _, err := s.db.ExecContext(ctx, `ANALYZE`); err != nil {
+	if _, err := s.w.ExecContext(ctx, `ANALYZE`); err != nil {
 		t.Fatal(err)
 	}
 	for name, q := range map[string]struct {
 		query string
 		args  []any
 	}{
-		"Listed":   {pgListedQuery, []any{"owner@example.com", "c0001@example.com"}},
-		"Watchers": {pgWatchersQuery, []any{"c0001@example.com", int64(Forward)}},
+		"Listed":   {listedQuery, []any{"owner@example.com", "c0001@example.com"}},
+		"Watchers": {watchersQuery, []any{"c0001@example.com", int64(Forward)}},
 	} {
-		rows, err := s.db.QueryContext(ctx, "EXPLAIN "+q.query, q.args...)
+		rows, err := s.w.QueryContext(ctx, "EXPLAIN "+q.query, q.args...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -287,10 +251,10 @@ func TestPostgresOpenErrors(t *testing.T) {
 	// A database in another encoding than UTF8 is refused with the fix.
 	s := postgresEngine.openTest(t, good.String()).(*Postgres)
 	defer s.Close()
-	if _, err := s.db.ExecContext(ctx, `CREATE DATABASE latin1_db ENCODING 'LATIN1' TEMPLATE template0`); err != nil {
+	if _, err := s.w.ExecContext(ctx, `CREATE DATABASE latin1_db ENCODING 'LATIN1' TEMPLATE template0`); err != nil {
 		t.Fatal(err)
 	}
-	defer s.db.ExecContext(ctx, `DROP DATABASE latin1_db WITH (FORCE)`)
+	defer s.w.ExecContext(ctx, `DROP DATABASE latin1_db WITH (FORCE)`)
 	latin := *good
 	latin.Path = "/latin1_db"
 	_, err = OpenPostgres(ctx, latin.String(), testOpts)
@@ -309,12 +273,12 @@ func TestPostgresPool(t *testing.T) {
 	ctx := context.Background()
 	at := pgtest.Start(t)
 	s := postgresEngine.openTest(t, at).(*Postgres)
-	if got, want := s.db.Stats().MaxOpenConnections, max(8, 4*runtime.GOMAXPROCS(0)); got != want {
+	if got, want := s.w.Stats().MaxOpenConnections, max(8, 4*runtime.GOMAXPROCS(0)); got != want {
 		t.Errorf("default pool size %d, want %d", got, want)
 	}
 	s.Close()
 	s = postgresEngine.openOpts(t, at, Options{BcryptCost: testOpts.BcryptCost, MaxReaders: 3}).(*Postgres)
-	if got := s.db.Stats().MaxOpenConnections; got != 3 {
+	if got := s.w.Stats().MaxOpenConnections; got != 3 {
 		t.Errorf("pool size with MaxReaders 3: %d", got)
 	}
 	s.Close()
@@ -343,7 +307,7 @@ func TestPostgresByteOrder(t *testing.T) {
 	ctx := context.Background()
 	s := newPostgres(t)
 	var coll []string
-	rows, err := s.db.QueryContext(ctx, `
+	rows, err := s.w.QueryContext(ctx, `
 		SELECT table_name || '.' || column_name FROM information_schema.columns
 		WHERE table_schema = current_schema() AND column_name IN ('email', 'guid', 'namespace', 'key')
 		  AND coalesce(collation_name, '') <> 'C'`)
@@ -358,21 +322,6 @@ func TestPostgresByteOrder(t *testing.T) {
 	rows.Close()
 	if len(coll) > 0 {
 		t.Errorf("columns without the C collation: %v", coll)
-	}
-}
-
-func TestPrefixEndUTF8(t *testing.T) {
-	for _, tc := range []struct {
-		in, want string
-		ok       bool
-	}{
-		{"a", "b", true}, {"ab", "ac", true}, {"é", "ê", true}, {"a\x7f", "a\u0080", true},
-		{"a\U0010FFFF", "b", true}, {"\U0010FFFF", "", false}, {"", "", false}, {"\uD7FF", "\uE000", true},
-	} {
-		got, ok := prefixEndUTF8(tc.in)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("prefixEndUTF8(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
-		}
 	}
 }
 

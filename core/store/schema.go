@@ -67,7 +67,7 @@ CREATE TABLE group_members (
 -- For ON DELETE CASCADE from contact_groups.
 CREATE INDEX group_members_by_group ON group_members (grp);
 `,
-	// 2: key-value data of the bots (sqlite_kv.go).
+	// 2: key-value data of the bots (kv.go).
 	kvSchema,
 	// 3: lists start at version 1 (FirstListVersion); accounts made before
 	// never changed theirs.
@@ -115,11 +115,4 @@ func migrate(ctx context.Context, db *sql.DB, migs []string) error {
 		return err
 	}
 	return tx.Commit()
-}
-
-// SchemaVersion reports the schema version of the open database.
-func (s *SQLite) SchemaVersion(ctx context.Context) (int, error) {
-	var v int
-	err := s.r.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v)
-	return v, wrap(err)
 }

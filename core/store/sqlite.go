@@ -1,7 +1,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -12,7 +11,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
@@ -48,7 +46,8 @@ var ErrSchemaTooNew = errors.New("database schema is newer than this program")
 // a read lock to a write lock (the classic SQLITE_BUSY deadlock). Reads go
 // through a pool of query-only connections which, in WAL mode, run in
 // parallel with each other and with the writer, each on a consistent
-// snapshot.
+// snapshot. With one writer, the row locks the flows take on PostgreSQL
+// are not needed ({FOR UPDATE} is dropped).
 //
 // Durability: journal_mode=WAL with synchronous=FULL. With NORMAL a commit
 // survives a crash of the process but may be lost on power failure or an OS
@@ -56,11 +55,21 @@ var ErrSchemaTooNew = errors.New("database schema is newer than this program")
 // returns, so every commit is synced. List changes happen at human speed, so
 // the fsync per commit costs nothing that matters.
 type SQLite struct {
-	w, r *sql.DB
-	cost int
-	// maxReverse is Options.MaxReverse with its default applied.
-	maxReverse int
-	dummy      func() []byte // a hash to compare against for unknown accounts
+	sqlStore
+}
+
+// sqliteDialect: ?1 parameters, no row locks, JSON tables by json_each.
+var sqliteDialect = &dialect{
+	name: "sqlite",
+	rewrite: func(q string) string {
+		q = markerForUpdate.ReplaceAllString(q, "")
+		q = markerRows.ReplaceAllString(q, "json_each($$$1)")
+		return dollarParam.ReplaceAllString(q, "?$1")
+	},
+	retryable: func(error) bool { return false }, // busy_timeout waits for other processes
+	timeArg:   func(t time.Time) any { return t.UnixMilli() },
+	// The single writer connection serialises every writer already.
+	lockNamespace: func(context.Context, txn, string) error { return nil },
 }
 
 var _ Store = (*SQLite)(nil)
@@ -142,12 +151,7 @@ func open(ctx context.Context, path string, opts Options, migs []string) (*SQLit
 		return nil, fmt.Errorf("store: %s: %w", abs, err)
 	}
 
-	s := &SQLite{w: w, r: r, cost: cost, maxReverse: cmp.Or(opts.MaxReverse, DefaultMaxReverse)}
-	s.dummy = sync.OnceValue(func() []byte {
-		h, _ := bcrypt.GenerateFromPassword([]byte("not a password anyone has"), cost)
-		return h
-	})
-	return s, nil
+	return &SQLite{newSQLStore(w, r, sqliteDialect, cost, opts)}, nil
 }
 
 // Close closes the database. Calls after Close fail.
@@ -185,63 +189,4 @@ func cloneValues(v url.Values) url.Values {
 		c[k] = append([]string(nil), vs...)
 	}
 	return c
-}
-
-// querier is what the helpers need from a *sql.Tx or a *sql.DB.
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// write runs fn in a write transaction (BEGIN IMMEDIATE on the single
-// writer connection) and commits it if fn succeeds. fn must use only tx:
-// touching s.w inside it would wait forever for the connection it holds.
-func (s *SQLite) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return wrap(err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return wrap(err)
-	}
-	return wrap(tx.Commit())
-}
-
-// read runs fn in a read transaction, so that the several queries it makes
-// see one snapshot of the database.
-func (s *SQLite) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.r.BeginTx(ctx, nil)
-	if err != nil {
-		return wrap(err)
-	}
-	defer tx.Rollback() // nothing to commit
-	return wrap(fn(tx))
-}
-
-// sentinels are returned as they are; anything else gets a "store:" prefix.
-var sentinels = []error{
-	ErrNotFound, ErrExists, ErrBadPassword, ErrInvalidEmail, ErrInvalidName,
-	ErrAlreadyOnList, ErrNotOnList, ErrOppositeList, ErrListFull, ErrNoSuchGroup,
-	ErrGroupExists, ErrTooManyGroups, ErrNotInGroup, ErrAlreadyInGroup, ErrSameValue,
-	ErrInvalidList, ErrInvalidPassword, ErrInvalidPrivacy,
-}
-
-func wrap(err error) error {
-	if err == nil {
-		return nil
-	}
-	for _, s := range sentinels {
-		if err == s {
-			return err
-		}
-	}
-	return fmt.Errorf("store: %w", err)
-}
-
-// Ping checks that the database answers: one trivial read.
-func (s *SQLite) Ping(ctx context.Context) error {
-	var one int
-	return s.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one)
 }

@@ -3,12 +3,10 @@ package store
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -47,51 +45,6 @@ func newSQLite(t testing.TB) *SQLite {
 	s := openTest(t, filepath.Join(t.TempDir(), "nudge.db"))
 	t.Cleanup(func() { s.Close() })
 	return s
-}
-
-// The testStore back doors.
-
-func (s *SQLite) seed(ctx context.Context, rows []seedRow) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		for _, r := range rows {
-			a, err := accountRef(ctx, tx, r.owner)
-			if err != nil {
-				return fmt.Errorf("seed %s: %w", r.owner, err)
-			}
-			if _, err := setBits(ctx, tx, a.id, r.handle, r.lists, r.name, false); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// dollarParam matches PostgreSQL's $1; SQLite's own form of it is ?1.
-var dollarParam = regexp.MustCompile(`\$([0-9]+)`)
-
-func (s *SQLite) count(ctx context.Context, query string, args ...any) (int, error) {
-	var n int
-	err := s.r.QueryRowContext(ctx, dollarParam.ReplaceAllString(query, "?$1"), args...).Scan(&n)
-	return n, err
-}
-
-func (s *SQLite) exec(ctx context.Context, query string, args ...any) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, dollarParam.ReplaceAllString(query, "?$1"), args...)
-		return err
-	})
-}
-
-func (s *SQLite) fillKV(ctx context.Context, namespace string, n int) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		for i := range n {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO kv (namespace, key, value, updated) VALUES (?, ?, x'', 0)`,
-				namespace, fmt.Sprintf("k%05d", i)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 }
 
 // The plaintext of a password is nowhere in the database's files, and the
@@ -255,7 +208,7 @@ func TestMigrations(t *testing.T) {
 func TestHotQueriesUseIndexes(t *testing.T) {
 	s := newSQLite(t)
 	for name, q := range map[string]string{"Listed": listedQuery, "Watchers": watchersQuery} {
-		rows, err := s.r.Query("EXPLAIN QUERY PLAN "+q, "a@example.com", 1)
+		rows, err := s.r.Query("EXPLAIN QUERY PLAN "+sqliteDialect.sql(q), "a@example.com", 1)
 		if err != nil {
 			t.Fatal(err)
 		}

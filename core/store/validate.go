@@ -71,10 +71,6 @@ func validDomain(d string) bool {
 	return true
 }
 
-// lower normalises a handle used only to look something up: an invalid one
-// simply finds nothing, so it needs no validation.
-func lower(email string) string { return strings.ToLower(email) }
-
 // validName checks a friendly or group name: non-empty, at most max bytes,
 // valid UTF-8 and free of control characters. Names are percent-encoded on
 // the wire, but a control character in one is always a client bug or an

@@ -2,25 +2,53 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
-	"hash/fnv"
 	"strings"
 	"time"
 	"unicode/utf8"
 )
 
-// The key-value rules are SQLite's (sqlite_kv.go). validKey already
-// refuses what PostgreSQL's text cannot hold (NUL, invalid UTF-8).
+// kvSchema is SQLite's migration 2: one table for every namespace.
+// WITHOUT ROWID keeps each row in the primary key's b-tree, so a prefix
+// listing is one range scan.
+const kvSchema = `
+CREATE TABLE kv (
+	namespace TEXT    NOT NULL,
+	key       TEXT    NOT NULL,
+	value     BLOB    NOT NULL,
+	updated   INTEGER NOT NULL,   -- unix milliseconds
+	PRIMARY KEY (namespace, key)
+) STRICT, WITHOUT ROWID;
+`
+
+func validNamespace(ns string) bool {
+	if ns == "" || len(ns) > MaxKVNamespace {
+		return false
+	}
+	for i := 0; i < len(ns); i++ {
+		c := ns[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', strings.IndexByte("-_.:", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validKey also refuses what PostgreSQL's text cannot hold (NUL, invalid
+// UTF-8).
+func validKey(key string) bool {
+	return key != "" && len(key) <= MaxKVKey && utf8.ValidString(key) && !strings.ContainsRune(key, 0)
+}
 
 // KVGet returns the value of key in namespace, or ErrNoKey.
-func (s *Postgres) KVGet(ctx context.Context, namespace, key string) ([]byte, error) {
+func (s *sqlStore) KVGet(ctx context.Context, namespace, key string) ([]byte, error) {
 	if !validNamespace(namespace) || !validKey(key) {
 		return nil, ErrInvalidKey
 	}
 	var v []byte
-	err := s.db.QueryRowContext(ctx, `SELECT value FROM kv WHERE namespace = $1 AND key = $2`, namespace, key).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
+	err := s.reader().row(ctx, `SELECT value FROM kv WHERE namespace = $1 AND key = $2`, namespace, key).Scan(&v)
+	if errNoRows(err) {
 		return nil, ErrNoKey
 	}
 	if err != nil {
@@ -36,34 +64,34 @@ func (s *Postgres) KVGet(ctx context.Context, namespace, key string) ([]byte, er
 // namespace that holds MaxKVKeys keys gives ErrKVFull.
 //
 // Replacing a key is one UPDATE. Adding one counts the namespace first,
-// under a transaction-scoped advisory lock on the namespace, so that two
-// nodes adding keys at once cannot both see room for the last one.
-func (s *Postgres) KVSet(ctx context.Context, namespace, key string, value []byte) error {
+// with the namespace's writers serialised (dialect.lockNamespace), so that
+// two nodes adding keys at once cannot both see room for the last one.
+func (s *sqlStore) KVSet(ctx context.Context, namespace, key string, value []byte) error {
 	if !validNamespace(namespace) || !validKey(key) || len(value) > MaxKVValue {
 		return ErrInvalidKey
 	}
 	if value == nil {
 		value = []byte{} // the column is NOT NULL
 	}
-	now := time.Now()
-	res, err := s.db.ExecContext(ctx, `UPDATE kv SET value = $3, updated = $4 WHERE namespace = $1 AND key = $2`,
-		namespace, key, value, now)
-	if err != nil {
-		return wrap(err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return wrap(err)
-	} else if n == 1 {
-		return nil
+	now := s.d.timeArg(time.Now())
+	var replaced bool
+	err := s.writeOne(ctx, func(t txn) error {
+		n, err := t.affected(ctx, `UPDATE kv SET value = $3, updated = $4 WHERE namespace = $1 AND key = $2`,
+			namespace, key, value, now)
+		replaced = n == 1
+		return err
+	})
+	if err != nil || replaced {
+		return err
 	}
 	var full bool
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(t txn) error {
 		full = false
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, int32(pgLockKV), kvLockKey(namespace)); err != nil {
+		if err := s.d.lockNamespace(ctx, t, namespace); err != nil {
 			return err
 		}
 		var n int
-		if err := tx.QueryRowContext(ctx, `
+		if err := t.row(ctx, `
 			SELECT count(*) FROM kv WHERE namespace = $1 AND key <> $2`, namespace, key).Scan(&n); err != nil {
 			return err
 		}
@@ -72,7 +100,7 @@ func (s *Postgres) KVSet(ctx context.Context, namespace, key string, value []byt
 			return nil
 		}
 		// The key may have been added since the UPDATE: then this replaces it.
-		_, err := tx.ExecContext(ctx, `
+		_, err := t.exec(ctx, `
 			INSERT INTO kv (namespace, key, value, updated) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, updated = excluded.updated`,
 			namespace, key, value, now)
@@ -87,27 +115,21 @@ func (s *Postgres) KVSet(ctx context.Context, namespace, key string, value []byt
 	return nil
 }
 
-// kvLockKey is the second key of a namespace's advisory lock: a hash, so
-// two namespaces may share a lock now and then, which only makes one wait.
-func kvLockKey(namespace string) int32 {
-	h := fnv.New32a()
-	h.Write([]byte(namespace))
-	return int32(h.Sum32())
-}
-
 // KVDelete removes key; a missing key is not an error.
-func (s *Postgres) KVDelete(ctx context.Context, namespace, key string) error {
+func (s *sqlStore) KVDelete(ctx context.Context, namespace, key string) error {
 	if !validNamespace(namespace) || !validKey(key) {
 		return ErrInvalidKey
 	}
-	_, err := s.db.ExecContext(ctx, `DELETE FROM kv WHERE namespace = $1 AND key = $2`, namespace, key)
-	return wrap(err)
+	return s.writeOne(ctx, func(t txn) error {
+		_, err := t.exec(ctx, `DELETE FROM kv WHERE namespace = $1 AND key = $2`, namespace, key)
+		return err
+	})
 }
 
 // KVList returns the keys of namespace that start with prefix, sorted by
-// their bytes (the column's "C" collation), as one range scan of the
-// primary key.
-func (s *Postgres) KVList(ctx context.Context, namespace, prefix string) ([]string, error) {
+// their bytes (SQLite's default and PostgreSQL's "C" collation), as one
+// range scan of the primary key.
+func (s *sqlStore) KVList(ctx context.Context, namespace, prefix string) ([]string, error) {
 	if !validNamespace(namespace) || len(prefix) > MaxKVKey || !utf8.ValidString(prefix) {
 		return nil, ErrInvalidKey
 	}
@@ -120,7 +142,7 @@ func (s *Postgres) KVList(ctx context.Context, namespace, prefix string) ([]stri
 		query = `SELECT key FROM kv WHERE namespace = $1 AND key >= $2 AND key < $3 ORDER BY key`
 		args = append(args, end)
 	}
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.reader().query(ctx, query, args...)
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -136,8 +158,9 @@ func (s *Postgres) KVList(ctx context.Context, namespace, prefix string) ([]stri
 	return keys, wrap(rows.Err())
 }
 
-// prefixEndUTF8 is prefixEnd for a database that only takes valid UTF-8:
-// the prefix with its last character replaced by the next one. UTF-8
+// prefixEndUTF8 returns the smallest valid UTF-8 string above every key
+// with the prefix (keys are valid UTF-8 on both engines): the prefix with
+// its last character replaced by the next one. UTF-8
 // sorts byte for byte in code point order and no character's encoding is
 // the start of another's, so every valid key with the prefix sorts below
 // it and every key from prefix up to it has the prefix. A last character

@@ -2,25 +2,23 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"math"
 )
 
 // AddGroup creates a group with the smallest free number (1..) and a new
 // GUID. Names are compared byte for byte.
-func (s *Postgres) AddGroup(ctx context.Context, owner, name string) (Group, int64, error) {
+func (s *sqlStore) AddGroup(ctx context.Context, owner, name string) (Group, int64, error) {
 	if err := validName(name, MaxGroupName); err != nil {
 		return Group{}, 0, err
 	}
 	var g Group
 	var v int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		me, err := pgLock(ctx, tx, pgKey(owner))
+	err := s.write(ctx, func(t txn) error {
+		me, err := lockAccount(ctx, t, lookup(owner))
 		if err != nil {
 			return err
 		}
-		gs, err := pgListGroups(ctx, tx, me.id)
+		gs, err := listGroups(ctx, t, me.id)
 		if err != nil {
 			return err
 		}
@@ -37,12 +35,12 @@ func (s *Postgres) AddGroup(ctx context.Context, owner, name string) (Group, int
 				g.Number++
 			}
 		}
-		if _, err := tx.ExecContext(ctx,
+		if _, err := t.exec(ctx,
 			`INSERT INTO contact_groups (owner, number, guid, name) VALUES ($1, $2, $3, $4)`,
 			me.id, g.Number, g.GUID, g.Name); err != nil {
 			return err
 		}
-		v, err = pgBump(ctx, tx, me.id)
+		v, err = bump(ctx, t, me.id)
 		return err
 	})
 	if err != nil {
@@ -53,19 +51,19 @@ func (s *Postgres) AddGroup(ctx context.Context, owner, name string) (Group, int
 
 // RenameGroup renames a group. Renaming it to the name it has changes
 // nothing and returns the current version.
-func (s *Postgres) RenameGroup(ctx context.Context, owner, guid, name string) (Group, int64, error) {
+func (s *sqlStore) RenameGroup(ctx context.Context, owner, guid, name string) (Group, int64, error) {
 	if err := validName(name, MaxGroupName); err != nil {
 		return Group{}, 0, err
 	}
-	guid = pgKey(guid)
+	guid = lookup(guid)
 	var g Group
 	var v int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		me, err := pgLock(ctx, tx, pgKey(owner))
+	err := s.write(ctx, func(t txn) error {
+		me, err := lockAccount(ctx, t, lookup(owner))
 		if err != nil {
 			return err
 		}
-		gs, err := pgListGroups(ctx, tx, me.id)
+		gs, err := listGroups(ctx, t, me.id)
 		if err != nil {
 			return err
 		}
@@ -87,12 +85,12 @@ func (s *Postgres) RenameGroup(ctx context.Context, owner, guid, name string) (G
 				return ErrGroupExists
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE contact_groups SET name = $1 WHERE owner = $2 AND guid = $3`,
+		if _, err := t.exec(ctx, `UPDATE contact_groups SET name = $1 WHERE owner = $2 AND guid = $3`,
 			name, me.id, guid); err != nil {
 			return err
 		}
 		g.Name = name
-		v, err = pgBump(ctx, tx, me.id)
+		v, err = bump(ctx, t, me.id)
 		return err
 	})
 	if err != nil {
@@ -102,24 +100,22 @@ func (s *Postgres) RenameGroup(ctx context.Context, owner, guid, name string) (G
 }
 
 // RemoveGroup deletes a group; its members stay on FL.
-func (s *Postgres) RemoveGroup(ctx context.Context, owner, guid string) (int64, error) {
+func (s *sqlStore) RemoveGroup(ctx context.Context, owner, guid string) (int64, error) {
 	var v int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		me, err := pgLock(ctx, tx, pgKey(owner))
+	err := s.write(ctx, func(t txn) error {
+		me, err := lockAccount(ctx, t, lookup(owner))
 		if err != nil {
 			return err
 		}
 		// Memberships go by ON DELETE CASCADE.
-		res, err := tx.ExecContext(ctx, `DELETE FROM contact_groups WHERE owner = $1 AND guid = $2`, me.id, pgKey(guid))
+		n, err := t.affected(ctx, `DELETE FROM contact_groups WHERE owner = $1 AND guid = $2`, me.id, lookup(guid))
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
+		if n == 0 {
 			return ErrNoSuchGroup
 		}
-		v, err = pgBump(ctx, tx, me.id)
+		v, err = bump(ctx, t, me.id)
 		return err
 	})
 	return v, err
@@ -127,15 +123,15 @@ func (s *Postgres) RemoveGroup(ctx context.Context, owner, guid string) (int64, 
 
 // GroupByNumber maps an MSNP7–9 group number to its group. Number 0, the
 // implicit "Other Contacts", is not stored and returns ErrNoSuchGroup.
-func (s *Postgres) GroupByNumber(ctx context.Context, owner string, number int) (Group, error) {
+func (s *sqlStore) GroupByNumber(ctx context.Context, owner string, number int) (Group, error) {
 	if number < 1 || number > math.MaxInt32 {
 		return Group{}, ErrNoSuchGroup // out of the column's range: no such group either
 	}
 	g := Group{Number: number}
-	err := s.db.QueryRowContext(ctx, `
+	err := s.reader().row(ctx, `
 		SELECT g.guid, g.name FROM contact_groups g JOIN accounts a ON a.id = g.owner
-		WHERE a.email = $1 AND g.number = $2`, pgKey(owner), number).Scan(&g.GUID, &g.Name)
-	if errors.Is(err, sql.ErrNoRows) {
+		WHERE a.email = $1 AND g.number = $2`, lookup(owner), number).Scan(&g.GUID, &g.Name)
+	if errNoRows(err) {
 		return Group{}, ErrNoSuchGroup
 	}
 	if err != nil {
@@ -145,36 +141,36 @@ func (s *Postgres) GroupByNumber(ctx context.Context, owner string, number int) 
 }
 
 // AddToGroup puts a contact that is on owner's FL into one more group.
-func (s *Postgres) AddToGroup(ctx context.Context, owner, contact, guid string) (int64, error) {
+func (s *sqlStore) AddToGroup(ctx context.Context, owner, contact, guid string) (int64, error) {
 	var v int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		me, err := pgLock(ctx, tx, pgKey(owner))
+	err := s.write(ctx, func(t txn) error {
+		me, err := lockAccount(ctx, t, lookup(owner))
 		if err != nil {
 			return err
 		}
-		e, found, err := pgGetEntry(ctx, tx, me.id, pgKey(contact))
+		e, found, err := getEntry(ctx, t, me.id, lookup(contact))
 		if err != nil {
 			return err
 		}
 		if !found || e.lists&Forward == 0 {
 			return ErrNotOnList
 		}
-		gid, err := pgGroupID(ctx, tx, me.id, guid)
+		gid, err := groupID(ctx, t, me.id, guid)
 		if err != nil {
 			return err
 		}
-		if err := pgAddMember(ctx, tx, e.id, gid); err != nil {
+		if err := addMember(ctx, t, e.id, gid); err != nil {
 			return err
 		}
-		v, err = pgBump(ctx, tx, me.id)
+		v, err = bump(ctx, t, me.id)
 		return err
 	})
 	return v, err
 }
 
-// pgListGroups returns owner's groups by number.
-func pgListGroups(ctx context.Context, q querier, owner int64) ([]Group, error) {
-	rows, err := q.QueryContext(ctx,
+// listGroups returns owner's groups by number.
+func listGroups(ctx context.Context, t txn, owner int64) ([]Group, error) {
+	rows, err := t.query(ctx,
 		`SELECT number, guid, name FROM contact_groups WHERE owner = $1 ORDER BY number`, owner)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,51 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// MaxBatch is the most accounts one batch call takes.
+const MaxBatch = 100_000
+
+// CreateAccounts makes many accounts that share one password, hashing it
+// once. Load tests need thousands of accounts; hashing each on its own
+// would measure bcrypt, not the service. cost 0 means the store's cost.
+// All of them are one INSERT of a table of handles, so a batch costs one
+// round trip however large; a handle that exists already (or is given
+// twice) is ErrExists and the transaction makes nothing.
+func (s *sqlStore) CreateAccounts(ctx context.Context, emails []string, password string, cost int) error {
+	norm, hash, md5s, err := newAccounts(emails, password, cost, s.cost)
+	if err != nil {
+		return err
+	}
+	created := s.d.timeArg(time.UnixMilli(time.Now().UnixMilli()).UTC())
+	return s.write(ctx, func(t txn) error {
+		n, err := t.affected(ctx, `
+			INSERT INTO accounts (email, friendly_name, password_hash, md5_salt, md5_digest, privacy, prompt_on_add, list_version, created)
+			SELECT value ->> 'e', value ->> 'e', $2, $3, $4, $5, $6, $7, $8 FROM {rows $1}
+			WHERE true -- SQLite's parser needs it before ON CONFLICT
+			ON CONFLICT (email) DO NOTHING`,
+			emailRows(norm), hash, md5s.Salt, md5s.Digest, string(AllowByDefault), true, FirstListVersion, created)
+		if err == nil && n != int64(len(norm)) {
+			return ErrExists // rolled back: nothing is made
+		}
+		return err
+	})
+}
+
+// DeleteAccounts deletes many accounts in one transaction, each as
+// DeleteAccount does. Handles with no account are skipped.
+func (s *sqlStore) DeleteAccounts(ctx context.Context, emails []string) error {
+	if len(emails) > MaxBatch {
+		return ErrBatchTooLarge
+	}
+	keys := make([]string, len(emails))
+	for i, e := range emails {
+		keys[i] = lookup(e)
+	}
+	return s.write(ctx, func(t txn) error {
+		_, err := deleteAccounts(ctx, t, keys)
+		return err
+	})
+}
