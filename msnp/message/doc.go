@@ -23,7 +23,10 @@
 // initial profile the notification server sends after sign-in
 // ([NewProfile]), MSNC0 invitations ([NewInvite]), system messages
 // ([NewSystemMessage]) and the binary P2P (MSNC1) header ([ParseP2PHeader],
-// [Message.P2P]). [Message.Kind] classifies a message.
+// [Message.P2P], [NewP2P]; the layers above it are in msnp/p2p).
+// [Message.Kind] classifies a message. Long messages travel split over
+// several MSGs ("Message-ID", "Chunks", "Chunk"): [Split] cuts one up and
+// [ChunkAssembler] puts one together.
 //
 // Every parser in this package reads network input: none of them panics, and
 // the memory they allocate is bounded by a small multiple of the input size.

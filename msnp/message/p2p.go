@@ -99,3 +99,40 @@ func (m *Message) P2P() (P2P, error) {
 // P2PDest returns the P2P-Dest header: the handle the P2P message is for
 // (from MSNP16 on, "handle;{guid}").
 func (m *Message) P2PDest() string { return m.Get(HeaderP2PDest) }
+
+// AppendTo appends the 48-byte wire form of the header to dst.
+func (h P2PHeader) AppendTo(dst []byte) []byte {
+	le := binary.LittleEndian
+	dst = le.AppendUint32(dst, h.SessionID)
+	dst = le.AppendUint32(dst, h.Identifier)
+	dst = le.AppendUint64(dst, h.DataOffset)
+	dst = le.AppendUint64(dst, h.TotalSize)
+	dst = le.AppendUint32(dst, h.Length)
+	dst = le.AppendUint32(dst, h.Flags)
+	dst = le.AppendUint32(dst, h.AckID)
+	dst = le.AppendUint32(dst, h.AckUID)
+	return le.AppendUint64(dst, h.AckDataSize)
+}
+
+// AppendTo appends the binary part of a P2P message to dst: the header,
+// the data and the footer. Header.Length is written as it is; callers set
+// it to len(Data).
+func (p P2P) AppendTo(dst []byte) []byte {
+	dst = p.Header.AppendTo(dst)
+	dst = append(dst, p.Data...)
+	return binary.BigEndian.AppendUint32(dst, p.AppID)
+}
+
+// NewP2P returns an application/x-msnmsgrp2p message for dest carrying p,
+// with the headers clients send:
+//
+//	MIME-Version: 1.0
+//	Content-Type: application/x-msnmsgrp2p
+//	P2P-Dest: <dest>
+func NewP2P(dest string, p P2P) *Message {
+	body := make([]byte, 0, P2PHeaderLen+len(p.Data)+p2pFooterLen)
+	return &Message{
+		fields: Fields{{HeaderMIMEVersion, "1.0"}, {HeaderContentType, TypeP2P}, {HeaderP2PDest, dest}},
+		Body:   p.AppendTo(body),
+	}
+}
