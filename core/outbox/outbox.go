@@ -40,6 +40,13 @@ type Outbox struct {
 	drained chan struct{} // a batch went out (for SendWait)
 	done    chan struct{}
 	onSlow  func()
+	waiters []waiter // WhenBelow callbacks, in the order registered
+}
+
+// waiter is a WhenBelow callback waiting for the backlog to fall to n.
+type waiter struct {
+	n int
+	f func()
 }
 
 // Options tune an Outbox.
@@ -93,6 +100,10 @@ func (o *Outbox) Send(c *msnp.Command) bool {
 		if o.onSlow != nil {
 			o.onSlow()
 		}
+		select { // the writer ends, and wakes WhenBelow waiters
+		case o.wake <- struct{}{}:
+		default:
+		}
 		return false
 	}
 	o.mu.Unlock()
@@ -125,6 +136,52 @@ func (o *Outbox) SendWait(c *msnp.Command) bool {
 		case <-o.done:
 			return false
 		}
+	}
+}
+
+// WhenBelow calls f once no more than n bytes wait for the network: at
+// once, on the caller's goroutine, if that is already so, otherwise on the
+// writer's goroutine after the batch that brings the backlog down. f is
+// also called when the connection ends, so that nobody waits on a dead
+// reader. It must not block; it may call Send on any Outbox.
+//
+// A switchboard uses it to hold back the acknowledgement of a message
+// while a recipient is far behind: senders that wait for acknowledgements
+// (every P2P sender does) then go at the reader's pace instead of filling
+// its backlog until it is cut off.
+func (o *Outbox) WhenBelow(n int, f func()) {
+	o.mu.Lock()
+	if o.dead || len(o.buf) <= n {
+		o.mu.Unlock()
+		f()
+		return
+	}
+	o.waiters = append(o.waiters, waiter{n, f})
+	o.mu.Unlock()
+}
+
+// wakeWaiters calls the WhenBelow callbacks whose bound the backlog is
+// under (every one when all is true), outside the lock.
+func (o *Outbox) wakeWaiters(all bool) {
+	o.mu.Lock()
+	if len(o.waiters) == 0 {
+		o.mu.Unlock()
+		return
+	}
+	var ready []func()
+	keep := o.waiters[:0]
+	for _, w := range o.waiters {
+		if all || o.dead || len(o.buf) <= w.n {
+			ready = append(ready, w.f)
+		} else {
+			keep = append(keep, w)
+		}
+	}
+	clear(o.waiters[len(keep):])
+	o.waiters = keep
+	o.mu.Unlock()
+	for _, f := range ready {
+		f()
 	}
 }
 
@@ -166,6 +223,7 @@ func (o *Outbox) Pending() int {
 
 func (o *Outbox) run() {
 	defer close(o.done)
+	defer o.wakeWaiters(true)
 	defer o.conn.Close()
 	for range o.wake {
 		for {
@@ -201,6 +259,7 @@ func (o *Outbox) run() {
 			case o.drained <- struct{}{}:
 			default:
 			}
+			o.wakeWaiters(false)
 			o.mu.Lock()
 			if o.spare == nil && cap(batch) <= 4*o.limit {
 				o.spare = batch[:0]

@@ -486,3 +486,63 @@ func TestSendWaitFollowsTheReader(t *testing.T) {
 	default:
 	}
 }
+
+// TestWhenBelow: a callback waits while the reader is behind, runs once it
+// caught up, and runs too when the connection ends.
+func TestWhenBelow(t *testing.T) {
+	server, client := pair(t)
+	smallBuffers(t, server, client)
+	o := outbox.New(server, outbox.Options{Limit: 1 << 20})
+	defer o.Kill()
+
+	now := make(chan struct{}, 1)
+	o.WhenBelow(0, func() { now <- struct{}{} })
+	select {
+	case <-now:
+	default:
+		t.Fatal("an empty outbox did not call at once")
+	}
+
+	// Fill the outbox until the kernel's buffers are full and a backlog
+	// waits.
+	c := msnp.New("MSG", 1, "U").WithPayload(bytes.Repeat([]byte("x"), 1400))
+	for i := 0; ; i++ {
+		if i > 100000 {
+			t.Fatal("no backlog formed")
+		}
+		o.Send(c)
+		if o.Pending() >= 64<<10 {
+			// The writer has stalled once the reader's window is full.
+			time.Sleep(20 * time.Millisecond)
+			if o.Pending() >= 64<<10 {
+				break
+			}
+		}
+	}
+	later := make(chan struct{})
+	o.WhenBelow(8<<10, func() { close(later) })
+	select {
+	case <-later:
+		t.Fatal("called while 64 KiB wait")
+	case <-time.After(50 * time.Millisecond):
+	}
+	go io.Copy(io.Discard, client)
+	select {
+	case <-later:
+	case <-time.After(10 * time.Second):
+		t.Fatal("not called once the reader caught up")
+	}
+
+	// A dead connection calls every waiter.
+	client.Close()
+	for o.Pending() < 64<<10 && o.Send(c) {
+	}
+	gone := make(chan struct{})
+	o.WhenBelow(0, func() { close(gone) })
+	o.Kill()
+	select {
+	case <-gone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("not called when the connection ended")
+	}
+}

@@ -247,7 +247,7 @@ func (c *conn) message() bool {
 	switch cmd.Params[0][0] {
 	case 'A', 'D':
 		if ok {
-			c.reply("ACK", cmd.TrID)
+			c.ackWhenRead(cmd.TrID, *c.sess.members.Load())
 		} else {
 			c.reply("NAK", cmd.TrID)
 		}
@@ -257,6 +257,24 @@ func (c *conn) message() bool {
 		}
 	}
 	return true
+}
+
+// ackWhenRead acknowledges a relayed message once no recipient has more
+// than a quarter of its outbox waiting. Senders that wait for the ACK
+// before sending on — every P2P sender paces its chunks so — then go at
+// the pace of the slowest reader, and a file sent to someone on a slow
+// line fills no backlog until they are cut off. Nobody else waits: the
+// sender's reads and the other recipients go on.
+func (c *conn) ackWhenRead(trid uint32, members []*conn) {
+	bound := c.srv.outboxBound() / 4
+	for i, m := range members {
+		if m != c && m.out.Pending() > bound {
+			rest := members[i+1:]
+			m.out.WhenBelow(bound, func() { c.ackWhenRead(trid, rest) })
+			return
+		}
+	}
+	c.reply("ACK", trid)
 }
 
 func validAckMode(m string) bool {

@@ -46,6 +46,10 @@
 //     off), is a failure: NAK for N, A and D. "MSG D" is accepted from any
 //     version. An oversized MSG that the reader could skip gets NAK (nothing for
 //     U) and the connection goes on.
+//   - The ACK of an A or D message waits while a recipient has more than a
+//     quarter of its outbox unread. P2P senders send their next chunk only
+//     on the ACK of the last, so a file to someone on a slow line goes at
+//     their pace instead of filling their outbox until they are cut off.
 //   - A participant with no capabilities is shown with caps "0" in IRO and JOI
 //     to MSNP12 recipients; an empty friendly name is shown as the handle.
 //   - The idle deadline is refreshed at most every IdleTimeout/64, so that the

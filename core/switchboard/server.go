@@ -15,6 +15,7 @@ import (
 
 	"github.com/nudge-im/nudge/core/directory"
 	"github.com/nudge-im/nudge/core/metrics"
+	"github.com/nudge-im/nudge/core/outbox"
 	"github.com/nudge-im/nudge/msnp"
 )
 
@@ -84,6 +85,14 @@ type Server struct {
 	// outboxLimit overrides outbox.DefaultLimit; tests use it to find slow
 	// consumers without filling megabytes of socket buffers.
 	outboxLimit int
+}
+
+// outboxBound is the most bytes that may wait for one participant.
+func (s *Server) outboxBound() int {
+	if s.outboxLimit > 0 {
+		return s.outboxLimit
+	}
+	return outbox.DefaultLimit
 }
 
 // ticket is what an XFR cookie stands for.

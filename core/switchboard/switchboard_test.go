@@ -670,3 +670,66 @@ func TestCloseEndsEverything(t *testing.T) {
 	}
 	eventually(t, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
 }
+
+// TestAckFollowsSlowReader: a P2P sender that waits for each ACK, as every
+// one does, is held back while the recipient does not read, instead of
+// filling the recipient's outbox until it is cut off; once the recipient
+// reads, every message arrives, byte for byte.
+func TestAckFollowsSlowReader(t *testing.T) {
+	e := newEnv(t, setup{server: func(s *Server) { s.outboxLimit = 16 << 10 }})
+	alice := e.peer("Alice", 12, "")
+	bob := e.peer("Bob", 12, "")
+	a := e.start(alice)
+	b, _ := e.invite(a, 2, bob)
+	a.expect("JOI bob@example.com Bob 0")
+
+	// A file's worth of 1202-byte chunks, far more than the outbox
+	// limit; Bob reads nothing meanwhile.
+	chunk := append(p2p(bob.email()), bytes.Repeat([]byte{0x0d, 0x0a, 0}, 400)...)
+	acks := make(chan string, 1)
+	go func() {
+		for {
+			cmd, err := a.r.ReadCommand()
+			if err != nil {
+				close(acks)
+				return
+			}
+			acks <- cmd.String()
+		}
+	}()
+	sent, held := 0, false
+	for sent < 20000 && !held {
+		sent++
+		a.sendMsg(100+sent, "D", chunk)
+		select {
+		case got := <-acks:
+			if got != "ACK "+itoa(100+sent) {
+				t.Fatalf("after message %d: %q", sent, got)
+			}
+		case <-time.After(time.Second):
+			held = true
+		}
+	}
+	if !held {
+		t.Fatalf("%d messages (%d KiB) were acknowledged while the recipient read nothing", sent, sent*len(chunk)>>10)
+	}
+	t.Logf("held back after %d messages (%d KiB)", sent, sent*len(chunk)>>10)
+
+	for i := 1; i <= sent; i++ {
+		cmd := b.read()
+		if cmd.Name != "MSG" || !bytes.Equal(cmd.Payload, chunk) {
+			t.Fatalf("message %d: %v", i, cmd)
+		}
+	}
+	select {
+	case got := <-acks:
+		if got != "ACK "+itoa(100+sent) {
+			t.Fatalf("last acknowledgement %q", got)
+		}
+	case <-time.After(waitFor):
+		t.Fatal("the last message was not acknowledged once read")
+	}
+	if n := value(t, e.metrics.SlowConsumers.WithLabelValues("sb")); n != 0 {
+		t.Errorf("%v slow consumers cut off", n)
+	}
+}
