@@ -487,12 +487,25 @@ func TestSendWaitFollowsTheReader(t *testing.T) {
 	}
 }
 
+// gatedConn holds every write until the gate opens: a reader that has
+// stopped reading, without depending on how much the kernel buffers.
+type gatedConn struct {
+	net.Conn
+	gate chan struct{}
+}
+
+func (g *gatedConn) Write(b []byte) (int, error) {
+	<-g.gate
+	return g.Conn.Write(b)
+}
+
 // TestWhenBelow: a callback waits while the reader is behind, runs once it
 // caught up, and runs too when the connection ends.
 func TestWhenBelow(t *testing.T) {
 	server, client := pair(t)
-	smallBuffers(t, server, client)
-	o := outbox.New(server, outbox.Options{Limit: 1 << 20})
+	go io.Copy(io.Discard, client)
+	g := &gatedConn{Conn: server, gate: make(chan struct{})}
+	o := outbox.New(g, outbox.Options{Limit: 1 << 20})
 	defer o.Kill()
 
 	now := make(chan struct{}, 1)
@@ -503,30 +516,18 @@ func TestWhenBelow(t *testing.T) {
 		t.Fatal("an empty outbox did not call at once")
 	}
 
-	// Fill the outbox until the kernel's buffers are full and a backlog
-	// waits.
 	c := msnp.New("MSG", 1, "U").WithPayload(bytes.Repeat([]byte("x"), 1400))
-	for i := 0; ; i++ {
-		if i > 100000 {
-			t.Fatal("no backlog formed")
-		}
+	for o.Pending() < 64<<10 {
 		o.Send(c)
-		if o.Pending() >= 64<<10 {
-			// The writer has stalled once the reader's window is full.
-			time.Sleep(20 * time.Millisecond)
-			if o.Pending() >= 64<<10 {
-				break
-			}
-		}
 	}
 	later := make(chan struct{})
 	o.WhenBelow(8<<10, func() { close(later) })
 	select {
 	case <-later:
 		t.Fatal("called while 64 KiB wait")
-	case <-time.After(50 * time.Millisecond):
+	case <-time.After(20 * time.Millisecond):
 	}
-	go io.Copy(io.Discard, client)
+	close(g.gate)
 	select {
 	case <-later:
 	case <-time.After(10 * time.Second):
@@ -534,12 +535,15 @@ func TestWhenBelow(t *testing.T) {
 	}
 
 	// A dead connection calls every waiter.
-	client.Close()
-	for o.Pending() < 64<<10 && o.Send(c) {
+	g2 := &gatedConn{Conn: server, gate: make(chan struct{})}
+	o2 := outbox.New(g2, outbox.Options{Limit: 1 << 20})
+	for o2.Pending() < 64<<10 {
+		o2.Send(c)
 	}
 	gone := make(chan struct{})
-	o.WhenBelow(0, func() { close(gone) })
-	o.Kill()
+	o2.WhenBelow(0, func() { close(gone) })
+	o2.Kill()
+	close(g2.gate)
 	select {
 	case <-gone:
 	case <-time.After(10 * time.Second):
