@@ -43,10 +43,6 @@ type API struct {
 	log   zerolog.Logger
 	mux   *http.ServeMux
 	auth  http.Handler
-
-	// OnDelete, when set, is told of every deleted account, so that the
-	// service can end a session the account still has.
-	OnDelete func(email string)
 }
 
 // New returns the admin API. An empty token refuses every request.
@@ -73,12 +69,6 @@ func Handler(st store.Store, token string, log zerolog.Logger) http.Handler {
 func (a *API) Handle(pattern string, h http.Handler) { a.mux.Handle(pattern, h) }
 
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.auth.ServeHTTP(w, r) }
-
-func (a *API) deleted(email string) {
-	if a.OnDelete != nil {
-		a.OnDelete(strings.ToLower(email))
-	}
-}
 
 // Protect serves h only to requests that carry the admin token.
 func (a *API) Protect(h http.Handler) http.Handler { return a.authenticate(h) }
@@ -142,7 +132,6 @@ func (a *API) delete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.log.Info().Str("user", email).Msg("account deleted")
-	a.deleted(email)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -195,9 +184,6 @@ func (a *API) deleteBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.log.Info().Int("accounts", len(req.Emails)).Msg("accounts deleted in a batch")
-	for _, e := range req.Emails {
-		a.deleted(e)
-	}
 	w.WriteHeader(http.StatusNoContent)
 }
 

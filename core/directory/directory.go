@@ -86,8 +86,10 @@ type Peer interface {
 	ReverseRemoved(email string, listVersion int64)
 	// Replace ends this session because the user signed in elsewhere.
 	Replace()
-	// Removed ends this session because the account was deleted.
-	Removed()
+	// Revoke ends this session if it began before the account event seq
+	// (store.AccountEvent): the account was deleted, or its password
+	// changed, after the user signed in.
+	Revoke(seq int64)
 }
 
 const shards = 64

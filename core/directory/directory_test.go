@@ -24,7 +24,7 @@ func (p *peer) Ring(directory.Ring)                {}
 func (p *peer) ReverseAdded(string, string, int64) {}
 func (p *peer) ReverseRemoved(string, int64)       {}
 func (p *peer) Replace()                           {}
-func (p *peer) Removed()                           {}
+func (p *peer) Revoke(int64)                       {}
 func (p *peer) String() string                     { return p.name }
 func newPeer(name string) *peer                    { return &peer{name: name} }
 

@@ -189,6 +189,11 @@ func (s *session) signIn(c *msnp.Command) error {
 	if err != nil {
 		return s.failClose(c, msnp.ErrDatabase)
 	}
+	// Read after the password was checked: a change made before this
+	// sign-in does not end it, one made after does (Revoke).
+	if s.knownEvent, err = st.LastAccountEvent(ctx); err != nil {
+		return s.failClose(c, msnp.ErrDatabase)
+	}
 	s.signInList = &listSnapshot{version: acct.ListVersion, contacts: contacts, groups: groups}
 
 	s.mu.Lock()

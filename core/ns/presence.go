@@ -318,10 +318,15 @@ func (s *session) ReverseRemoved(email string, version int64) {
 	}
 }
 
-// Removed implements directory.Peer: the account was deleted, so the
-// session ends (a plain OUT: the server closes the session).
-func (s *session) Removed() {
-	s.log.Info().Msg("account deleted; closing its session")
+// Revoke implements directory.Peer: the account was deleted or its
+// password changed since the user signed in, so the session ends (a plain
+// OUT: the server closes the session). A session that began after the
+// change — signed in with the new password — stays.
+func (s *session) Revoke(seq int64) {
+	if seq <= s.knownEvent {
+		return
+	}
+	s.log.Info().Int64("event", seq).Msg("account deleted or its password changed; closing its session")
 	s.send(msnp.Notice("OUT"))
 	s.out.Close()
 }

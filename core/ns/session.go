@@ -35,6 +35,9 @@ type session struct {
 	md5Salt    string
 	md5Digest  string
 	registered bool // in the directory
+	// knownEvent is the newest account event at sign-in (set before the
+	// session is in the directory, read by Revoke): later ones end it.
+	knownEvent int64
 
 	// The list read at sign-in, for the SYN that follows: it answers from
 	// it when the list version has not moved since (see handleSYN).

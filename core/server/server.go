@@ -53,9 +53,15 @@ type Server struct {
 	sb        *switchboard.Server
 	http      []*http.Server
 	gateway   *gateway.Gateway
+	stopWatch context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 }
+
+// accountPoll is how often the service looks for account changes made by
+// other processes (`nudge user del`, another node); its own are acted on
+// at once.
+const accountPoll = time.Second
 
 // Addrs are the addresses the service listens on ("" when off).
 type Addrs struct {
@@ -148,6 +154,9 @@ func (s *Server) start() error {
 		Address:      s.public(addrs.NS),
 	}
 	s.ns = ns.New(nsCfg)
+	if err := s.watchAccounts(); err != nil {
+		return err
+	}
 	s.serve(func() error { return s.ns.Serve(s.listeners["ns"]) })
 	s.serve(func() error { return s.sb.Serve(s.listeners["sb"]) })
 	if ln := s.listeners["ds"]; ln != nil {
@@ -216,11 +225,6 @@ func (s *Server) httpHandler() http.Handler {
 		mux.Handle(p, pp)
 	}
 	s.Admin = admin.New(s.Store, s.AdminToken, s.log)
-	s.Admin.OnDelete = func(email string) {
-		if p := s.Dir.Lookup(email); p != nil {
-			p.Removed()
-		}
-	}
 	mux.Handle("/admin/", s.Admin)
 	addrs := s.Addrs()
 	s.gateway = gateway.New(gateway.Config{NSAddr: addrs.NS, SBAddr: addrs.SB, Log: s.log})
@@ -241,6 +245,34 @@ func (s *Server) httpHandler() http.Handler {
 		fmt.Fprintf(w, "ok\nsessions %d\n", s.Dir.Len())
 	})
 	return mux
+}
+
+// watchAccounts ends the sessions of accounts that are deleted or get a
+// new password, whoever changes them: the admin API here, `nudge user` on
+// the same database, or another node. It starts from the newest change
+// before any client can sign in.
+func (s *Server) watchAccounts() error {
+	since, err := s.Store.LastAccountEvent(context.Background())
+	if err != nil {
+		return fmt.Errorf("cannot read the database: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopWatch = cancel
+	var lastComplaint time.Time
+	s.serve(func() error {
+		store.WatchAccounts(ctx, s.Store, since, accountPoll, func(e store.AccountEvent) {
+			if p := s.Dir.Lookup(e.Email); p != nil {
+				p.Revoke(e.Seq)
+			}
+		}, func(err error) {
+			if time.Since(lastComplaint) > time.Minute {
+				lastComplaint = time.Now()
+				s.log.Warn().Err(err).Msg("cannot read account changes from the database; trying again every second")
+			}
+		})
+		return nil
+	})
+	return nil
 }
 
 // public turns a listen address into the address clients are told: the
@@ -304,6 +336,9 @@ func (s *Server) Addrs() Addrs {
 // connection and the database, and waits for the goroutines.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
+		if s.stopWatch != nil {
+			s.stopWatch()
+		}
 		for _, l := range s.listeners {
 			l.Close()
 		}

@@ -164,13 +164,13 @@ func (s *sqlStore) Accounts(ctx context.Context) ([]Account, error) {
 // it is a new account, which must not inherit what others allowed the old
 // one (seeing them in BL mode) nor what they held against it.
 func (s *sqlStore) DeleteAccount(ctx context.Context, email string) error {
-	return s.write(ctx, func(t txn) error {
+	return s.ringAfter(s.write(ctx, func(t txn) error {
 		n, err := deleteAccounts(ctx, t, []string{lookup(email)})
 		if err == nil && n == 0 {
 			return ErrNotFound
 		}
 		return err
-	})
+	}))
 }
 
 // inEmails is the set of handles in the "{rows $1}" parameter.
@@ -178,7 +178,8 @@ const inEmails = `(SELECT value ->> 'e' FROM {rows $1})`
 
 // deleteAccounts deletes the accounts with these handles (normalised)
 // inside t, as DeleteAccount describes, in a fixed number of statements
-// however many there are. It returns how many existed.
+// however many there are, and records an AccountDeleted event for each.
+// It returns how many existed.
 func deleteAccounts(ctx context.Context, t txn, emails []string) (int, error) {
 	set := emailRows(emails)
 	// Lock the accounts and everyone who lists one of them, in id order:
@@ -223,8 +224,24 @@ func deleteAccounts(ctx context.Context, t txn, emails []string) (int, error) {
 		}
 	}
 	// Their own contacts, groups and memberships go by ON DELETE CASCADE.
-	n, err := t.affected(ctx, `DELETE FROM accounts WHERE email IN `+inEmails, set)
-	return int(n), err
+	rows, err := t.query(ctx, `DELETE FROM accounts WHERE email IN `+inEmails+` RETURNING email`, set)
+	if err != nil {
+		return 0, err
+	}
+	var gone []string
+	for rows.Next() {
+		var e string
+		if err := rows.Scan(&e); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		gone = append(gone, e)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	return len(gone), recordEvents(ctx, t, gone, AccountDeleted)
 }
 
 // idRow is one row of a "{rows $n}" table of row ids: value ->> 'i'.
@@ -256,15 +273,19 @@ func (s *sqlStore) SetPassword(ctx context.Context, email, password string) erro
 	if err != nil {
 		return wrap(err)
 	}
-	return s.writeOne(ctx, func(t txn) error {
+	key := lookup(email)
+	return s.ringAfter(s.write(ctx, func(t txn) error {
 		n, err := t.affected(ctx,
 			`UPDATE accounts SET password_hash = $1, md5_salt = $2, md5_digest = $3 WHERE email = $4`,
-			hash, md5s.Salt, md5s.Digest, lookup(email))
+			hash, md5s.Salt, md5s.Digest, key)
 		if err == nil && n == 0 {
 			return ErrNotFound
 		}
-		return err
-	})
+		if err != nil {
+			return err
+		}
+		return recordEvents(ctx, t, []string{key}, PasswordChanged)
+	}))
 }
 
 // CheckPassword verifies password against the account's bcrypt hash. For an

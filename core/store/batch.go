@@ -44,8 +44,8 @@ func (s *sqlStore) DeleteAccounts(ctx context.Context, emails []string) error {
 	for i, e := range emails {
 		keys[i] = lookup(e)
 	}
-	return s.write(ctx, func(t txn) error {
+	return s.ringAfter(s.write(ctx, func(t txn) error {
 		_, err := deleteAccounts(ctx, t, keys)
 		return err
-	})
+	}))
 }

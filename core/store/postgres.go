@@ -113,6 +113,13 @@ var postgresDialect = &dialect{
 		_, err := t.exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, int32(pgLockKV), kvLockKey(namespace))
 		return err
 	},
+	// Taken last, after the row locks of the change, so a transaction
+	// never waits for it while holding what others need; the changes
+	// that record events (deletions, new passwords) are rare.
+	lockEvents: func(ctx context.Context, t txn) error {
+		_, err := t.exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(pgLockEvents))
+		return err
+	},
 }
 
 // kvLockKey is the second key of a namespace's advisory lock: a hash, so
@@ -130,6 +137,7 @@ var _ Store = (*Postgres)(nil)
 const (
 	pgLockMigrate = 0x6e75_6467_6500_0001 // one key: schema migrations
 	pgLockKV      = 0x6e75_6467           // first of two keys: a key-value namespace
+	pgLockEvents  = 0x6e75_6467_6500_0002 // one key: recording account events
 )
 
 // OpenPostgres connects to the PostgreSQL database at dbURL and brings its

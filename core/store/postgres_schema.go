@@ -83,6 +83,16 @@ CREATE TABLE kv (
 	// 2: lists start at version 1 (FirstListVersion); accounts made before
 	// never changed theirs.
 	`UPDATE accounts SET list_version = 1 WHERE list_version = 0;`,
+	// 3: account events (events.go). The identity never hands out a
+	// number twice, so a watcher's position stays valid after pruning.
+	`
+CREATE TABLE account_events (
+	seq   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	email text   COLLATE "C" NOT NULL,
+	kind  text   NOT NULL,
+	at    bigint NOT NULL   -- unix milliseconds
+);
+`,
 }
 
 // pgMigrate brings the database up to len(migs). An advisory lock makes

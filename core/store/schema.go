@@ -72,6 +72,8 @@ CREATE INDEX group_members_by_group ON group_members (grp);
 	// 3: lists start at version 1 (FirstListVersion); accounts made before
 	// never changed theirs.
 	`UPDATE accounts SET list_version = 1 WHERE list_version = 0;`,
+	// 4: account events (events.go).
+	eventsSchema,
 }
 
 // migrate brings the database at db up to len(migs). All pending steps and

@@ -31,12 +31,14 @@ type sqlStore struct {
 	cost       int
 	maxReverse int           // Options.MaxReverse with its default applied
 	dummy      func() []byte // a hash to compare against for unknown accounts
+	bell       *bell         // rung when this process records account events (events.go)
 }
 
 func newSQLStore(w, r *sql.DB, d *dialect, cost int, opts Options) sqlStore {
 	return sqlStore{
 		w: w, r: r, d: d, cost: cost,
 		maxReverse: cmp.Or(opts.MaxReverse, DefaultMaxReverse),
+		bell:       new(bell),
 		dummy: sync.OnceValue(func() []byte {
 			h, _ := bcrypt.GenerateFromPassword([]byte("not a password anyone has"), cost)
 			return h
@@ -65,6 +67,10 @@ type dialect struct {
 	// lockNamespace serialises the writers of one key-value namespace for
 	// the rest of the transaction (nothing where there is one writer).
 	lockNamespace func(ctx context.Context, t txn, namespace string) error
+	// lockEvents serialises the writers of account events for the rest of
+	// the transaction, so they commit in seq order (nothing where there is
+	// one writer).
+	lockEvents func(ctx context.Context, t txn) error
 
 	cache sync.Map // query as written → rewritten
 }

@@ -70,6 +70,7 @@ var sqliteDialect = &dialect{
 	timeArg:   func(t time.Time) any { return t.UnixMilli() },
 	// The single writer connection serialises every writer already.
 	lockNamespace: func(context.Context, txn, string) error { return nil },
+	lockEvents:    func(context.Context, txn) error { return nil },
 }
 
 var _ Store = (*SQLite)(nil)

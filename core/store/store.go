@@ -195,6 +195,14 @@ type Store interface {
 	KVDelete(ctx context.Context, namespace, key string) error
 	KVList(ctx context.Context, namespace, prefix string) ([]string, error)
 
+	// Account events (events.go): deletions and password changes, which
+	// running servers act on whoever made them. AccountEvents returns the
+	// events after seq, oldest first (at most a thousand at a time);
+	// LastAccountEvent is the newest one's seq (0 when there is none):
+	// where a watcher starts, and what a session knows of at sign-in.
+	AccountEvents(ctx context.Context, after int64) ([]AccountEvent, error)
+	LastAccountEvent(ctx context.Context) (int64, error)
+
 	// Ping checks that the database answers (for health checks).
 	Ping(ctx context.Context) error
 

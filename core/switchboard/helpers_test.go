@@ -61,7 +61,7 @@ func (p *testPeer) HidePresence(string)                {}
 func (p *testPeer) ReverseAdded(string, string, int64) {}
 func (p *testPeer) ReverseRemoved(string, int64)       {}
 func (p *testPeer) Replace()                           {}
-func (p *testPeer) Removed()                           {}
+func (p *testPeer) Revoke(int64)                       {}
 func (p *testPeer) block(viewer string)                { p.mu.Lock(); p.blocks[viewer] = true; p.mu.Unlock() }
 func (p *testPeer) setHidden(h bool)                   { p.mu.Lock(); p.hidden = h; p.mu.Unlock() }
 func (p *testPeer) user() User {
