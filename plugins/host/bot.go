@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/nudge-im/nudge/plugins/host/internal/shim"
 	botpb "github.com/nudge-im/nudge/plugins/proto"
 	"github.com/nudge-im/nudge/plugins/sdk"
 )
@@ -491,10 +492,10 @@ func (p *proc) dropHook(h botpb.Hook) {
 
 // exitReason says how the process ended, once it has.
 func (p *proc) exitReason() error {
-	if ps := p.runner.cmd.ProcessState; ps != nil {
-		return fmt.Errorf("its process ended: %s", ps)
+	if p.runner == nil {
+		return errors.New("its process ended")
 	}
-	return errors.New("its process ended")
+	return p.runner.exitReason()
 }
 
 // botPlugin is the host's side of go-plugin's plugin set: it hands out the
@@ -531,7 +532,7 @@ func (b *bot) start(ctx context.Context) (*proc, error) {
 		return nil, errors.New("the program was not found")
 	}
 	var r *procRunner
-	mk := b.newRunner(path, b.cfg.Args, dir, sum)
+	mk := b.newRunner(shim.Spec{Program: path, Args: b.cfg.Args, Dir: dir}, sum)
 	pc := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
 		Plugins:          plugin.PluginSet{botpb.PluginName: botPlugin{}},

@@ -34,11 +34,12 @@
 // variables, tokens and passwords are not passed), every connection
 // between them is mutually authenticated TLS (go-plugin's AutoMTLS), the
 // program's SHA-256 is pinned when the bot is loaded and checked before
-// every start (go-plugin's SecureConfig), and the bot is in its own process
-// group and is killed by the kernel if the host dies (Linux's
-// parent-death signal; the SDK also watches for it). Nothing a bot writes
-// can crash the host: its standard error is sanitised before go-plugin
-// parses it, and every call into it has a deadline.
+// every start (go-plugin's SecureConfig), and the bot runs below a shim
+// (internal/shim: the host's own executable, started again) that ends
+// everything the bot started when the bot ends, and ends the bot and all
+// of it when the host dies, even by SIGKILL. Nothing a bot writes can crash
+// the host: its standard error is sanitised before go-plugin parses it,
+// and every call into it has a deadline.
 package host
 
 import (

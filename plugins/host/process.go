@@ -14,13 +14,15 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"github.com/hashicorp/go-plugin/runner"
 
-	"github.com/nudge-im/nudge/plugins/sdk"
+	"github.com/nudge-im/nudge/plugins/host/internal/shim"
 )
 
 // spawner starts processes from one OS thread that lives as long as the
@@ -86,22 +88,29 @@ var errChecksum = errors.New("checksum mismatch")
 // this one adds what a host of untrusted bots needs:
 //
 //   - the checksum (go-plugin's SecureConfig) is checked right before the
-//     exec, since go-plugin checks it only for ClientConfig.Cmd;
-//   - the process is started from the spawner's thread with a parent-death
-//     signal, in its own process group (a Ctrl-C in the host's terminal is
-//     the host's to handle), with no standard input and an environment of
-//     only what go-plugin sets;
+//     start, since go-plugin checks it only for ClientConfig.Cmd;
+//   - the bot runs below the shim (internal/shim), which the host starts
+//     from the spawner's thread with a parent-death signal, in a process
+//     group of its own (a Ctrl-C in the host's terminal is the host's to
+//     handle), with no standard input and an environment of only what
+//     go-plugin sets: nothing the bot starts outlives it or the host;
 //   - its standard error is sanitised before go-plugin parses it: go-plugin
 //     (v1.8.0, log_entry.go) asserts that "@message", "@level" and
 //     "@timestamp" of a JSON line are strings and would panic — and take the
 //     host down — on a bot that writes {"@message": 1}.
 type procRunner struct {
-	cmd    *exec.Cmd
-	secure *plugin.SecureConfig
-	spawn  *spawner
-	stdout io.ReadCloser
-	stderr io.ReadCloser
-	pid    int
+	cmd     *exec.Cmd // the shim
+	program string
+	secure  *plugin.SecureConfig
+	spawn   *spawner
+	stdout  io.ReadCloser
+	stderr  io.ReadCloser
+	status  *os.File // the read end of the shim's status pipe
+	exited  chan struct{}
+	pid     int // the bot's
+
+	mu     sync.Mutex
+	report shim.Report
 }
 
 var _ runner.Runner = (*procRunner)(nil)
@@ -109,13 +118,22 @@ var _ runner.Runner = (*procRunner)(nil)
 // newRunner returns go-plugin's RunnerFunc for a bot. base is the command
 // go-plugin prepared: only its environment (the handshake and AutoMTLS
 // variables) is used.
-func (b *bot) newRunner(path string, args []string, dir string, checksum []byte) func(hclog.Logger, *exec.Cmd, string) (runner.Runner, error) {
-	return func(_ hclog.Logger, base *exec.Cmd, _ string) (runner.Runner, error) {
-		cmd := exec.Command(path, args...)
-		cmd.Dir = dir
-		cmd.Env = append(base.Env, sdk.HostPIDEnv+"="+strconv.Itoa(os.Getpid()))
+func (b *bot) newRunner(spec shim.Spec, checksum []byte) func(hclog.Logger, *exec.Cmd, string) (runner.Runner, error) {
+	return func(_ hclog.Logger, base *exec.Cmd, socketDir string) (runner.Runner, error) {
+		spec.SocketDir = socketDir
+		sr, sw, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		cmd, err := shim.Command(spec, sw)
+		if err != nil {
+			sr.Close()
+			sw.Close()
+			return nil, err
+		}
+		cmd.Env = base.Env
 		cmd.Stdin = nil
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
 			return nil, err
@@ -125,44 +143,112 @@ func (b *bot) newRunner(path string, args []string, dir string, checksum []byte)
 			return nil, err
 		}
 		r := &procRunner{
-			cmd:    cmd,
-			secure: &plugin.SecureConfig{Checksum: checksum, Hash: sha256.New()},
-			spawn:  b.h.spawner,
-			stdout: stdout,
-			stderr: sanitize(stderr),
+			cmd:     cmd,
+			program: spec.Program,
+			secure:  &plugin.SecureConfig{Checksum: checksum, Hash: sha256.New()},
+			spawn:   b.h.spawner,
+			stdout:  stdout,
+			stderr:  sanitize(stderr),
+			status:  sr,
+			exited:  make(chan struct{}),
 		}
 		return r, nil
 	}
 }
 
-func (r *procRunner) Start(context.Context) error {
-	ok, err := r.secure.Check(r.cmd.Path)
+func (r *procRunner) Start(ctx context.Context) error {
+	ok, err := r.secure.Check(r.program)
 	if err != nil {
+		r.status.Close()
 		return fmt.Errorf("cannot check the program's checksum: %w", err)
 	}
 	if !ok {
+		r.status.Close()
 		return fmt.Errorf("%w: %s changed since the bot was loaded (expected SHA-256 %s); run `nudge bot reload` after you replace it",
-			errChecksum, r.cmd.Path, hex.EncodeToString(r.secure.Checksum))
+			errChecksum, r.program, hex.EncodeToString(r.secure.Checksum))
 	}
-	if err := r.spawn.do(r.cmd.Start); err != nil {
+	err = r.spawn.do(r.cmd.Start)
+	r.cmd.ExtraFiles[0].Close() // the shim has the write end
+	if err != nil {
+		r.status.Close()
+		close(r.exited)
 		return err
 	}
-	r.pid = r.cmd.Process.Pid
+	reports := shim.ReadReports(r.status)
+	go func() {
+		for rep := range reports {
+			r.mu.Lock()
+			r.report = rep
+			r.mu.Unlock()
+		}
+		r.status.Close()
+	}()
+	// The shim reports the bot's pid once it runs, or why it could not
+	// start it; it is quick either way.
+	for {
+		r.mu.Lock()
+		rep := r.report
+		r.mu.Unlock()
+		switch {
+		case rep.Err != "":
+			return errors.New(rep.Err)
+		case rep.PID > 0:
+			r.pid = rep.PID
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the bot did not start: %w", ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+func (r *procRunner) Wait(context.Context) error {
+	err := r.cmd.Wait()
+	close(r.exited)
+	return err
+}
+
+// shimKillGrace is how long the shim has to end the bot and everything it
+// started before its whole process group is killed.
+const shimKillGrace = 5 * time.Second
+
+// Kill asks the shim to end the bot and all it started (and, if the shim
+// does not answer, kills the process group).
+func (r *procRunner) Kill(context.Context) error {
+	if r.cmd.Process == nil {
+		return nil
+	}
+	select {
+	case <-r.exited:
+		return nil
+	default:
+	}
+	shimPID := r.cmd.Process.Pid
+	r.cmd.Process.Signal(syscall.SIGTERM)
+	go func() {
+		select {
+		case <-r.exited:
+		case <-time.After(shimKillGrace):
+			syscall.Kill(-shimPID, syscall.SIGKILL)
+		}
+	}()
 	return nil
 }
 
-func (r *procRunner) Wait(context.Context) error { return r.cmd.Wait() }
-
-// Kill kills the bot's whole process group: an interpreter's children too.
-func (r *procRunner) Kill(context.Context) error {
-	if r.cmd.Process == nil || r.pid <= 1 {
-		return nil // never started: and kill(-0) would be the host's own group
+// exitReason says how the bot ended, once it has.
+func (r *procRunner) exitReason() error {
+	r.mu.Lock()
+	rep := r.report
+	r.mu.Unlock()
+	if rep.Exit != "" {
+		return fmt.Errorf("its process ended: %s", rep.Exit)
 	}
-	syscall.Kill(-r.pid, syscall.SIGKILL)
-	if err := r.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return err
+	if ps := r.cmd.ProcessState; ps != nil {
+		return fmt.Errorf("its process ended: %s", ps)
 	}
-	return nil
+	return errors.New("its process ended")
 }
 
 func (r *procRunner) Stdout() io.ReadCloser { return r.stdout }
@@ -173,7 +259,7 @@ func (r *procRunner) Name() string { return "bot" }
 func (r *procRunner) ID() string   { return strconv.Itoa(r.pid) }
 
 func (r *procRunner) Diagnose(context.Context) string {
-	return fmt.Sprintf("%s did not answer with the go-plugin handshake line: is it a Nudge bot (built with plugins/sdk, or speaking bot.proto)?", r.cmd.Path)
+	return fmt.Sprintf("%s did not answer with the go-plugin handshake line: is it a Nudge bot (built with plugins/sdk, or speaking bot.proto)?", r.program)
 }
 
 func (r *procRunner) PluginToHost(network, addr string) (string, string, error) {

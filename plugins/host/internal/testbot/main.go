@@ -13,18 +13,23 @@
 //	badlog        writes JSON log lines go-plugin cannot handle to its stderr
 //	kv set K V / kv get K
 //	pid           its process id
+//	spawn         starts a daemon (sleep, in a session of its own) and says
+//	              "spawned PID"
 //
 // With the setting crash=start its Start hook exits the process, so that it
-// never comes up (a crash loop).
+// never comes up (a crash loop). With spawn=start it starts a daemon in its
+// Start hook and logs "spawned PID".
 package main
 
 import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/nudge-im/nudge/plugins/sdk"
 )
@@ -39,7 +44,26 @@ func (b *testbot) Start(_ context.Context, env *sdk.Env) error {
 		os.Exit(4)
 	}
 	b.env = env
+	if env.Settings["spawn"] == "start" {
+		pid, err := spawn()
+		if err != nil {
+			return err
+		}
+		env.Log.Info(fmt.Sprintf("spawned %d", pid))
+	}
 	return nil
+}
+
+// spawn starts a process that tries to outlive the bot: in a session of
+// its own, with no link to the bot's output.
+func spawn() (int, error) {
+	cmd := exec.Command("/bin/sleep", "3600") // the bot has no PATH
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	go cmd.Wait()
+	return cmd.Process.Pid, nil
 }
 
 func (b *testbot) OnMessage(ctx context.Context, m *sdk.Message) error {
@@ -105,6 +129,12 @@ func (b *testbot) OnMessage(ctx context.Context, m *sdk.Message) error {
 		}
 	case "pid":
 		return m.Reply(ctx, "pid: "+strconv.Itoa(os.Getpid()))
+	case "spawn":
+		pid, err := spawn()
+		if err != nil {
+			return m.Reply(ctx, "error: "+err.Error())
+		}
+		return m.Reply(ctx, "spawned "+strconv.Itoa(pid))
 	}
 	return m.Reply(ctx, "unknown order: "+m.Text)
 }
