@@ -56,7 +56,9 @@ func newAccount(email, password, friendlyName string, cost int) (Account, []byte
 		PromptOnAdd:  true,
 		ListVersion:  FirstListVersion,
 		Created:      time.UnixMilli(time.Now().UnixMilli()).UTC(),
+		CID:          newCID(),
 	}
+	a.Changed = a.Created
 	return a, hash, md5s, nil
 }
 
@@ -89,13 +91,16 @@ func newAccounts(emails []string, password string, cost, storeCost int) ([]strin
 
 // The account flows, the same on both engines.
 
-const accountCols = `email, friendly_name, privacy, prompt_on_add, list_version, created`
+const accountCols = `email, friendly_name, privacy, prompt_on_add, list_version, created, cid, changed,
+	fl_count, al_count, bl_count, rl_count, pl_count`
 
 func scanAccount(row scanner, extra ...any) (Account, error) {
 	var a Account
 	var privacy string
-	var created storedTime
-	dest := append([]any{&a.Email, &a.FriendlyName, &privacy, &a.PromptOnAdd, &a.ListVersion, &created}, extra...)
+	var created, changed storedTime
+	z := &a.Sizes
+	dest := append([]any{&a.Email, &a.FriendlyName, &privacy, &a.PromptOnAdd, &a.ListVersion, &created, &a.CID, &changed,
+		&z.Forward, &z.Allow, &z.Block, &z.Reverse, &z.Pending}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		if errNoRows(err) {
 			return Account{}, ErrNotFound
@@ -103,7 +108,7 @@ func scanAccount(row scanner, extra ...any) (Account, error) {
 		return Account{}, err
 	}
 	a.Privacy = Privacy(privacy)
-	a.Created = created.t
+	a.Created, a.Changed = created.t, changed.t
 	return a, nil
 }
 
@@ -118,11 +123,12 @@ func (s *sqlStore) CreateAccount(ctx context.Context, email, password, friendlyN
 	// one and then does nothing.
 	err = s.writeOne(ctx, func(t txn) error {
 		n, err := t.affected(ctx, `
-			INSERT INTO accounts (email, friendly_name, password_hash, md5_salt, md5_digest, privacy, prompt_on_add, list_version, created)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			INSERT INTO accounts (email, friendly_name, password_hash, md5_salt, md5_digest, privacy, prompt_on_add,
+				list_version, created, cid, changed)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 			ON CONFLICT (email) DO NOTHING`,
-			a.Email, a.FriendlyName, hash, md5s.Salt, md5s.Digest, string(a.Privacy), a.PromptOnAdd, a.ListVersion,
-			s.d.timeArg(a.Created))
+			a.Email, a.FriendlyName, hash, md5s.Salt, md5s.Digest, string(a.Privacy), a.PromptOnAdd,
+			a.ListVersion, s.d.timeArg(a.Created), a.CID, a.Changed.UnixMilli())
 		if err == nil && n == 0 {
 			return ErrExists
 		}
@@ -181,7 +187,7 @@ const inEmails = `(SELECT value ->> 'e' FROM {rows $1})`
 // however many there are, and records an AccountDeleted event for each.
 // It returns how many existed.
 func deleteAccounts(ctx context.Context, t txn, emails []string) (int, error) {
-	set := emailRows(emails)
+	set := textRows(emails)
 	// Lock the accounts and everyone who lists one of them, in id order:
 	// those are all the rows this changes.
 	locked, err := ids(ctx, t, `
@@ -208,18 +214,34 @@ func deleteAccounts(ctx context.Context, t txn, emails []string) (int, error) {
 		return 0, err
 	}
 
-	steps := []string{
-		// Everyone else's version goes up once per deleted account they
-		// listed, as deleting them one by one would.
-		`UPDATE accounts SET list_version = list_version + (
-			SELECT count(*) FROM contacts c WHERE c.owner = accounts.id AND c.email IN ` + inEmails + `)
-		 WHERE id IN (SELECT owner FROM contacts WHERE email IN ` + inEmails + `)
-		   AND email NOT IN ` + inEmails,
-		// Group memberships go with the entries by ON DELETE CASCADE.
-		`DELETE FROM contacts WHERE email IN ` + inEmails,
+	// Everyone else's entries for them go, remembered as removed; their
+	// version goes up once per deleted account they listed, as deleting
+	// them one by one would, and their list sizes come down.
+	now := time.Now().UnixMilli()
+	const listedThem = `FROM contacts c WHERE c.owner = accounts.id AND c.email IN ` + inEmails
+	steps := []struct {
+		q    string
+		args []any
+	}{
+		{`UPDATE accounts SET
+			list_version = list_version + (SELECT count(*) ` + listedThem + `),
+			changed = CASE WHEN changed < $2 THEN $2 ELSE changed + 1 END,
+			fl_count = fl_count - (SELECT count(*) ` + listedThem + ` AND c.lists & 1 <> 0),
+			al_count = al_count - (SELECT count(*) ` + listedThem + ` AND c.lists & 2 <> 0),
+			bl_count = bl_count - (SELECT count(*) ` + listedThem + ` AND c.lists & 4 <> 0),
+			rl_count = rl_count - (SELECT count(*) ` + listedThem + ` AND c.lists & 8 <> 0),
+			pl_count = pl_count - (SELECT count(*) ` + listedThem + ` AND c.lists & 16 <> 0)
+		  WHERE id IN (SELECT owner FROM contacts WHERE email IN ` + inEmails + `)
+		    AND email NOT IN ` + inEmails, []any{set, now}},
+		{`INSERT INTO removed (owner, guid, email, lists, at)
+		  SELECT c.owner, c.guid, c.email, c.lists, a.changed FROM contacts c JOIN accounts a ON a.id = c.owner
+		  WHERE c.email IN ` + inEmails + ` AND a.email NOT IN ` + inEmails, []any{set}},
+		// Group memberships and annotations go with the entries by ON
+		// DELETE CASCADE.
+		{`DELETE FROM contacts WHERE email IN ` + inEmails, []any{set}},
 	}
 	for _, st := range steps {
-		if _, err := t.exec(ctx, st, set); err != nil {
+		if _, err := t.exec(ctx, st.q, st.args...); err != nil {
 			return 0, err
 		}
 	}
@@ -357,9 +379,10 @@ func (s *sqlStore) setSetting(ctx context.Context, email, column string, value a
 	var v int64
 	err := s.writeOne(ctx, func(t txn) error {
 		err := t.row(ctx, `
-			UPDATE accounts SET `+column+` = $1, list_version = list_version + 1
+			UPDATE accounts SET `+column+` = $1, list_version = list_version + 1,
+				changed = CASE WHEN changed < $3 THEN $3 ELSE changed + 1 END
 			WHERE email = $2 AND `+column+` IS DISTINCT FROM $1
-			RETURNING list_version`, value, email).Scan(&v)
+			RETURNING list_version`, value, email, time.Now().UnixMilli()).Scan(&v)
 		if !errNoRows(err) {
 			return err
 		}
@@ -372,59 +395,5 @@ func (s *sqlStore) setSetting(ctx context.Context, email, column string, value a
 		}
 		return ErrSameValue
 	})
-	return v, err
-}
-
-// acct is what list changes need to know about an account.
-type acct struct {
-	id      int64
-	name    string
-	version int64
-}
-
-// lockAccount returns owner's account row, locked for the rest of the
-// transaction. Every change to an account's lists, groups or version
-// holds this lock.
-func lockAccount(ctx context.Context, t txn, email string) (acct, error) {
-	var a acct
-	err := t.row(ctx, `SELECT id, friendly_name, list_version FROM accounts WHERE email = $1 {FOR UPDATE}`, email).
-		Scan(&a.id, &a.name, &a.version)
-	if errNoRows(err) {
-		return acct{}, ErrNotFound
-	}
-	return a, err
-}
-
-// lockPair locks the account rows of a and b (which may be the same
-// handle) in id order, so that two transactions locking the same two
-// accounts queue instead of deadlocking. okA and okB say which exist.
-func lockPair(ctx context.Context, t txn, a, b string) (ra, rb acct, okA, okB bool, err error) {
-	rows, err := t.query(ctx, `
-		SELECT id, email, friendly_name, list_version FROM accounts
-		WHERE email = $1 OR email = $2 ORDER BY id {FOR UPDATE}`, a, b)
-	if err != nil {
-		return acct{}, acct{}, false, false, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var r acct
-		var e string
-		if err := rows.Scan(&r.id, &e, &r.name, &r.version); err != nil {
-			return acct{}, acct{}, false, false, err
-		}
-		if e == a {
-			ra, okA = r, true
-		}
-		if e == b {
-			rb, okB = r, true
-		}
-	}
-	return ra, rb, okA, okB, rows.Err()
-}
-
-// bump increases an account's list version and returns the new one.
-func bump(ctx context.Context, t txn, id int64) (int64, error) {
-	var v int64
-	err := t.row(ctx, `UPDATE accounts SET list_version = list_version + 1 WHERE id = $1 RETURNING list_version`, id).Scan(&v)
 	return v, err
 }

@@ -19,19 +19,31 @@ func (s *sqlStore) CreateAccounts(ctx context.Context, emails []string, password
 	if err != nil {
 		return err
 	}
-	created := s.d.timeArg(time.UnixMilli(time.Now().UnixMilli()).UTC())
+	now := time.UnixMilli(time.Now().UnixMilli()).UTC()
+	rows := make([]newRow, len(norm))
+	for i, e := range norm {
+		rows[i] = newRow{E: e, C: newCID()}
+	}
 	return s.write(ctx, func(t txn) error {
 		n, err := t.affected(ctx, `
-			INSERT INTO accounts (email, friendly_name, password_hash, md5_salt, md5_digest, privacy, prompt_on_add, list_version, created)
-			SELECT value ->> 'e', value ->> 'e', $2, $3, $4, $5, $6, $7, $8 FROM {rows $1}
+			INSERT INTO accounts (email, friendly_name, password_hash, md5_salt, md5_digest, privacy, prompt_on_add,
+				list_version, created, changed, cid)
+			SELECT value ->> 'e', value ->> 'e', $2, $3, $4, $5, $6, $7, $8, $9, CAST(value ->> 'c' AS bigint) FROM {rows $1}
 			WHERE true -- SQLite's parser needs it before ON CONFLICT
 			ON CONFLICT (email) DO NOTHING`,
-			emailRows(norm), hash, md5s.Salt, md5s.Digest, string(AllowByDefault), true, FirstListVersion, created)
+			jsonRows(rows), hash, md5s.Salt, md5s.Digest, string(AllowByDefault), true, FirstListVersion,
+			s.d.timeArg(now), now.UnixMilli())
 		if err == nil && n != int64(len(norm)) {
 			return ErrExists // rolled back: nothing is made
 		}
 		return err
 	})
+}
+
+// newRow is one row of the "{rows $1}" table of CreateAccounts.
+type newRow struct {
+	E string `json:"e"` // handle
+	C int64  `json:"c"` // CID
 }
 
 // DeleteAccounts deletes many accounts in one transaction, each as

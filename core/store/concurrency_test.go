@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -111,7 +112,7 @@ func randomOp(ctx context.Context, s Store, r *rand.Rand, emails []string, log *
 		}
 		return err
 	}
-	switch r.IntN(10) {
+	switch r.IntN(13) {
 	case 0, 1:
 		return logChange(s.AddToList(ctx, owner, contact, Forward, "", ""))
 	case 2:
@@ -142,6 +143,16 @@ func randomOp(ctx context.Context, s Store, r *rand.Rand, emails []string, log *
 	case 8:
 		_, err := s.Watchers(ctx, contact)
 		return err
+	case 9:
+		return logChange(s.RemoveFromList(ctx, owner, contact, Pending, ""))
+	case 10:
+		// (The version of an annotation that was already set is the
+		// current one, not a new one: not logged.)
+		_, err := s.Annotate(ctx, owner, contact, map[string]string{"AB.NickName": fmt.Sprint(r.IntN(3))})
+		return err
+	case 11:
+		_, err := s.AddressBook(ctx, owner, time.Now().Add(-time.Minute))
+		return err
 	default:
 		_, _, err := s.Contacts(ctx, owner)
 		return err
@@ -170,8 +181,12 @@ func checkMirror(t *testing.T, s Store, emails []string) {
 			if w[b] != (ba&Forward != 0) {
 				t.Errorf("Watchers(%s) has %s: %v, but %s lists %s on %05b", a, b, w[b], b, a, ba)
 			}
+			if ab&Pending != 0 && ab&(Reverse|Allow|Block) != Reverse {
+				t.Errorf("%s has %s pending on %05b", a, b, ab)
+			}
 		}
 	}
+	checkSizes(t, s, emails)
 }
 
 // Benchmarks, on every engine. Writes are real commits (SQLite: WAL,

@@ -32,6 +32,10 @@ type engine struct {
 	fresh func(t testing.TB) string
 	// open opens the database at that place.
 	open func(ctx context.Context, at string, opts Options) (testStore, error)
+	// openOld opens it with only the first steps of the schema, as an
+	// older program left it; steps names the count before a change.
+	openOld func(ctx context.Context, at string, steps int) (testStore, error)
+	steps   map[string]int
 }
 
 // engines are the Store implementations the suite runs against.
@@ -53,18 +57,34 @@ type testStore interface {
 	// fillKV puts n keys (k00000…) with empty values into namespace, in one
 	// transaction.
 	fillKV(ctx context.Context, namespace string, n int) error
+	// timeValue is how the engine stores a time of the first schema.
+	timeValue(t time.Time) any
 }
 
 // The testStore back doors, the same for both engines.
 
 func (s *sqlStore) seed(ctx context.Context, rows []seedRow) error {
 	return s.write(ctx, func(t txn) error {
+		accts := map[string]*acct{}
 		for _, r := range rows {
-			var id int64
-			if err := t.row(ctx, `SELECT id FROM accounts WHERE email = $1`, r.owner).Scan(&id); err != nil {
-				return fmt.Errorf("seed %s: %w", r.owner, err)
+			a := accts[r.owner]
+			if a == nil {
+				var err error
+				if a, err = lockAccount(ctx, t, r.owner); err != nil {
+					return fmt.Errorf("seed %s: %w", r.owner, err)
+				}
+				accts[r.owner] = a
 			}
-			if _, err := setBits(ctx, t, id, r.handle, r.lists, r.name, false); err != nil {
+			e, found, err := getEntry(ctx, t, a.id, r.handle)
+			if err != nil {
+				return err
+			}
+			if _, _, err := changeBits(ctx, t, a, r.handle, e, found, r.lists, 0, r.name, false); err != nil {
+				return err
+			}
+		}
+		for _, a := range accts {
+			if _, err := finish(ctx, t, a); err != nil {
 				return err
 			}
 		}
@@ -84,6 +104,8 @@ func (s *sqlStore) exec(ctx context.Context, query string, args ...any) error {
 		return err
 	})
 }
+
+func (s *sqlStore) timeValue(t time.Time) any { return s.d.timeArg(t) }
 
 func (s *sqlStore) fillKV(ctx context.Context, namespace string, n int) error {
 	return s.write(ctx, func(t txn) error {
@@ -403,7 +425,7 @@ func testForwardListAndReverse(t *testing.T, e engine) {
 	if l := listed(t, s, "alice@example.com", "bob@example.com"); l != Forward {
 		t.Fatalf("alice lists bob on %d", l)
 	}
-	if l := listed(t, s, "bob@example.com", "alice@example.com"); l != Reverse {
+	if l := listed(t, s, "bob@example.com", "alice@example.com"); l != Reverse|Pending {
 		t.Fatalf("bob lists alice on %d", l)
 	}
 	if l := listed(t, s, "bob@example.com", "nobody@example.com"); l != 0 {
@@ -412,15 +434,16 @@ func testForwardListAndReverse(t *testing.T, e engine) {
 	_, err = s.Listed(ctx, "nobody@example.com", "bob@example.com")
 	wantErr(t, "Listed unknown owner", err, ErrNotFound)
 
-	// Bob's RL entry carries Alice's name at the time.
+	// Bob's RL entry carries Alice's name at the time; it is pending
+	// until Bob puts her on AL or BL.
 	cs, _, err := s.Contacts(ctx, "bob@example.com")
-	if err != nil || len(cs) != 1 || cs[0].Email != "alice@example.com" || cs[0].FriendlyName != "Alice" || cs[0].Lists != Reverse {
+	if err != nil || len(cs) != 1 || cs[0].Email != "alice@example.com" || cs[0].FriendlyName != "Alice" || cs[0].Lists != Reverse|Pending {
 		t.Fatalf("bob's contacts = %+v, %v", cs, err)
 	}
 
 	ws, err := s.Watchers(ctx, "BOB@example.com")
 	if err != nil || len(ws) != 1 || ws[0].Email != "alice@example.com" || ws[0].FriendlyName != "Alice" ||
-		ws[0].Lists != Reverse || ws[0].GUID != cs[0].GUID {
+		ws[0].Lists != Reverse|Pending || ws[0].GUID != cs[0].GUID {
 		t.Fatalf("Watchers(bob) = %+v, %v", ws, err)
 	}
 	if ws, err := s.Watchers(ctx, "alice@example.com"); err != nil || len(ws) != 0 {
@@ -447,7 +470,7 @@ func testForwardListAndReverse(t *testing.T, e engine) {
 
 	// Both directions at once.
 	ch = mustAdd(t, s, "bob@example.com", "alice@example.com", Forward, "")
-	if ch.Contact.Lists != Forward|Reverse || ch.Version != 3 || ch.ReverseVersion != 4 {
+	if ch.Contact.Lists != Forward|Reverse|Pending || ch.Version != 3 || ch.ReverseVersion != 4 {
 		t.Fatalf("bob adds alice: %+v", ch)
 	}
 
@@ -455,7 +478,7 @@ func testForwardListAndReverse(t *testing.T, e engine) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ch.Version != 5 || !ch.Reverse || ch.ReverseVersion != 4 || ch.Contact.Lists != Reverse {
+	if ch.Version != 5 || !ch.Reverse || ch.ReverseVersion != 4 || ch.Contact.Lists != Reverse|Pending {
 		t.Fatalf("remove: %+v", ch)
 	}
 	if l := listed(t, s, "bob@example.com", "alice@example.com"); l != Forward {
@@ -519,7 +542,7 @@ func testAllowBlock(t *testing.T, e engine) {
 		t.Fatalf("FL after AL: %+v (was %+v)", ch2, ch)
 	}
 	// Bob's list does not change for Alice's AL/BL.
-	if l := listed(t, s, "bob@example.com", "alice@example.com"); l != Reverse {
+	if l := listed(t, s, "bob@example.com", "alice@example.com"); l != Reverse|Pending {
 		t.Fatalf("bob lists alice on %d", l)
 	}
 
@@ -963,7 +986,7 @@ func testReopen(t *testing.T, e engine) {
 	if _, err := s.CheckPassword(ctx, "alice@example.com", "pw-alice@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	if l := listed(t, s, "bob@example.com", "alice@example.com"); l != Reverse {
+	if l := listed(t, s, "bob@example.com", "alice@example.com"); l != Reverse|Pending {
 		t.Fatalf("RL after reopen: %d", l)
 	}
 }

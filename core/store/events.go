@@ -94,7 +94,7 @@ func recordEvents(ctx context.Context, t txn, emails []string, kind AccountEvent
 	}
 	now := time.Now()
 	if _, err := t.exec(ctx, `INSERT INTO account_events (email, kind, at) SELECT value ->> 'e', $2, $3 FROM {rows $1}`,
-		emailRows(emails), string(kind), now.UnixMilli()); err != nil {
+		textRows(emails), string(kind), now.UnixMilli()); err != nil {
 		return err
 	}
 	_, err := t.exec(ctx, `DELETE FROM account_events WHERE at < $1`, now.Add(-EventRetention).UnixMilli())

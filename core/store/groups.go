@@ -36,11 +36,11 @@ func (s *sqlStore) AddGroup(ctx context.Context, owner, name string) (Group, int
 			}
 		}
 		if _, err := t.exec(ctx,
-			`INSERT INTO contact_groups (owner, number, guid, name) VALUES ($1, $2, $3, $4)`,
-			me.id, g.Number, g.GUID, g.Name); err != nil {
+			`INSERT INTO contact_groups (owner, number, guid, name, changed) VALUES ($1, $2, $3, $4, $5)`,
+			me.id, g.Number, g.GUID, g.Name, me.stamp); err != nil {
 			return err
 		}
-		v, err = bump(ctx, t, me.id)
+		v, err = finish(ctx, t, me)
 		return err
 	})
 	if err != nil {
@@ -85,12 +85,12 @@ func (s *sqlStore) RenameGroup(ctx context.Context, owner, guid, name string) (G
 				return ErrGroupExists
 			}
 		}
-		if _, err := t.exec(ctx, `UPDATE contact_groups SET name = $1 WHERE owner = $2 AND guid = $3`,
-			name, me.id, guid); err != nil {
+		if _, err := t.exec(ctx, `UPDATE contact_groups SET name = $1, changed = $2 WHERE owner = $3 AND guid = $4`,
+			name, me.stamp, me.id, guid); err != nil {
 			return err
 		}
 		g.Name = name
-		v, err = bump(ctx, t, me.id)
+		v, err = finish(ctx, t, me)
 		return err
 	})
 	if err != nil {
@@ -107,15 +107,23 @@ func (s *sqlStore) RemoveGroup(ctx context.Context, owner, guid string) (int64, 
 		if err != nil {
 			return err
 		}
-		// Memberships go by ON DELETE CASCADE.
-		n, err := t.affected(ctx, `DELETE FROM contact_groups WHERE owner = $1 AND guid = $2`, me.id, lookup(guid))
+		gid, err := groupID(ctx, t, me.id, guid)
 		if err != nil {
 			return err
 		}
-		if n == 0 {
-			return ErrNoSuchGroup
+		// Its members change (they leave it); the memberships go by ON
+		// DELETE CASCADE.
+		if _, err := t.exec(ctx, `UPDATE contacts SET changed = $1 WHERE id IN (SELECT contact FROM group_members WHERE grp = $2)`,
+			me.stamp, gid); err != nil {
+			return err
 		}
-		v, err = bump(ctx, t, me.id)
+		if _, err := t.exec(ctx, `DELETE FROM contact_groups WHERE id = $1`, gid); err != nil {
+			return err
+		}
+		if err := remember(ctx, t, me, lookup(guid), "", 0); err != nil {
+			return err
+		}
+		v, err = finish(ctx, t, me)
 		return err
 	})
 	return v, err
@@ -162,7 +170,10 @@ func (s *sqlStore) AddToGroup(ctx context.Context, owner, contact, guid string) 
 		if err := addMember(ctx, t, e.id, gid); err != nil {
 			return err
 		}
-		v, err = bump(ctx, t, me.id)
+		if err := touchEntry(ctx, t, me, e.id); err != nil {
+			return err
+		}
+		v, err = finish(ctx, t, me)
 		return err
 	})
 	return v, err

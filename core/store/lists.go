@@ -7,9 +7,8 @@ import (
 	"strings"
 )
 
-// The list flows, the same on both engines. Each change first locks the
-// account rows it changes (lockAccount, lockPair): see Postgres for why;
-// on SQLite the single writer already serialises them.
+// The list flows, the same on both engines; each change goes as change.go
+// describes.
 
 // entry is one contacts row.
 type entry struct {
@@ -47,10 +46,10 @@ func loadContact(ctx context.Context, t txn, id int64) (Contact, error) {
 	var lists int64
 	var groups sql.NullString
 	err := t.row(ctx, `
-		SELECT c.email, c.friendly_name, c.guid, c.lists,
+		SELECT c.email, c.friendly_name, c.guid, c.lists, c.contact_type,
 		       (SELECT string_agg(g.guid, ',' ORDER BY g.number)
 		        FROM group_members m JOIN contact_groups g ON g.id = m.grp WHERE m.contact = c.id)
-		FROM contacts c WHERE c.id = $1`, id).Scan(&c.Email, &c.FriendlyName, &c.GUID, &lists, &groups)
+		FROM contacts c WHERE c.id = $1`, id).Scan(&c.Email, &c.FriendlyName, &c.GUID, &lists, &c.Type, &groups)
 	if errNoRows(err) {
 		return Contact{}, nil
 	}
@@ -68,43 +67,6 @@ func splitGUIDs(s sql.NullString) []string {
 		return nil
 	}
 	return strings.Split(s.String, ",")
-}
-
-// setBits puts handle on lists of owner's list, creating the row (with a
-// new GUID and the given name) if needed. An existing row keeps its name
-// unless rename is set. It returns the row id.
-func setBits(ctx context.Context, t txn, owner int64, handle string, lists List, name string, rename bool) (int64, error) {
-	var id int64
-	err := t.row(ctx, `
-		INSERT INTO contacts AS c (owner, email, guid, friendly_name, lists) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (owner, email) DO UPDATE SET
-			lists = c.lists | excluded.lists,
-			friendly_name = CASE WHEN CAST($6 AS boolean) THEN excluded.friendly_name ELSE c.friendly_name END
-		RETURNING id`,
-		owner, handle, newGUID(), name, int64(lists), rename).Scan(&id)
-	return id, err
-}
-
-// clearBits takes handle off lists of owner's list. Taking it off FL
-// also takes it out of every group; a row left on no list is deleted. ok
-// is false when owner had no row for handle.
-func clearBits(ctx context.Context, t txn, owner int64, handle string, lists List) (ok bool, err error) {
-	var id, left int64
-	err = t.row(ctx, `
-		UPDATE contacts SET lists = lists & ~CAST($1 AS smallint) WHERE owner = $2 AND email = $3 RETURNING id, lists`,
-		int64(lists), owner, handle).Scan(&id, &left)
-	if errNoRows(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	if left == 0 {
-		_, err = t.exec(ctx, `DELETE FROM contacts WHERE id = $1`, id) // memberships cascade
-	} else if lists&Forward != 0 {
-		_, err = t.exec(ctx, `DELETE FROM group_members WHERE contact = $1`, id)
-	}
-	return true, err
 }
 
 // groupID finds one of owner's groups by GUID.
@@ -129,6 +91,10 @@ func addMember(ctx context.Context, t txn, contact, group int64) error {
 
 // clientList reports whether a client may change l itself.
 func clientList(l List) bool { return l == Forward || l == Allow || l == Block }
+
+// removable reports whether a client may take an entry off l: one of its
+// own lists, or PL (declining someone who added it).
+func removable(l List) bool { return clientList(l) || l == Pending }
 
 // AddToList puts contact on owner's FL, AL or BL. See Store.
 //
@@ -155,18 +121,14 @@ func (s *sqlStore) AddToList(ctx context.Context, owner, contact string, l List,
 		ch = Change{}
 		if l == Forward {
 			// FL and the contact's RL change together: lock both.
-			me, them, okMe, okThem, err := lockPair(ctx, t, owner, contact)
+			me, them, err := lockPair(ctx, t, owner, contact)
 			switch {
 			case err != nil:
 				return err
-			case !okMe, !okThem:
+			case me == nil, them == nil:
 				return ErrNotFound
 			}
-			e, found, err := getEntry(ctx, t, me.id, contact)
-			if err != nil {
-				return err
-			}
-			ch, err = addForward(ctx, t, me, them, owner, contact, e, found, friendlyName, group, s.maxReverse)
+			ch, err = addForward(ctx, t, me, them, contact, friendlyName, group, s.maxReverse)
 			return err
 		}
 		me, err := lockAccount(ctx, t, owner)
@@ -183,12 +145,12 @@ func (s *sqlStore) AddToList(ctx context.Context, owner, contact string, l List,
 			return ErrOppositeList
 		}
 		var exists bool
-		var n int
-		if err := t.row(ctx, `
-			SELECT EXISTS (SELECT 1 FROM accounts WHERE email = $1),
-			       (SELECT count(*) FROM contacts WHERE owner = $2 AND lists & CAST($3 AS smallint) <> 0)`,
-			contact, me.id, int64(l)).Scan(&exists, &n); err != nil {
+		if err := t.row(ctx, `SELECT EXISTS (SELECT 1 FROM accounts WHERE email = $1)`, contact).Scan(&exists); err != nil {
 			return err
+		}
+		n := me.sizes.Allow
+		if l == Block {
+			n = me.sizes.Block
 		}
 		switch {
 		case !exists:
@@ -196,11 +158,12 @@ func (s *sqlStore) AddToList(ctx context.Context, owner, contact string, l List,
 		case n >= maxAllowBlock(s.maxReverse):
 			return ErrListFull
 		}
-		id, err := setBits(ctx, t, me.id, contact, l, cmp.Or(friendlyName, contact), friendlyName != "")
+		// Putting someone on AL or BL answers their add: off PL.
+		id, _, err := changeBits(ctx, t, me, contact, e, found, l, Pending, cmp.Or(friendlyName, contact), friendlyName != "")
 		if err != nil {
 			return err
 		}
-		if ch.Version, err = bump(ctx, t, me.id); err != nil {
+		if ch.Version, err = finish(ctx, t, me); err != nil {
 			return err
 		}
 		ch.Contact, err = loadContact(ctx, t, id)
@@ -213,10 +176,14 @@ func (s *sqlStore) AddToList(ctx context.Context, owner, contact string, l List,
 }
 
 // addForward is AddToList for FL, with both accounts locked: it also
-// puts owner on the contact's RL.
-func addForward(ctx context.Context, t txn, me, them acct, owner, contact string, e entry, found bool, name, group string, maxReverse int) (Change, error) {
+// puts owner on the contact's RL (and PL, unless the contact has already
+// put owner on AL or BL).
+func addForward(ctx context.Context, t txn, me, them *acct, contact, name, group string, maxReverse int) (Change, error) {
+	e, found, err := getEntry(ctx, t, me.id, contact)
+	if err != nil {
+		return Change{}, err
+	}
 	var gid int64
-	var err error
 	if group != "" {
 		if gid, err = groupID(ctx, t, me.id, group); err != nil {
 			return Change{}, err
@@ -231,7 +198,10 @@ func addForward(ctx context.Context, t txn, me, them acct, owner, contact string
 		if err := addMember(ctx, t, e.id, gid); err != nil {
 			return Change{}, err
 		}
-		v, err := bump(ctx, t, me.id)
+		if err := touchEntry(ctx, t, me, e.id); err != nil {
+			return Change{}, err
+		}
+		v, err := finish(ctx, t, me)
 		if err != nil {
 			return Change{}, err
 		}
@@ -239,20 +209,10 @@ func addForward(ctx context.Context, t txn, me, them acct, owner, contact string
 		return Change{Version: v, Contact: c}, err
 	}
 
-	// Both limits in one round trip: the locks are held until commit, so
-	// every statement here is time the two accounts wait.
-	var fl, rl int
-	if err := t.row(ctx, `
-		SELECT (SELECT count(*) FROM contacts WHERE owner = $1 AND lists & CAST($3 AS smallint) <> 0),
-		       (SELECT count(*) FROM contacts WHERE owner = $2 AND lists & CAST($4 AS smallint) <> 0)`,
-		me.id, them.id, int64(Forward), int64(Reverse)).Scan(&fl, &rl); err != nil {
-		return Change{}, err
-	}
-	if fl >= MaxForward || rl >= maxReverse {
+	if me.sizes.Forward >= MaxForward || them.sizes.Reverse >= maxReverse {
 		return Change{}, ErrListFull
 	}
-
-	id, err := setBits(ctx, t, me.id, contact, Forward, cmp.Or(name, contact), name != "")
+	id, _, err := changeBits(ctx, t, me, contact, e, found, Forward, 0, cmp.Or(name, contact), name != "")
 	if err != nil {
 		return Change{}, err
 	}
@@ -262,64 +222,58 @@ func addForward(ctx context.Context, t txn, me, them acct, owner, contact string
 		}
 	}
 	// The other side: owner goes on the contact's RL, under the name owner
-	// has now. (For someone adding themselves this is the same row.)
-	if _, err := setBits(ctx, t, them.id, owner, Reverse, me.name, false); err != nil {
+	// has now. (For someone adding themselves this is the same row, read
+	// again after the change above; nobody is pending their own answer.)
+	r, found, err := getEntry(ctx, t, them.id, me.email)
+	if err != nil {
+		return Change{}, err
+	}
+	set := Reverse
+	if them != me && (!found || r.lists&(Allow|Block) == 0) {
+		set |= Pending
+	}
+	if _, _, err := changeBits(ctx, t, them, me.email, r, found, set, 0, me.name, false); err != nil {
 		return Change{}, err
 	}
 	return finishForward(ctx, t, me, them, id)
 }
 
-// finishForward bumps both versions of an FL change (once when owner and
-// contact are the same account) and describes it.
-func finishForward(ctx context.Context, t txn, me, them acct, id int64) (Change, error) {
+// finishForward finishes both accounts of an FL change (once when owner
+// and contact are the same account) and describes it.
+func finishForward(ctx context.Context, t txn, me, them *acct, id int64) (Change, error) {
 	ch := Change{Reverse: true}
-	rows, err := t.query(ctx, `
-		UPDATE accounts SET list_version = list_version + 1 WHERE id = $1 OR id = $2
-		RETURNING id, list_version`, me.id, them.id)
-	if err != nil {
+	var err error
+	if ch.Version, err = finish(ctx, t, me); err != nil {
 		return Change{}, err
 	}
-	for rows.Next() {
-		var id, v int64
-		if err := rows.Scan(&id, &v); err != nil {
-			rows.Close()
+	ch.ReverseVersion = ch.Version
+	if them != me {
+		if ch.ReverseVersion, err = finish(ctx, t, them); err != nil {
 			return Change{}, err
 		}
-		if id == me.id {
-			ch.Version = v
-		}
-		if id == them.id {
-			ch.ReverseVersion = v
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return Change{}, err
 	}
 	ch.Contact, err = loadContact(ctx, t, id)
 	return ch, err
 }
 
-// RemoveFromList takes contact off owner's FL, AL or BL. See Store.
-// Removing from FL without a group also takes owner off the contact's RL;
-// with a group it only leaves that group (the entry stays on FL, in group 0
-// for MSNP7–9 clients, even when it was its last group).
+// RemoveFromList takes contact off owner's FL, AL, BL or PL. See Store.
+// Removing from FL without a group also takes owner off the contact's RL
+// (and PL); with a group it only leaves that group (the entry stays on FL,
+// in group 0 for MSNP7–9 clients, even when it was its last group).
 func (s *sqlStore) RemoveFromList(ctx context.Context, owner, contact string, l List, group string) (Change, error) {
-	if !clientList(l) || (group != "" && l != Forward) {
+	if !removable(l) || (group != "" && l != Forward) {
 		return Change{}, ErrInvalidList
 	}
 	owner, contact = lookup(owner), lookup(contact)
 	var ch Change
 	err := s.write(ctx, func(t txn) error {
 		ch = Change{}
-		var me, them acct
-		var haveThem bool
+		var me, them *acct
 		var err error
 		if l == Forward && group == "" {
 			// The contact's RL changes too (when it has an account).
-			var okMe bool
-			me, them, okMe, haveThem, err = lockPair(ctx, t, owner, contact)
-			if err == nil && !okMe {
+			me, them, err = lockPair(ctx, t, owner, contact)
+			if err == nil && me == nil {
 				err = ErrNotFound
 			}
 		} else {
@@ -348,32 +302,39 @@ func (s *sqlStore) RemoveFromList(ctx context.Context, owner, contact string, l 
 			if n == 0 {
 				return ErrNotInGroup
 			}
-			if ch.Version, err = bump(ctx, t, me.id); err != nil {
+			if err := touchEntry(ctx, t, me, e.id); err != nil {
+				return err
+			}
+			if ch.Version, err = finish(ctx, t, me); err != nil {
 				return err
 			}
 			ch.Contact, err = loadContact(ctx, t, e.id)
 			return err
 		}
 
-		if _, err := clearBits(ctx, t, me.id, contact, l); err != nil {
+		id, _, err := changeBits(ctx, t, me, contact, e, found, 0, l, "", false)
+		if err != nil {
 			return err
 		}
 		// An FL entry without an account cannot happen while DeleteAccount
 		// cleans up, but it must still be removable.
-		if l == Forward && haveThem {
-			hadRL, err := clearBits(ctx, t, them.id, owner, Reverse)
+		if l == Forward && them != nil {
+			r, hadRow, err := getEntry(ctx, t, them.id, owner)
 			if err != nil {
 				return err
 			}
-			if hadRL {
-				ch, err = finishForward(ctx, t, me, them, e.id)
+			if hadRow && r.lists&Reverse != 0 {
+				if _, _, err := changeBits(ctx, t, them, owner, r, true, 0, Reverse|Pending, "", false); err != nil {
+					return err
+				}
+				ch, err = finishForward(ctx, t, me, them, id)
 				return err
 			}
 		}
-		if ch.Version, err = bump(ctx, t, me.id); err != nil {
+		if ch.Version, err = finish(ctx, t, me); err != nil {
 			return err
 		}
-		ch.Contact, err = loadContact(ctx, t, e.id)
+		ch.Contact, err = loadContact(ctx, t, id)
 		return err
 	})
 	if err != nil {
@@ -428,10 +389,10 @@ func (s *sqlStore) SetContactName(ctx context.Context, owner, contact, name stri
 			v = me.version
 			return nil
 		}
-		if _, err := t.exec(ctx, `UPDATE contacts SET friendly_name = $1 WHERE id = $2`, name, e.id); err != nil {
+		if _, _, err := changeBits(ctx, t, me, e.email, e, true, 0, 0, name, true); err != nil {
 			return err
 		}
-		v, err = bump(ctx, t, me.id)
+		v, err = finish(ctx, t, me)
 		return err
 	})
 	return v, err
@@ -496,14 +457,14 @@ func (s *sqlStore) Watchers(ctx context.Context, email string) ([]Contact, error
 // (kind 2) in the order they were added, each with the GUIDs of its groups.
 const contactsQuery = `
 	WITH me AS (SELECT id FROM accounts WHERE email = $1)
-	SELECT 0 AS kind, CAST(0 AS bigint) AS n, '' AS a, '' AS b, '' AS c,
+	SELECT 0 AS kind, CAST(0 AS bigint) AS n, '' AS a, '' AS b, '' AS c, '' AS d,
 	       CAST(0 AS smallint) AS lists, CAST(NULL AS text) AS groups
 	FROM me
 	UNION ALL
-	SELECT 1, g.number, g.guid, g.name, '', 0, NULL
+	SELECT 1, g.number, g.guid, g.name, '', '', 0, NULL
 	FROM contact_groups g JOIN me ON g.owner = me.id
 	UNION ALL
-	SELECT 2, c.id, c.email, c.friendly_name, c.guid, c.lists, mg.guids
+	SELECT 2, c.id, c.email, c.friendly_name, c.guid, c.contact_type, c.lists, mg.guids
 	FROM contacts c JOIN me ON c.owner = me.id
 	LEFT JOIN (
 		-- Every membership of the account's groups, gathered once, not a
@@ -528,9 +489,9 @@ func (s *sqlStore) Contacts(ctx context.Context, owner string) ([]Contact, []Gro
 	for rows.Next() {
 		var kind int
 		var n, lists int64
-		var a, b, c string
+		var a, b, c, d string
 		var groups sql.NullString
-		if err := rows.Scan(&kind, &n, &a, &b, &c, &lists, &groups); err != nil {
+		if err := rows.Scan(&kind, &n, &a, &b, &c, &d, &lists, &groups); err != nil {
 			return nil, nil, wrap(err)
 		}
 		switch kind {
@@ -539,7 +500,7 @@ func (s *sqlStore) Contacts(ctx context.Context, owner string) ([]Contact, []Gro
 		case 1:
 			gs = append(gs, Group{Number: int(n), GUID: a, Name: b})
 		default:
-			cs = append(cs, Contact{Email: a, FriendlyName: b, GUID: c, Lists: List(lists), Groups: splitGUIDs(groups)})
+			cs = append(cs, Contact{Email: a, FriendlyName: b, GUID: c, Type: d, Lists: List(lists), Groups: splitGUIDs(groups)})
 		}
 	}
 	if err := rows.Err(); err != nil {

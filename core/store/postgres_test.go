@@ -31,33 +31,20 @@ var postgresEngine = engine{
 		}
 		return s, nil
 	},
+	openOld: func(ctx context.Context, url string, steps int) (testStore, error) {
+		s, err := openPostgres(ctx, url, testOpts, pgMigrations[:steps])
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	},
+	// 1: the tables and kv, 2: list versions from 1, 3: events, 4: the address book.
+	steps: map[string]int{"first": 1, "address book": 3},
 }
 
 func newPostgres(t testing.TB) *Postgres {
 	t.Helper()
 	return postgresEngine.newTest(t).(*Postgres)
-}
-
-// TestPostgresListVersionMigration: accounts made when lists started at
-// version 0, and never changed since, start at FirstListVersion after the
-// upgrade.
-func TestPostgresListVersionMigration(t *testing.T) {
-	ctx := context.Background()
-	at := pgtest.Start(t)
-	s, err := openPostgres(ctx, at, testOpts, pgMigrations[:1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustCreate(t, s, "old@example.com")
-	if err := s.exec(ctx, `UPDATE accounts SET list_version = 0`); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	s = postgresEngine.openTest(t, at).(*Postgres)
-	defer s.Close()
-	if v := version(t, s, "old@example.com"); v != FirstListVersion {
-		t.Fatalf("after the upgrade: version %d, want %d", v, FirstListVersion)
-	}
 }
 
 func TestPostgresMigrations(t *testing.T) {

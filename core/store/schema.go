@@ -74,6 +74,71 @@ CREATE INDEX group_members_by_group ON group_members (grp);
 	`UPDATE accounts SET list_version = 1 WHERE list_version = 0;`,
 	// 4: account events (events.go).
 	eventsSchema,
+	// 5: what the address book needs, list sizes as counters, offline
+	// messages (addressbook.go, offline.go).
+	`
+ALTER TABLE accounts ADD COLUMN cid      INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN changed  INTEGER NOT NULL DEFAULT 0;  -- unix milliseconds
+ALTER TABLE accounts ADD COLUMN fl_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN al_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN bl_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN rl_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE accounts ADD COLUMN pl_count INTEGER NOT NULL DEFAULT 0;
+UPDATE accounts SET
+	cid = (random() & 9223372036854775807) | 1,
+	changed = created,
+	fl_count = (SELECT count(*) FROM contacts WHERE owner = accounts.id AND lists & 1 != 0),
+	al_count = (SELECT count(*) FROM contacts WHERE owner = accounts.id AND lists & 2 != 0),
+	bl_count = (SELECT count(*) FROM contacts WHERE owner = accounts.id AND lists & 4 != 0),
+	rl_count = (SELECT count(*) FROM contacts WHERE owner = accounts.id AND lists & 8 != 0),
+	pl_count = (SELECT count(*) FROM contacts WHERE owner = accounts.id AND lists & 16 != 0);
+CREATE UNIQUE INDEX accounts_by_cid ON accounts (cid);
+
+ALTER TABLE contacts ADD COLUMN contact_type TEXT    NOT NULL DEFAULT 'Regular';
+ALTER TABLE contacts ADD COLUMN changed      INTEGER NOT NULL DEFAULT 0;
+UPDATE contacts SET changed = (SELECT created FROM accounts WHERE id = contacts.owner);
+ALTER TABLE contact_groups ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;
+UPDATE contact_groups SET changed = (SELECT created FROM accounts WHERE id = contact_groups.owner);
+
+CREATE TABLE account_annotations (
+	account INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+	name    TEXT    NOT NULL,
+	value   TEXT    NOT NULL,
+	PRIMARY KEY (account, name)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE contact_annotations (
+	contact INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+	name    TEXT    NOT NULL,
+	value   TEXT    NOT NULL,
+	PRIMARY KEY (contact, name)
+) STRICT, WITHOUT ROWID;
+
+-- Entries (email set) and groups (email '') that left an address book, for
+-- deltas; forgotten after RemovalMemory.
+CREATE TABLE removed (
+	owner INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+	guid  TEXT    NOT NULL,
+	email TEXT    NOT NULL,
+	lists INTEGER NOT NULL,
+	at    INTEGER NOT NULL
+) STRICT;
+CREATE INDEX removed_by_owner ON removed (owner, at);
+
+CREATE TABLE offline_messages (
+	id           INTEGER PRIMARY KEY,
+	recipient    INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+	guid         TEXT    NOT NULL UNIQUE,
+	sender       TEXT    NOT NULL,
+	sender_name  TEXT    NOT NULL,
+	sent         INTEGER NOT NULL,
+	expires      INTEGER NOT NULL,
+	content_type TEXT    NOT NULL,
+	body         BLOB    NOT NULL
+) STRICT;
+CREATE INDEX offline_by_recipient ON offline_messages (recipient, sent);
+CREATE INDEX offline_by_expiry ON offline_messages (expires);
+`,
 }
 
 // migrate brings the database at db up to len(migs). All pending steps and

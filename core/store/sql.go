@@ -30,6 +30,8 @@ type sqlStore struct {
 	d          *dialect
 	cost       int
 	maxReverse int           // Options.MaxReverse with its default applied
+	maxOffline int           // Options.MaxOffline, likewise
+	offlineFor time.Duration // Options.OfflineLifetime, likewise
 	dummy      func() []byte // a hash to compare against for unknown accounts
 	bell       *bell         // rung when this process records account events (events.go)
 }
@@ -39,6 +41,8 @@ func newSQLStore(w, r *sql.DB, d *dialect, cost int, opts Options) sqlStore {
 		w: w, r: r, d: d, cost: cost,
 		maxReverse: cmp.Or(opts.MaxReverse, DefaultMaxReverse),
 		bell:       new(bell),
+		maxOffline: cmp.Or(opts.MaxOffline, DefaultMaxOffline),
+		offlineFor: cmp.Or(opts.OfflineLifetime, DefaultOfflineLifetime),
 		dummy: sync.OnceValue(func() []byte {
 			h, _ := bcrypt.GenerateFromPassword([]byte("not a password anyone has"), cost)
 			return h
@@ -101,15 +105,15 @@ func jsonRows[T any](values []T) string {
 	return string(b)
 }
 
-// emailRow is one row of a "{rows $n}" table of handles: value ->> 'e'.
-type emailRow struct {
+// textRow is one row of a "{rows $n}" table of strings (handles, GUIDs): value ->> 'e'.
+type textRow struct {
 	E string `json:"e"`
 }
 
-func emailRows(emails []string) string {
-	rows := make([]emailRow, len(emails))
+func textRows(emails []string) string {
+	rows := make([]textRow, len(emails))
 	for i, e := range emails {
-		rows[i] = emailRow{e}
+		rows[i] = textRow{e}
 	}
 	return jsonRows(rows)
 }
@@ -219,7 +223,7 @@ var sentinels = []error{
 	ErrAlreadyOnList, ErrNotOnList, ErrOppositeList, ErrListFull, ErrNoSuchGroup,
 	ErrGroupExists, ErrTooManyGroups, ErrNotInGroup, ErrAlreadyInGroup, ErrSameValue,
 	ErrInvalidList, ErrInvalidPassword, ErrInvalidPrivacy, ErrBatchTooLarge,
-	ErrNoKey, ErrInvalidKey, ErrKVFull,
+	ErrNoKey, ErrInvalidKey, ErrKVFull, ErrFullSync, ErrMailboxFull, ErrInvalidMessage, ErrInvalidAnnotation,
 }
 
 func wrap(err error) error {

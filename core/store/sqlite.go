@@ -31,6 +31,12 @@ type Options struct {
 	// MaxReverse caps a user's RL (ErrListFull beyond it); 0 means
 	// DefaultMaxReverse.
 	MaxReverse int
+	// MaxOffline caps the offline messages waiting for one user
+	// (ErrMailboxFull beyond it); 0 means DefaultMaxOffline.
+	MaxOffline int
+	// OfflineLifetime is how long an offline message is kept unread; 0
+	// means DefaultOfflineLifetime.
+	OfflineLifetime time.Duration
 }
 
 // ErrSchemaTooNew is returned (wrapped, with both versions) by Open when the

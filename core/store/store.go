@@ -30,6 +30,11 @@ const (
 	Pending                  // PL: added me and not yet answered (MSNP10+)
 )
 
+// Pending is kept by the store: adding someone to FL puts the adder on
+// their RL and, unless they already have the adder on AL or BL, on their
+// PL too; putting the adder on AL or BL answers it (PL is cleared), and so
+// does RemoveFromList(…, Pending, …) — the address book's "decline".
+
 // Privacy is a user's BLP setting: what happens to people on neither AL nor BL.
 type Privacy string
 
@@ -46,6 +51,22 @@ type Account struct {
 	PromptOnAdd  bool  // GTC A (true) or N (false)
 	ListVersion  int64 // increases on every change to the account's lists, groups or settings
 	Created      time.Time
+
+	// CID is the account's public number (the address book's CID, the
+	// profile's MemberIdLow/High): random, positive, unique.
+	CID int64
+	// Changed is when the account's address book last changed: its lists,
+	// groups, annotations or settings (the address book's lastChange).
+	// It only ever increases, by at least a millisecond per change.
+	Changed time.Time
+	// Sizes are how many entries each list holds.
+	Sizes ListSizes
+}
+
+// ListSizes counts the entries of each list, kept with every change
+// rather than counted (an RL may be very long).
+type ListSizes struct {
+	Forward, Allow, Block, Reverse, Pending int
 }
 
 // Contact is one entry of an account's contact list: another handle and the
@@ -56,6 +77,9 @@ type Contact struct {
 	GUID         string   // stable contact id, MSNP10+ (C=)
 	Lists        List     // which lists it is on
 	Groups       []string // GUIDs of the groups it is in (FL only)
+	// Type is the address book's contactType ("Regular" unless the
+	// address book set another, such as "LivePending").
+	Type string
 }
 
 // Group is one of an account's contact groups. Group 0 ("Other Contacts" in
@@ -104,6 +128,16 @@ var (
 	ErrAlreadyInGroup = errors.New("contact already in that group")
 	ErrSameValue      = errors.New("setting already has that value")
 	ErrBatchTooLarge  = errors.New("too many accounts in one batch")
+	// ErrFullSync: a delta asked for changes since a time older than the
+	// store remembers removals (RemovalMemory); only a full read is right.
+	ErrFullSync = errors.New("changes since then are no longer known; read everything")
+	// ErrMailboxFull: the recipient already has MaxOffline offline messages.
+	ErrMailboxFull = errors.New("too many offline messages waiting for that user")
+	// ErrInvalidMessage: an offline message without a sender, or too large.
+	ErrInvalidMessage = errors.New("offline message not valid")
+	// ErrInvalidAnnotation: an annotation name or value that is empty (a
+	// name), too long, not UTF-8, or one too many.
+	ErrInvalidAnnotation = errors.New("annotation not valid")
 
 	// ErrInvalidList: the call named a list a client may not change
 	// (RL and PL are kept by the store), or a group with a list other than FL.
@@ -126,6 +160,24 @@ const (
 	MaxFriendly       = 387 // bytes
 	MaxEmailLength    = 129 // bytes
 	MaxPassword       = 72  // bytes; bcrypt ignores anything longer, so it is refused
+
+	// Annotations (address book name/value pairs such as AB.NickName or
+	// MSN.IM.MPOP) per account or contact.
+	MaxAnnotations     = 32
+	MaxAnnotationName  = 128  // bytes
+	MaxAnnotationValue = 1024 // bytes
+	MaxContactType     = 32   // bytes
+
+	// RemovalMemory is how long the store remembers that an entry or
+	// group was removed, for address book deltas (ErrFullSync beyond it).
+	RemovalMemory = 30 * 24 * time.Hour
+
+	// Offline messages: DefaultMaxOffline per recipient (Options.MaxOffline),
+	// kept DefaultOfflineLifetime (Options.OfflineLifetime), bodies of at
+	// most MaxOfflineBody bytes.
+	DefaultMaxOffline      = 100
+	DefaultOfflineLifetime = 30 * 24 * time.Hour
+	MaxOfflineBody         = 16 << 10
 )
 
 // maxAllowBlock caps AL and BL: each may hold everyone who could be on the
@@ -186,6 +238,33 @@ type Store interface {
 	GroupByNumber(ctx context.Context, owner string, number int) (Group, error)
 	AddToGroup(ctx context.Context, owner, contact, guid string) (int64, error)
 
+	// The address book (MSNP13+ clients read their lists through it).
+	// AddressBook returns owner's whole book, or with a non-zero since only
+	// what changed after it (ErrFullSync when that is too long ago).
+	AddressBook(ctx context.Context, owner string, since time.Time) (AddressBook, error)
+	// Annotate sets annotations of owner's entry for contact, or of owner
+	// itself when contact is ""; an empty value removes one. It returns the
+	// new list version (the current one when nothing changed).
+	Annotate(ctx context.Context, owner, contact string, annotations map[string]string) (int64, error)
+	// SetContactType sets the address book's contactType of an entry.
+	SetContactType(ctx context.Context, owner, contact, contactType string) (int64, error)
+	// AccountByCID finds an account by its CID.
+	AccountByCID(ctx context.Context, cid int64) (Account, error)
+
+	// Offline messages, kept for a recipient until read or expired.
+	// StoreOffline fills in the ID and Sent time when they are empty and
+	// returns the message as stored; ErrNotFound when the recipient has no
+	// account, ErrMailboxFull when too many wait.
+	StoreOffline(ctx context.Context, m OfflineMessage) (OfflineMessage, error)
+	// OfflineMessages returns what waits for recipient, oldest first.
+	OfflineMessages(ctx context.Context, recipient string) ([]OfflineMessage, error)
+	// DeleteOfflineMessages deletes recipient's messages with these IDs and
+	// returns how many there were.
+	DeleteOfflineMessages(ctx context.Context, recipient string, ids []string) (int, error)
+	// ExpireOffline deletes every message whose time has passed and returns
+	// how many.
+	ExpireOffline(ctx context.Context) (int, error)
+
 	// Key-value data of the parts beside the service (each bot has its own
 	// namespace), kept here so it lives and is backed up with the rest.
 	// KVGet returns ErrNoKey for a missing key; KVDelete of a missing key
@@ -226,3 +305,50 @@ const (
 	MaxKVValue     = 64 << 10 // bytes
 	MaxKVKeys      = 10000    // keys per namespace
 )
+
+// AddressBook is an account's contact list as the address book web service
+// (ABCH) shows it. A delta (AddressBook with a non-zero since) holds only
+// the entries and groups changed after since, and what was removed.
+type AddressBook struct {
+	Owner Account
+	// Annotations are the owner's own (the address book's "Me" contact).
+	Annotations map[string]string
+	Entries     []Entry
+	Groups      []GroupInfo
+	Removed     []Removal
+}
+
+// Entry is one contact of an address book with what only the book shows.
+type Entry struct {
+	Contact
+	// CID of the contact's account (0 when there is none).
+	CID         int64
+	Annotations map[string]string
+	Changed     time.Time
+}
+
+// GroupInfo is a group of an address book and when it last changed.
+type GroupInfo struct {
+	Group
+	Changed time.Time
+}
+
+// Removal is an entry (Email set) or a group (Email empty) that left an
+// address book.
+type Removal struct {
+	GUID  string
+	Email string
+	Lists List // the lists the entry was on
+	At    time.Time
+}
+
+// OfflineMessage is a message kept for someone who was offline.
+type OfflineMessage struct {
+	ID          string // a GUID (the OIM message id)
+	To          string
+	From        string
+	FromName    string // the sender's friendly name when it was sent
+	Sent        time.Time
+	ContentType string // the MIME type of Body, e.g. "text/plain; charset=UTF-8"
+	Body        []byte
+}

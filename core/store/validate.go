@@ -117,6 +117,14 @@ func newGUID() string {
 	return string(s[:])
 }
 
+// newCID returns a random positive number for an account's CID. (The odd
+// bit keeps it from being 0, which means "none" in the address book.)
+func newCID() int64 {
+	var b [8]byte
+	rand.Read(b[:])
+	return int64(binary.BigEndian.Uint64(b[:])>>1) | 1
+}
+
 // newMD5Secret makes a fresh salt for password and the digest an MSNP2–7
 // client must answer with. The salt looks like the ones MSN sent
 // ("1013928519.693957190"): two random 31-bit decimals joined by a dot, so
