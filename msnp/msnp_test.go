@@ -297,6 +297,19 @@ func TestParams(t *testing.T) {
 			t.Errorf("DecodeParam(EncodeParam(%q)) = %q", s, d)
 		}
 	}
+	// Names are URL-encoded UTF-8 on the wire, as the official servers
+	// sent them; ASCII other than '%' and white space stays readable.
+	for in, want := range map[string]string{
+		"Carol Café":     "Carol%20Caf%C3%A9",
+		"♥ Dävé ♥":       "%E2%99%A5%20D%C3%A4v%C3%A9%20%E2%99%A5",
+		"100% (sure)!":   "100%25%20(sure)!",
+		"del\x7f":        "del%7F",
+		"raw \xe9 latin": "raw%20%E9%20latin",
+	} {
+		if got := EncodeParam(in); got != want {
+			t.Errorf("EncodeParam(%q) = %q, want %q", in, got, want)
+		}
+	}
 	if d := DecodeParam("http%3A%2F%2Fmessenger%2Emsn%2Ecom"); d != "http://messenger.msn.com" {
 		t.Errorf("decode: %q", d)
 	}

@@ -47,9 +47,12 @@ func DecodeParam(s string) string {
 	return d
 }
 
-// EncodeParam encodes a name so that it is one parameter on the wire. It
-// escapes only what must be escaped — '%', white space and control bytes —
-// as the official servers did; old clients show anything else verbatim.
+// EncodeParam encodes a name so that it is one parameter on the wire, the
+// way the official servers sent names: URL-encoded UTF-8. It escapes '%',
+// white space, control bytes and every byte above 0x7f ("Café" is
+// "Caf%C3%A9"): clients URL-decode a name and read the bytes as UTF-8, and
+// some take raw bytes above 0x7f for another character set. Other ASCII
+// stays as it is.
 func EncodeParam(s string) string {
 	n := 0
 	for i := 0; i < len(s); i++ {
@@ -74,5 +77,5 @@ func EncodeParam(s string) string {
 }
 
 func needsEscape(c byte) bool {
-	return c == '%' || c == ' ' || c < 0x20 || c == 0x7f
+	return c == '%' || c == ' ' || c < 0x20 || c >= 0x7f
 }

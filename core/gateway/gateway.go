@@ -203,6 +203,9 @@ func (g *Gateway) open(server, ip string, r *http.Request) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Two halves with a dot between, the shape of the MSN gateway's
+	// session ids: msn-pecan and Pidgin's MSN plugin split the id at the
+	// dot and crash without one. Still 128 random bits.
 	var raw [16]byte
 	rand.Read(raw[:])
 	gwIP := ip
@@ -213,7 +216,7 @@ func (g *Gateway) open(server, ip string, r *http.Request) (*session, error) {
 		}
 	}
 	s := &session{
-		id:       hex.EncodeToString(raw[:]),
+		id:       hex.EncodeToString(raw[:8]) + "." + hex.EncodeToString(raw[8:]),
 		gwIP:     gwIP,
 		conn:     conn,
 		lastSeen: time.Now(),

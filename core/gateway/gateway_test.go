@@ -16,7 +16,10 @@ import (
 	"github.com/nudge-im/nudge/msnp/auth"
 )
 
-var sessionRE = regexp.MustCompile(`^SessionID=([0-9a-f]+); GW-IP=([^;]+)(; Session=close)?$`)
+// sessionRE is the X-MSN-Messenger header. The SessionID has a dot in the
+// middle, as the MSN gateway's had: msn-pecan and Pidgin's MSN plugin split
+// it there, and crash on the first reply without one.
+var sessionRE = regexp.MustCompile(`^SessionID=([0-9a-f]+\.[0-9a-f]+); GW-IP=([^;]+)(; Session=close)?$`)
 
 type gw struct {
 	t   *testing.T

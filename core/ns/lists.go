@@ -137,10 +137,16 @@ func (s *session) handleSYN(c *msnp.Command) error {
 			s.sendBulk(msnp.Notice("LSG", msnp.EncodeParam(g.Name), g.GUID))
 		}
 		for _, ct := range contacts {
-			params := []string{"N=" + ct.Email}
+			// F= in every line, C= (the contact's GUID) only for FL
+			// contacts: "LST N=<handle> F=<name> [C=<guid>] <lists> …".
+			name := ct.FriendlyName
+			if name == "" {
+				name = ct.Email
+			}
+			params := []string{"N=" + ct.Email, "F=" + msnp.EncodeParam(name)}
 			onFL := ct.Lists&store.Forward != 0
 			if onFL {
-				params = append(params, "F="+msnp.EncodeParam(ct.FriendlyName), "C="+ct.GUID)
+				params = append(params, "C="+ct.GUID)
 			}
 			params = append(params, strconv.Itoa(int(ct.Lists&^store.Pending)))
 			if d.LSTNetworkID {
@@ -264,7 +270,7 @@ func (s *session) handleADD(c *msnp.Command) error {
 			group = g.GUID
 		}
 	}
-	ch, err := s.addToList(handle, list, friendly, group)
+	ch, was, err := s.addToList(handle, list, friendly, group)
 	if err != nil {
 		return s.storeFail(c, err)
 	}
@@ -273,7 +279,7 @@ func (s *session) handleADD(c *msnp.Command) error {
 		params = append(params, groupParam)
 	}
 	s.reply(c, params...)
-	s.afterAdd(c.TrID, handle, list, ch)
+	s.afterAdd(c.TrID, handle, list, ch, was)
 	return nil
 }
 
@@ -319,7 +325,7 @@ func (s *session) handleADC(c *msnp.Command) error {
 	if friendly == "" {
 		friendly = handle
 	}
-	ch, err := s.addToList(handle, list, friendly, group)
+	ch, was, err := s.addToList(handle, list, friendly, group)
 	if err != nil {
 		return s.storeFail(c, err)
 	}
@@ -331,32 +337,34 @@ func (s *session) handleADC(c *msnp.Command) error {
 	default:
 		s.reply(c, c.Params[0], "N="+handle)
 	}
-	s.afterAdd(c.TrID, handle, list, ch)
+	s.afterAdd(c.TrID, handle, list, ch, was)
 	return nil
 }
 
 // addToList changes the store and the session's copy of the list. Only an
 // FL add names the contact; AL and BL adds keep the name already stored.
-func (s *session) addToList(handle string, list store.List, friendly, group string) (store.Change, error) {
+// wasVisible is whether the contact could see the user before.
+func (s *session) addToList(handle string, list store.List, friendly, group string) (ch store.Change, wasVisible bool, err error) {
 	if list != store.Forward {
 		friendly = ""
 	}
-	ch, err := s.srv.cfg.Store.AddToList(s.srv.ctx(), s.email, handle, list, friendly, group)
+	ch, err = s.srv.cfg.Store.AddToList(s.srv.ctx(), s.email, handle, list, friendly, group)
 	if err != nil {
-		return ch, err
+		return ch, false, err
 	}
 	s.mu.Lock()
+	wasVisible = s.visibleToLocked(handle)
 	s.listVersion = ch.Version
 	ct := ch.Contact
 	s.contacts[handle] = &ct
 	s.mu.Unlock()
-	return ch, nil
+	return ch, wasVisible, nil
 }
 
 // afterAdd tells the other side and updates presence: a new FL contact
 // learns it was added (RL) and, if online, shows up with an ILN; an AL or
 // BL change may show or hide the user to that contact.
-func (s *session) afterAdd(trid uint32, handle string, list store.List, ch store.Change) {
+func (s *session) afterAdd(trid uint32, handle string, list store.List, ch store.Change, wasVisible bool) {
 	dir := s.srv.cfg.Directory
 	switch list {
 	case store.Forward:
@@ -379,7 +387,7 @@ func (s *session) afterAdd(trid uint32, handle string, list store.List, ch store
 			s.showPresence(p, &trid)
 		}
 	default:
-		s.updateVisibility(handle)
+		s.updateVisibility(handle, wasVisible)
 	}
 }
 
@@ -420,6 +428,7 @@ func (s *session) handleREM(c *msnp.Command) error {
 		return s.storeFail(c, err)
 	}
 	s.mu.Lock()
+	wasVisible := s.visibleToLocked(handle)
 	s.listVersion = ch.Version
 	if ch.Contact.Lists == 0 {
 		delete(s.contacts, handle)
@@ -448,7 +457,7 @@ func (s *session) handleREM(c *msnp.Command) error {
 		}
 	}
 	if list != store.Forward {
-		s.updateVisibility(handle)
+		s.updateVisibility(handle, wasVisible)
 	}
 	return nil
 }
@@ -688,15 +697,26 @@ func (s *session) handleSBP(c *msnp.Command) error {
 	return nil
 }
 
-// handleBLP sets the privacy mode and re-tells every watcher what they may
-// see now.
+// handleBLP sets the privacy mode and tells the watchers whose view of the
+// user it changed.
+//
+// A BLP that repeats the mode already set is acknowledged like any other,
+// as the MSN service did: libpurple clients send their privacy setting at
+// every sign-on, right after the list said it, and msn-pecan signs out on
+// any error but 913 and 208 (the 218 the Draft lists for "already in the
+// mode" among them). No client needs the 218, so no version gets it.
 func (s *session) handleBLP(c *msnp.Command) error {
 	p := store.Privacy(c.Param(0))
 	if p != store.AllowByDefault && p != store.BlockByDefault {
 		s.log.Info().Str("value", c.Param(0)).Msg("invalid BLP; closing the connection")
 		return errClose
 	}
+	before := s.watchersView()
 	ver, err := s.srv.cfg.Store.SetPrivacy(s.srv.ctx(), s.email, p)
+	if errors.Is(err, store.ErrSameValue) {
+		s.replyVersioned(c, s.currentListVersion(), string(p))
+		return nil
+	}
 	if err != nil {
 		return s.storeFail(c, err)
 	}
@@ -705,16 +725,21 @@ func (s *session) handleBLP(c *msnp.Command) error {
 	s.listVersion = ver
 	s.mu.Unlock()
 	s.replyVersioned(c, ver, string(p))
-	s.broadcast()
+	s.tellChangedViews(before)
 	return nil
 }
 
+// handleGTC sets whether the client asks before accepting a new RL
+// contact; a repeat of the current value is acknowledged, as for BLP.
 func (s *session) handleGTC(c *msnp.Command) error {
 	v := c.Param(0)
 	if v != "A" && v != "N" {
 		return s.fail(c, msnp.ErrInvalidParameter)
 	}
 	ver, err := s.srv.cfg.Store.SetPromptOnAdd(s.srv.ctx(), s.email, v == "A")
+	if errors.Is(err, store.ErrSameValue) {
+		ver, err = s.currentListVersion(), nil
+	}
 	if err != nil {
 		return s.storeFail(c, err)
 	}
@@ -724,6 +749,12 @@ func (s *session) handleGTC(c *msnp.Command) error {
 	s.mu.Unlock()
 	s.replyVersioned(c, ver, v)
 	return nil
+}
+
+func (s *session) currentListVersion() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.listVersion
 }
 
 // replyVersioned answers with the list version first where the dialect has

@@ -238,7 +238,7 @@ func TestListsNumbered(t *testing.T) {
 	w.send("BLP 20 BL")
 	w.expect("BLP 20 8 BL")
 	w.send("BLP 21 BL")
-	w.expect("218 21")
+	w.expect("BLP 21 8 BL")
 	w.send("GTC 22 N")
 	w.expect("GTC 22 9 N")
 	w.send("ADD 23 RL bob@example.com Bob")
@@ -593,4 +593,39 @@ func TestDeletedAccountIsSignedOut(t *testing.T) {
 	gone.expectClosed()
 	stays.send("PNG")
 	stays.expect("QNG 60")
+}
+
+// TestLSTNamesEveryContact: in MSNP10–12 every LST carries F=, also for
+// contacts on no FL (someone who added the user, someone blocked):
+// "LST N=<handle> F=<name> [C=<guid>] <lists> ...". C= is for FL
+// contacts only. msn-pecan reads the name from F= in every line.
+func TestLSTNamesEveryContact(t *testing.T) {
+	srv := coretest.Start(t, coretest.WithoutChallenges())
+	srv.AddUser(t, "bob@example.com", "pw", "Bob")
+	srv.AddUser(t, "carol@example.com", "pw", "Carol")
+	for v := 10; v <= 12; v++ {
+		email := fmt.Sprintf("user%d@example.com", v)
+		srv.AddUser(t, email, "pw", "User")
+		bob := login(t, srv, 12, "bob@example.com", "pw")
+		bob.send("ADC 5 FL N=" + email + " F=User")
+		bob.expect("ADC 5 FL N=" + email + " F=User C=*")
+		bob.send("OUT")
+		w := login(t, srv, v, email, "pw")
+		w.send("ADC 5 BL N=carol@example.com")
+		w.expect("ADC 5 BL N=carol@example.com")
+		w.send("SYN 6 0 0")
+		w.expect("SYN 6 * * 2 0")
+		w.expect("GTC A")
+		w.expect("BLP AL")
+		w.expect("PRP MFN User")
+		network := ""
+		if v == 12 {
+			network = " 1"
+		}
+		lst := []string{lineOf(w.next()), lineOf(w.next())}
+		sort2(lst)
+		if lst[0] != "LST N=bob@example.com F=Bob 8"+network || lst[1] != "LST N=carol@example.com F=carol@example.com 4"+network {
+			t.Fatalf("MSNP%d: %q", v, lst)
+		}
+	}
 }

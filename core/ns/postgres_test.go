@@ -46,7 +46,7 @@ func storeEngineStory(t *testing.T, srv *coretest.Server) {
 	bob.expect("GTC A")
 	bob.expect("BLP AL")
 	bob.expect("PRP MFN Bob")
-	bob.expect("LST N=alice@example.com 8 1")
+	bob.expect("LST N=alice@example.com F=Alice 8 1")
 	bob.send("ADC 6 FL N=alice@example.com F=Alice")
 	cid := bob.expect("ADC 6 FL N=alice@example.com F=Alice C=*").Param(3)[len("C="):]
 	bob.send("CHG 7 NLN 1342177280")

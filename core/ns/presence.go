@@ -161,16 +161,17 @@ func (s *session) broadcastOffline() {
 	}
 }
 
-// updateVisibility re-tells one watcher what they may see, after a change
-// of the user's AL, BL or privacy mode.
-func (s *session) updateVisibility(email string) {
+// updateVisibility tells one watcher what they may see after a change of
+// the user's AL or BL, if the change made a difference to them: a list
+// change that leaves someone's view as it was sends them nothing.
+func (s *session) updateVisibility(email string, wasVisible bool) {
 	s.mu.Lock()
 	c := s.contacts[email]
 	watching := c != nil && c.Lists&store.Reverse != 0
 	visible := s.visibleToLocked(email)
 	p := s.presence
 	s.mu.Unlock()
-	if !watching {
+	if !watching || visible == wasVisible {
 		return
 	}
 	if peer := s.srv.cfg.Directory.Lookup(email); peer != nil {
@@ -178,6 +179,43 @@ func (s *session) updateVisibility(email string) {
 			peer.ShowPresence(p)
 		} else {
 			peer.HidePresence(p.Email)
+		}
+	}
+}
+
+// watchersView is whether each watcher (RL) may see the user, for
+// tellChangedViews after a change of the privacy mode.
+func (s *session) watchersView() map[string]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	view := make(map[string]bool)
+	for email, c := range s.contacts {
+		if c.Lists&store.Reverse != 0 {
+			view[email] = s.visibleToLocked(email)
+		}
+	}
+	return view
+}
+
+// tellChangedViews tells the watchers whose view of the user differs from
+// before, and nobody else.
+func (s *session) tellChangedViews(before map[string]bool) {
+	after := s.watchersView()
+	s.mu.Lock()
+	p := s.presence
+	s.mu.Unlock()
+	dir := s.srv.cfg.Directory
+	for email, visible := range after {
+		was, known := before[email]
+		if !known || was == visible {
+			continue
+		}
+		if peer := dir.Lookup(email); peer != nil {
+			if visible {
+				peer.ShowPresence(p)
+			} else {
+				peer.HidePresence(p.Email)
+			}
 		}
 	}
 }

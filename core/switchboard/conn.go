@@ -309,27 +309,17 @@ func (c *conn) readFailed(err error) bool {
 		c.idle = isTimeout(err)
 		return false
 	}
+	if re.Name == "MSG" && errors.Is(re.Err, msnp.ErrPayloadTooLarge) {
+		// The MSN switchboard closed the connection of a client that
+		// sent more than 1664 bytes in one MSG, without a reply.
+		c.complain("MSG over the switchboard's limit; closing the connection", err, re.Name)
+		return false
+	}
 	c.complain("malformed command", err, re.Name)
 	// Only a command this server knows is worth an error reply; anything
 	// else is out of place here whether it is well formed or not.
 	if !re.InSync || !re.HasTrID || (re.Name != "MSG" && re.Name != "CAL") {
 		return false
-	}
-	if re.Name == "MSG" && errors.Is(re.Err, msnp.ErrPayloadTooLarge) {
-		// The reader skipped the payload and left the parameters
-		// before the length in c.cmd: the acknowledgement mode.
-		mode := ""
-		if len(c.cmd.Params) == 1 {
-			mode = c.cmd.Params[0]
-		}
-		switch mode {
-		case "U":
-		case "N", "A", "D":
-			c.reply("NAK", re.TrID)
-		default:
-			return false
-		}
-		return true
 	}
 	c.fail(re.Code(), re.TrID)
 	return true

@@ -44,8 +44,8 @@
 //   - An MSG that cannot be relayed because nobody else is present, or because
 //     a participant's outbox refused it (that participant is leaving or was cut
 //     off), is a failure: NAK for N, A and D. "MSG D" is accepted from any
-//     version. An oversized MSG that the reader could skip gets NAK (nothing for
-//     U) and the connection goes on.
+//     version. An MSG over 1664 bytes closes the sender's connection without a
+//     reply and is not relayed, as on the MSN switchboard.
 //   - The ACK of an A or D message waits while a recipient has more than a
 //     quarter of its outbox unread. P2P senders send their next chunk only
 //     on the ACK of the last, so a file to someone on a slow line goes at
