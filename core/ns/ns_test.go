@@ -533,7 +533,7 @@ func TestRestartKeepsLists(t *testing.T) {
 	w.expect("LSG Pals " + gid)
 	lines := []string{w.next().String(), w.next().String()}
 	joined := strings.Join(lines, "\n")
-	if !strings.Contains(joined, "LST N=bob@example.com F=Bob C=") || !strings.Contains(joined, "LST N=eve@example.com 4") {
+	if !strings.Contains(joined, "LST N=bob@example.com F=Bob C=") || !strings.Contains(joined, "LST N=eve@example.com F=eve@example.com 4") {
 		t.Fatalf("list after restart:\n%s", joined)
 	}
 }
