@@ -118,6 +118,9 @@ func printWelcome(cmd *cobra.Command, cfg config.Config, srv *server.Server) {
 			fmt.Fprintf(&b, ", https://%s", a.HTTPS)
 		}
 		fmt.Fprintf(&b, "\n  Admin API, /metrics      http://%s  (token in %s/admin.token)\n", a.HTTP, cfg.Data)
+		if srv.Web != nil {
+			fmt.Fprintf(&b, "  Web Messenger            http://%s/web/\n", a.HTTP)
+		}
 	}
 	where := "--data " + cfg.Data
 	if cfg.Database.URL != "" {

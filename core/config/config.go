@@ -44,6 +44,7 @@ type Config struct {
 	Log      Log      `yaml:"log"`
 	Bots     Bots     `yaml:"bots"`    // bots.go
 	Discord  Discord  `yaml:"discord"` // discord.go
+	Web      Web      `yaml:"web"`     // web.go
 }
 
 // Database says where accounts, lists and the bots' key-value data are
@@ -172,6 +173,7 @@ func Default() Config {
 		Log:      Log{Level: "info", Format: "console"},
 		Bots:     defaultBots(),
 		Discord:  defaultDiscord(),
+		Web:      defaultWeb(),
 	}
 }
 
@@ -321,6 +323,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.Discord.validate(); err != nil {
+		return err
+	}
+	if err := c.Web.validate(); err != nil {
 		return err
 	}
 	return nil

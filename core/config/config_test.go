@@ -71,6 +71,9 @@ limits:
 log:
   level: debug
   format: json
+web:
+  enabled: false
+  grace: 2m
 `)
 	got, err := config.Load(path)
 	if err != nil {
@@ -91,6 +94,7 @@ log:
 		Log:     config.Log{Level: "debug", Format: "json"},
 		Bots:    config.Default().Bots, // the file leaves them at their defaults
 		Discord: config.Default().Discord,
+		Web:     config.Web{Enabled: false, Grace: config.Duration(2 * time.Minute)},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load =\n%+v\nwant\n%+v", got, want)
@@ -355,4 +359,12 @@ func keyPaths(t *testing.T, text []byte) []string {
 	walk("", &doc)
 	slices.Sort(out)
 	return out
+}
+
+func TestWebGraceOutOfRange(t *testing.T) {
+	path := writeFile(t, "nudge.yaml", "web:\n  grace: 0s\n")
+	_, err := config.Load(path)
+	if err == nil || !strings.Contains(err.Error(), "nudge.yaml:2: web.grace: 0s is outside 1s..1h") {
+		t.Fatalf("Load = %v", err)
+	}
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/nudge-im/nudge/core/passport"
 	"github.com/nudge-im/nudge/core/store"
 	"github.com/nudge-im/nudge/core/switchboard"
+	"github.com/nudge-im/nudge/core/web"
 	"github.com/nudge-im/nudge/msnp"
 )
 
@@ -47,6 +48,8 @@ type Server struct {
 	// where the rest of the program adds its own routes.
 	AdminToken string
 	Admin      *admin.API
+	// Web is the Web Messenger, nil when web.enabled is false.
+	Web *web.Handler
 
 	listeners map[string]net.Listener
 	ns, ds    *ns.Server
@@ -229,6 +232,12 @@ func (s *Server) httpHandler() http.Handler {
 	addrs := s.Addrs()
 	s.gateway = gateway.New(gateway.Config{NSAddr: addrs.NS, SBAddr: addrs.SB, Log: s.log})
 	mux.Handle(gateway.Path, s.gateway)
+	if s.cfg.Web.Enabled {
+		s.Web = web.New(web.Config{NSAddr: addrs.NS, SBAddr: addrs.SB, Log: s.log, Grace: time.Duration(s.cfg.Web.Grace)})
+		for _, p := range web.Paths() {
+			mux.Handle(p, s.Web)
+		}
+	}
 	// Profiles for operators chasing a performance problem, behind the
 	// admin token: go tool pprof -H "Authorization: Bearer $TOKEN" …
 	mux.Handle("/debug/pprof/", s.Admin.Protect(http.HandlerFunc(pprof.Index)))
@@ -349,6 +358,9 @@ func (s *Server) Close() error {
 		}
 		if s.gateway != nil {
 			s.gateway.Close()
+		}
+		if s.Web != nil {
+			s.Web.Close()
 		}
 		if s.ds != nil {
 			s.ds.Close()
