@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/nudge-im/nudge/core/coretest"
 	"github.com/nudge-im/nudge/msnp"
@@ -265,9 +266,13 @@ func TestWebMessengerInABrowser(t *testing.T) {
 	}
 	a.wait("carol's tab", `[...document.querySelectorAll(".tab")].some((t) => t.textContent.startsWith("Carol") && t.classList.contains("unread"))`)
 	a.wait("the title", `document.title.startsWith("(1)")`)
+	// The tabs work from the keyboard: an arrow key moves to the next one.
+	a.js(`document.querySelector('.tab[aria-selected="true"]').focus()`)
+	a.do(chromedp.KeyEvent(kb.ArrowLeft))
+	a.wait("carol's tab selected by the keyboard", `document.activeElement.classList.contains("tab") && document.activeElement.textContent.startsWith("Carol") && document.activeElement.getAttribute("aria-selected") === "true"`)
+	a.wait("the title without unread messages", `!document.title.startsWith("(")`)
 	// Alice answers Carol: the Go client gets it.
-	a.js(`[...document.querySelectorAll(".tab")].find((t) => t.textContent.startsWith("Carol")).click()`)
-	a.do(chromedp.SendKeys(convPanel(carol)[0:0]+".chat:not([hidden]) .input", "hi Carol\r"))
+	a.do(chromedp.SendKeys(".chat:not([hidden]) .input", "hi Carol\r"))
 	if m := nextEvent[*client.Message](t, cc, func(m *client.Message) bool { return true }); m.Text != "hi Carol" || m.From != alice {
 		t.Errorf("carol got %+v", m)
 	}
@@ -284,6 +289,11 @@ func TestWebMessengerInABrowser(t *testing.T) {
 	}
 	a.wait("bob away and carol busy", `messenger.contacts().some((c) => c.email === "bob@example.com" && c.status === "AWY") && messenger.contacts().some((c) => c.email === "carol@example.com" && c.status === "BSY")`)
 	a.wait("the list to show it", `document.getElementById("contact-list").innerText.includes("(Away)") && document.getElementById("contact-list").innerText.includes("(Busy)")`)
+	// Escape closes a dialog without a change.
+	a.click("#my-psm")
+	a.wait("the dialog", `document.getElementById("dialog").open`)
+	a.do(chromedp.KeyEvent(kb.Escape))
+	a.wait("the dialog to close", `!document.getElementById("dialog").open`)
 	a.click("#my-psm")
 	a.do(chromedp.SendKeys("#dialog-input", "on the web\r"))
 	a.wait("the personal message", `messenger.me.psm === "on the web" && document.getElementById("my-psm").textContent === "on the web"`)
