@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -340,12 +341,12 @@ func TestNegotiate(t *testing.T) {
 }
 
 func TestDialects(t *testing.T) {
-	for v := MinVersion; v <= MaxVersion; v++ {
+	for v := MinVersion; v <= LatestVersion; v++ {
 		d := v.Dialect()
 		if d.Version != v {
 			t.Fatalf("%v: dialect of %v", v, d.Version)
 		}
-		if (d.Auth == AuthMD5) != (v <= 7) {
+		if (d.Auth == AuthMD5) != (v <= 7) || (d.Auth == AuthSSO) != (v >= 15) {
 			t.Errorf("%v: auth %v", v, d.Auth)
 		}
 		if d.ContactGUIDs != (v >= 10) || d.PersonalMsg != (v >= 11) || d.Groups != (v >= 7) {
@@ -355,8 +356,85 @@ func TestDialects(t *testing.T) {
 	if Version(5).Dialect().Challenge != ChallengeNone || Version(6).Dialect().Challenge != ChallengeMD5 || Version(11).Dialect().Challenge != ChallengeMSNP11 {
 		t.Error("challenge algorithms wrong")
 	}
-	if Version(18).Dialect().Version != MaxVersion || Version(0).Dialect().Version != MinVersion {
+	if Version(21).Dialect().Version != LatestVersion || Version(0).Dialect().Version != MinVersion {
 		t.Error("out-of-range versions must clamp")
+	}
+}
+
+// TestLiveDialects: the differences between MSNP12 and the Windows Live
+// Messenger versions, as msnp13-18.md §1.2 tabulates them.
+func TestLiveDialects(t *testing.T) {
+	type row struct {
+		list      ListForm
+		auth      Auth
+		handle    []string
+		capsEx    bool
+		xfrSB     string
+		gcfPush   bool
+		fqy, guid bool
+		ilnGone   bool
+	}
+	want := map[Version]row{
+		12: {ListGUID, AuthTWN, []string{"a@b.c"}, false, "", false, false, false, false},
+		13: {ListAddressBook, AuthTWN, []string{"a@b.c"}, false, "U messenger.msn.com", true, false, false, false},
+		14: {ListAddressBook, AuthTWN, []string{"a@b.c", "1"}, false, "U messenger.msn.com 1", true, true, false, false},
+		15: {ListAddressBook, AuthSSO, []string{"a@b.c", "1"}, false, "U messenger.msn.com 1", true, true, false, false},
+		16: {ListAddressBook, AuthSSO, []string{"a@b.c", "1"}, true, "U messenger.msn.com 1", true, true, true, false},
+		17: {ListAddressBook, AuthSSO, []string{"a@b.c", "1"}, true, "U messenger.msn.com 1", true, true, true, false},
+		18: {ListAddressBook, AuthSSO, []string{"1:a@b.c"}, true, "U messenger.msn.com 1", true, true, true, true},
+	}
+	for v, w := range want {
+		d := v.Dialect()
+		got := row{d.ListForm, d.Auth, d.Handle("a@b.c"), d.CapsEx, strings.Join(d.XFRSBTail, " "), d.GCFPush, d.FQY, d.MachineGUID, d.InitialNLN}
+		if fmt.Sprint(got) != fmt.Sprint(w) {
+			t.Errorf("%v: %+v, want %+v", v, got, w)
+		}
+		if d.GCF != (v == 12) || (v >= 13) != (d.XFRNSFields == 3) {
+			t.Errorf("%v: GCF %v, XFR NS fields %d", v, d.GCF, d.XFRNSFields)
+		}
+	}
+	if Version(12).Dialect().ClientCaps != CapMSNC4 || Version(18).Dialect().ClientCaps != CapMSNC10 {
+		t.Error("client capabilities per generation wrong")
+	}
+}
+
+func TestParseHandle(t *testing.T) {
+	for in, want := range map[string][3]string{
+		"bob@x.com":                 {"bob@x.com", "1", ""},
+		"1:bob@x.com":               {"bob@x.com", "1", ""},
+		"32:bob@yahoo.com":          {"bob@yahoo.com", "32", ""},
+		"bob@x.com;{AB-CD}":         {"bob@x.com", "1", "{AB-CD}"},
+		"1:bob@x.com;{ab}":          {"bob@x.com", "1", "{ab}"},
+		"x:bob@x.com":               {"x:bob@x.com", "1", ""},
+		"123:bob@x.com":             {"123:bob@x.com", "1", ""},
+		"00000000-0000-0000-0009-1": {"00000000-0000-0000-0009-1", "1", ""},
+	} {
+		e, n, ep := ParseHandle(in)
+		if got := [3]string{e, strconv.Itoa(n), ep}; got != want {
+			t.Errorf("ParseHandle(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestCaps(t *testing.T) {
+	for in, want := range map[string][2]uint32{
+		"": {0, 0}, "1074004004": {1074004004, 0}, "2416181284:00": {2416181284, 0}, "2788999212:48": {2788999212, 48},
+	} {
+		c, x, ok := ParseCaps(in)
+		if !ok || c != want[0] || x != want[1] {
+			t.Errorf("ParseCaps(%q) = %d %d %v", in, c, x, ok)
+		}
+	}
+	for _, bad := range []string{"x", "1:x", "99999999999", "-1", "1:2:3"} {
+		if _, _, ok := ParseCaps(bad); ok {
+			t.Errorf("ParseCaps(%q) accepted", bad)
+		}
+	}
+	if s := FormatCaps(5, 48, Version(16).Dialect()); s != "5:48" {
+		t.Error(s)
+	}
+	if s := FormatCaps(5, 48, Version(15).Dialect()); s != "5" {
+		t.Error(s)
 	}
 }
 
