@@ -216,6 +216,7 @@ func startBots(ctx context.Context, env extraEnv) (func(), error) {
 		CrashLimit:     c.CrashLimit,
 		CrashWindow:    time.Duration(c.CrashWindow),
 		HealthInterval: time.Duration(c.HealthInterval),
+		QueueLimit:     c.QueueLimit,
 		Log:            env.Log,
 	})
 	if err != nil {

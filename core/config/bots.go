@@ -37,6 +37,9 @@ type Bots struct {
 	CrashWindow Duration `yaml:"crash_window"`
 	// HealthInterval is how often each bot is asked whether it is healthy.
 	HealthInterval Duration `yaml:"health_interval"`
+	// QueueLimit bounds the messages waiting for a bot per conversation;
+	// the sender of one that finds the queue full is told it was not read.
+	QueueLimit int `yaml:"queue_limit"`
 	// Run lists your own bots, and changes to the shipped ones (an entry
 	// with a shipped bot's name and no command changes only what it sets).
 	Run []Bot `yaml:"run"`
@@ -95,6 +98,7 @@ func defaultBots() Bots {
 		CrashLimit:     5,
 		CrashWindow:    Duration(10 * time.Minute),
 		HealthInterval: Duration(30 * time.Second),
+		QueueLimit:     256,
 		Run:            []Bot{},
 	}
 }
@@ -119,6 +123,9 @@ func (b *Bots) validate() error {
 	}
 	if b.CrashLimit < 1 {
 		return &keyError{"bots.crash_limit", "must be 1 or more"}
+	}
+	if b.QueueLimit < 1 {
+		return &keyError{"bots.queue_limit", "must be 1 or more"}
 	}
 	seen := map[string]bool{}
 	for _, bot := range b.Run {

@@ -69,6 +69,7 @@ func TestBotsErrors(t *testing.T) {
 		{"zero timeout", "bots:\n  hook_timeout: 0s\n", []string{"x.yaml:2: ", "bots.hook_timeout"}},
 		{"backoff", "bots:\n  restart_min: 1m\n  restart_max: 1s\n", []string{"x.yaml:3: ", "bots.restart_max"}},
 		{"crash limit", "bots:\n  crash_limit: 0\n", []string{"x.yaml:2: ", "bots.crash_limit"}},
+		{"queue limit", "bots:\n  queue_limit: 0\n", []string{"x.yaml:2: ", "bots.queue_limit"}},
 		{"domain", "bots:\n  domain: localhost\n", []string{"x.yaml:2: ", "bots.domain"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

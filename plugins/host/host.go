@@ -19,8 +19,14 @@
 // why, and `nudge bot reload NAME` starts it again. The MSN session outlives
 // a crash, so people see no flicker; events that arrive while the process
 // restarts wait in a bounded queue, except the one being handled when it
-// crashed, which is dropped so that one bad message cannot crash the bot
-// forever.
+// crashed, which is not handed to the bot again so that one bad message
+// cannot crash it forever (its sender is told). Events that were in flight
+// in a process the host itself ends (it hung, or is reloaded) go to the
+// next one.
+//
+// No message is dropped without a word: one that finds its conversation's
+// queue full (bots.queue_limit) is not queued, and the host tells its
+// sender, as the bot, which message was not read.
 //
 // Events are delivered per conversation: each conversation has its own
 // ordered queue, so a hook that hangs delays only its own conversation and
@@ -106,8 +112,9 @@ type Config struct {
 	CrashLimit     int           // default 5
 	CrashWindow    time.Duration // default 10m
 	HealthInterval time.Duration // default 30s
-	// QueueLimit bounds the events waiting per conversation; the oldest
-	// are dropped past it (default 256).
+	// QueueLimit bounds the messages waiting per conversation (default
+	// 256); the sender of one that finds the queue full is told the bot
+	// did not read it.
 	QueueLimit int
 
 	Log zerolog.Logger

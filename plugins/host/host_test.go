@@ -3,7 +3,9 @@ package host_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -41,9 +43,14 @@ func TestPanickingBotIsRestarted(t *testing.T) {
 	}
 	pid := e.status(t, "testbot").PID
 
+	n := alice.count()
 	alice.send(cv, "panic")
 	// The next message, sent at once, waits for the new process.
-	if got := alice.ask(cv, "testbot@bots.localhost", "ping"); got != "pong" {
+	alice.send(cv, "ping")
+	got := alice.nextN(n, "testbot@bots.localhost", 2)
+	// The message that crashed it is not handed to it again, and its
+	// sender is told.
+	if got[0] != `⚠ Testbot stopped while reading your message "panic", and did not answer it; it is starting again.` || got[1] != "pong" {
 		t.Fatalf("after the panic testbot answered %q", got)
 	}
 	st := e.status(t, "testbot")
@@ -344,5 +351,54 @@ func TestMessagesAfterAHangReachTheNewProcess(t *testing.T) {
 	st := e.status(t, "testbot")
 	if st.PID == pid || st.Restarts != 1 {
 		t.Fatalf("the hung process was not replaced: %+v (pid before %d)", st, pid)
+	}
+}
+
+// A bot that cannot keep up never loses a message silently: each one it
+// did not read is named to its sender.
+func TestMessagesNotReadAreNamed(t *testing.T) {
+	e := start(t, []host.BotConfig{bot("testbot", "testbot")}, func(c *host.Config) {
+		c.QueueLimit = 3
+		c.HookTimeout = 20 * time.Second
+	})
+	alice := e.newPerson(t, "alice")
+	alice.add("testbot@bots.localhost")
+	cv := alice.conv("testbot@bots.localhost")
+	const n = 12
+	alice.send(cv, "sleep 3000") // the bot is busy while the rest arrive
+	for i := 1; i <= n; i++ {
+		alice.send(cv, fmt.Sprintf("say %d", i))
+	}
+	// Every message is answered or named in a notice.
+	quoted := regexp.MustCompile(`"(say \d+)"`)
+	waitFor(t, "every message to be answered or named", func() bool {
+		seen := map[string]bool{}
+		for _, m := range alice.messagesFrom("testbot@bots.localhost") {
+			if strings.HasPrefix(m, "⚠ Testbot could not keep up and did not read ") {
+				for _, q := range quoted.FindAllStringSubmatch(m, -1) {
+					seen[q[1]] = true
+				}
+				if strings.Contains(m, " more") {
+					t.Fatalf("a notice left messages unnamed: %q", m)
+				}
+				continue
+			}
+			seen["say "+m] = true
+		}
+		for i := 1; i <= n; i++ {
+			if !seen[fmt.Sprintf("say %d", i)] {
+				return false
+			}
+		}
+		return true
+	})
+	notices := 0
+	for _, m := range alice.messagesFrom("testbot@bots.localhost") {
+		if strings.HasPrefix(m, "⚠") {
+			notices++
+		}
+	}
+	if notices == 0 {
+		t.Fatalf("no message was refused: %q", alice.messagesFrom("testbot@bots.localhost"))
 	}
 }

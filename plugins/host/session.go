@@ -31,7 +31,10 @@ type session struct {
 	convs map[string]*client.Conversation
 	seq   uint64
 	lanes map[string]*lane
-	drops int // events dropped from full queues, not yet reported
+	// unread are the messages the bot did not read, by conversation and
+	// reason, waiting to be named to their senders.
+	unread map[unreadKey]*unread
+	drops  int // messages refused by full queues, for the log
 
 	done chan struct{} // closed when the event loop has ended
 }
@@ -39,8 +42,9 @@ type session struct {
 // lane is the queue of one conversation (or of the bot's contact list, or
 // of presence): its events go to the bot one at a time, in order.
 type lane struct {
-	q       []event
-	running bool
+	q        []event
+	messages int // messages in q: QueueLimit bounds them
+	running  bool
 }
 
 // event is one hook call waiting to be made.
@@ -51,6 +55,19 @@ type event struct {
 	// host's own part, such as accepting a contact).
 	prepare func(ctx context.Context)
 	call    func(ctx context.Context, rpc botpb.BotClient) error
+	// coalesce, when set, makes the event take the place of a waiting one
+	// with the same key: of typing, nudges and presence only the latest
+	// matters, so they never pile up.
+	coalesce string
+	// msg is set for a message: the queue limit counts messages, and a
+	// message the bot does not read is named to its sender.
+	msg *unreadMessage
+}
+
+// unreadMessage is what a notice says of a message the bot did not read.
+type unreadMessage struct {
+	conv, from, text string
+	group            bool // several people in the conversation: name the sender
 }
 
 // redeliveries is how many times an event goes to a new process after the
@@ -129,7 +146,7 @@ func (b *bot) dial(ctx context.Context) (*session, error) {
 	b.log.info("signed in to MSN as %s", b.cfg.Email)
 	return &session{
 		b: b, c: c, ids: map[*client.Conversation]string{}, convs: map[string]*client.Conversation{},
-		lanes: map[string]*lane{}, done: make(chan struct{}),
+		lanes: map[string]*lane{}, unread: map[unreadKey]*unread{}, done: make(chan struct{}),
 	}, nil
 }
 
@@ -207,8 +224,12 @@ func (s *session) conv(id string) (*client.Conversation, bool) {
 }
 
 // enqueue adds an event to a lane and starts the lane's worker if it is
-// idle. A full lane drops its oldest event: a bot that cannot keep up
-// loses old chatter rather than the host's memory.
+// idle. Typing, nudges and presence take the place of the same kind of
+// event waiting from the same person. Messages are bounded by QueueLimit
+// per conversation: one that arrives at a full queue is not queued, and
+// its sender is told which message the bot did not read (see notices.go).
+// Nothing is dropped without a word; the other events are bounded by the
+// protocol (people joining, leaving, adding the bot).
 func (s *session) enqueue(key string, ev event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -217,12 +238,24 @@ func (s *session) enqueue(key string, ev event) {
 		l = &lane{}
 		s.lanes[key] = l
 	}
-	if len(l.q) >= s.b.h.cfg.QueueLimit {
-		l.q = l.q[1:]
-		s.drops++
-		if s.drops == 1 || s.drops%100 == 0 {
-			s.b.log.warn("the bot is not keeping up: %d events dropped so far", s.drops)
+	if ev.coalesce != "" {
+		for i := range l.q {
+			if l.q[i].coalesce == ev.coalesce {
+				l.q[i] = ev
+				return
+			}
 		}
+	}
+	if ev.msg != nil {
+		if l.messages >= s.b.h.cfg.QueueLimit {
+			s.drops++
+			if s.drops == 1 || s.drops%100 == 0 {
+				s.b.log.warn("the bot is not keeping up: %d messages not read so far (their senders are told)", s.drops)
+			}
+			s.noteUnreadLocked(unreadBusy, ev.msg)
+			return
+		}
+		l.messages++
 	}
 	l.q = append(l.q, ev)
 	if !l.running {
@@ -245,6 +278,9 @@ func (s *session) drain(key string, l *lane) {
 		ev := l.q[0]
 		l.q[0] = event{}
 		l.q = l.q[1:]
+		if ev.msg != nil {
+			l.messages--
+		}
 		s.mu.Unlock()
 		s.deliver(ctx, ev)
 	}
@@ -295,8 +331,11 @@ func (s *session) outcome(p *proc, ev event, err error) (again bool) {
 		// The process ended by itself during the call: the supervisor
 		// restarts it, and the events after this one wait for that. This
 		// one is not delivered again, so that a message that crashes the
-		// bot cannot crash it forever.
+		// bot cannot crash it forever; its sender is told.
 		p.broken.Store(true)
+		if ev.msg != nil {
+			s.noteUnread(unreadCrash, ev.msg)
+		}
 	default:
 		p.timeouts.Store(0)
 		b.log.warn("%s failed: %s", ev.name, rpcMessage(err))
@@ -314,24 +353,28 @@ func (s *session) loop() {
 			id := s.convID(e.Conversation)
 			msg := &botpb.MessageEvent{ConversationId: id, Sender: &botpb.Contact{Email: e.From, FriendlyName: e.FriendlyName},
 				Text: e.Text, Format: formatToPB(e.Format), Participants: participants(e.Conversation)}
+			from := e.FriendlyName
+			if from == "" {
+				from = e.From
+			}
 			s.enqueue(id, event{hook: botpb.Hook_HOOK_MESSAGE, name: "OnMessage", call: func(ctx context.Context, rpc botpb.BotClient) error {
 				_, err := rpc.OnMessage(ctx, msg)
 				return err
-			}})
+			}, msg: &unreadMessage{conv: id, from: from, text: e.Text, group: len(msg.Participants) > 1}})
 		case *client.Typing:
 			id := s.convID(e.Conversation)
 			te := &botpb.TypingEvent{ConversationId: id, Sender: &botpb.Contact{Email: e.From}}
 			s.enqueue(id, event{hook: botpb.Hook_HOOK_TYPING, name: "OnTyping", call: func(ctx context.Context, rpc botpb.BotClient) error {
 				_, err := rpc.OnTyping(ctx, te)
 				return err
-			}})
+			}, coalesce: "typing " + e.From})
 		case *client.Nudge:
 			id := s.convID(e.Conversation)
 			ne := &botpb.NudgeEvent{ConversationId: id, Sender: &botpb.Contact{Email: e.From}}
 			s.enqueue(id, event{hook: botpb.Hook_HOOK_NUDGE, name: "OnNudge", call: func(ctx context.Context, rpc botpb.BotClient) error {
 				_, err := rpc.OnNudge(ctx, ne)
 				return err
-			}})
+			}, coalesce: "nudge " + e.From})
 		case *client.Invited:
 			id := s.convID(e.Conversation)
 			ce := &botpb.ConversationEvent{ConversationId: id, Contact: &botpb.Contact{Email: e.From, FriendlyName: e.FriendlyName},
@@ -356,7 +399,7 @@ func (s *session) loop() {
 			s.enqueue("presence", event{hook: botpb.Hook_HOOK_PRESENCE, name: "OnPresence", call: func(ctx context.Context, rpc botpb.BotClient) error {
 				_, err := rpc.OnPresence(ctx, pe)
 				return err
-			}})
+			}, coalesce: e.Email})
 		case *client.ContactAdded:
 			s.enqueue("contacts", s.contactAdded(e.Email, e.FriendlyName))
 		case *client.ConversationClosed:

@@ -4,6 +4,7 @@
 //
 //	ping          → pong
 //	say TEXT      → TEXT
+//	sleep MS      sleeps that many milliseconds, then says "slept"
 //	panic         the handler panics (the process dies)
 //	exit          the process exits with status 3
 //	hang          the handler never returns
@@ -30,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/nudge-im/nudge/plugins/sdk"
 )
@@ -74,6 +76,12 @@ func (b *testbot) OnMessage(ctx context.Context, m *sdk.Message) error {
 	switch f[0] {
 	case "ping":
 		return m.Reply(ctx, "pong")
+	case "sleep":
+		if len(f) == 2 {
+			ms, _ := strconv.Atoi(f[1])
+			time.Sleep(time.Duration(ms) * time.Millisecond)
+			return m.Reply(ctx, "slept")
+		}
 	case "say":
 		return m.Reply(ctx, strings.TrimSpace(strings.TrimPrefix(m.Text, "say")))
 	case "panic":
