@@ -45,12 +45,12 @@ func TestNamesAreURLEncodedUTF8(t *testing.T) {
 	carol.expect("BLP AL")
 	carol.expect("LSG 0 Other%20Contacts 0")
 	carol.expect("LST dave@example.com " + daveName + " 9 0")
-	dave.send("CHG 6 NLN 0")
-	dave.expect("CHG 6 NLN 0")
 	carol.send("CHG 7 NLN 0")
 	carol.expect("CHG 7 NLN 0")
-	carol.expect("ILN 7 NLN dave@example.com " + daveName + " 0")
-	dave.expect("NLN NLN carol@example.com " + carolName + " 0")
+	dave.send("CHG 6 NLN 0")
+	dave.expect("CHG 6 NLN 0")
+	dave.expect("ILN 6 NLN carol@example.com " + carolName + " 0")
+	carol.expect("NLN NLN dave@example.com " + daveName + " 0")
 
 	// The switchboard: USR OK, RNG, IRO, JOI and the sender of MSG.
 	carol.send("XFR 8 SB")
