@@ -45,6 +45,7 @@ type Config struct {
 	Bots     Bots     `yaml:"bots"`    // bots.go
 	Discord  Discord  `yaml:"discord"` // discord.go
 	Web      Web      `yaml:"web"`     // web.go
+	Offline  Offline  `yaml:"offline"` // offline.go
 }
 
 // Database says where accounts, lists and the bots' key-value data are
@@ -105,6 +106,10 @@ type Passport struct {
 	// LoginHost is what the nexus sends clients as the login server
 	// (host[:port], no scheme). Empty means the host the client asked.
 	LoginHost string `yaml:"login_host"`
+	// ServiceTicketLifetime is how long the tickets an RST answer gives
+	// for the web services (address book, offline messages, profile)
+	// stay good: a client uses them for its whole session.
+	ServiceTicketLifetime Duration `yaml:"service_ticket_lifetime"`
 }
 
 // Admin holds the admin API settings.
@@ -168,12 +173,14 @@ func Default() Config {
 			TicketLifetime: Duration(5 * time.Minute),
 			BcryptCost:     10,
 		},
+		Passport: Passport{ServiceTicketLifetime: Duration(24 * time.Hour)},
 		Timeouts: Timeouts{Login: Duration(2 * time.Minute), Idle: Duration(10 * time.Minute), SwitchboardIdle: Duration(30 * time.Minute)},
 		Limits:   Limits{OutboxBytes: 256 << 10},
 		Log:      Log{Level: "info", Format: "console"},
 		Bots:     defaultBots(),
 		Discord:  defaultDiscord(),
 		Web:      defaultWeb(),
+		Offline:  defaultOffline(),
 	}
 }
 
@@ -323,6 +330,12 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.Discord.validate(); err != nil {
+		return err
+	}
+	if l := c.Passport.ServiceTicketLifetime; l < Duration(time.Minute) || l > Duration(30*24*time.Hour) {
+		return &keyError{"passport.service_ticket_lifetime", fmt.Sprintf("%s is outside 1m..720h", time.Duration(l))}
+	}
+	if err := c.Offline.validate(); err != nil {
 		return err
 	}
 	if err := c.Web.validate(); err != nil {

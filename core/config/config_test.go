@@ -60,6 +60,7 @@ passport:
   cert: /etc/nudge/cert.pem
   key: /etc/nudge/key.pem
   login_host: login.passport.com
+  service_ticket_lifetime: 12h
 admin:
   token: s3cret
 timeouts:
@@ -74,6 +75,9 @@ log:
 web:
   enabled: false
   grace: 2m
+offline:
+  max_per_user: 20
+  lifetime: 168h
 `)
 	got, err := config.Load(path)
 	if err != nil {
@@ -86,8 +90,9 @@ web:
 		PublicHost: "192.168.1.10",
 		Login: config.Login{MD5: false, Challenges: false,
 			TicketLifetime: config.Duration(90 * time.Second), BcryptCost: 12},
-		Passport: config.Passport{Cert: "/etc/nudge/cert.pem", Key: "/etc/nudge/key.pem", LoginHost: "login.passport.com"},
-		Admin:    config.Admin{Token: "s3cret"},
+		Passport: config.Passport{Cert: "/etc/nudge/cert.pem", Key: "/etc/nudge/key.pem", LoginHost: "login.passport.com",
+			ServiceTicketLifetime: config.Duration(12 * time.Hour)},
+		Admin: config.Admin{Token: "s3cret"},
 		Timeouts: config.Timeouts{Login: config.Duration(30 * time.Second), Idle: config.Duration(time.Hour),
 			SwitchboardIdle: config.Duration(5 * time.Minute)},
 		Limits:  config.Limits{OutboxBytes: 1 << 20},
@@ -95,6 +100,7 @@ web:
 		Bots:    config.Default().Bots, // the file leaves them at their defaults
 		Discord: config.Default().Discord,
 		Web:     config.Web{Enabled: false, Grace: config.Duration(2 * time.Minute)},
+		Offline: config.Offline{MaxPerUser: 20, Lifetime: config.Duration(7 * 24 * time.Hour)},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load =\n%+v\nwant\n%+v", got, want)

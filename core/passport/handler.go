@@ -31,6 +31,10 @@ type Config struct {
 	// Tickets issues the tickets the Notification server redeems. Required;
 	// share it with the Notification server.
 	Tickets *Tickets
+	// Grants issues the service tickets of RST answers (address book,
+	// offline messages, storage); share it with the web services that
+	// check them. nil means every token carries the sign-in ticket.
+	Grants *Grants
 	// LoginHost is the host (and port, if not 443) clients are sent to for
 	// login2.srf, written without a scheme in the nexus reply. "" means the
 	// Host the nexus request came to (or, for HTTP/1.0 requests without a

@@ -184,11 +184,13 @@ func orDefault(s, def string) string {
 // body are a wsse:FailedAuthentication SOAP fault with HTTP 200, which is
 // what clients expect from Passport.
 //
-// One ticket is issued per successful request and written into every compact
-// token. A client shows exactly one of them to the Notification server —
-// messenger.msn.com's in MSNP12-era clients, Compact1 (messengerclear.live.com)
-// in later ones — so one single-use ticket serves whichever it picks, and a
-// sign-in leaves one redeemable ticket behind instead of one per service.
+// One sign-in ticket is issued per successful request and written into the
+// tokens a client may show to the Notification server — messenger.msn.com's
+// in MSNP12-14-era clients, Compact1 (messengerclear.live.com) in later ones
+// — so one single-use ticket serves whichever it picks, and a sign-in leaves
+// one redeemable ticket behind instead of one per service. The other
+// tokens (address book, offline messages, storage …) carry one service
+// ticket (Grants), good for those domains only and shown many times.
 func (h *handler) rst(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -222,9 +224,24 @@ func (h *handler) rst(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ticket := h.cfg.Tickets.Issue(req.username)
+	service := ticket
+	if g := h.cfg.Grants; g != nil {
+		var domains []string
+		for _, a := range req.addresses {
+			if !signInAddress(a) {
+				domains = append(domains, a)
+			}
+		}
+		if len(domains) > 0 {
+			service = g.Issue(req.username, domains)
+		}
+		// Offline messages are read with the messenger.msn.com token,
+		// which is also the sign-in ticket of MSNP13-14 clients.
+		g.Add(ticket, req.username, []string{addrMessenger})
+	}
 	h.count("rst", "ok")
 	h.log.Info().Str("remote", r.RemoteAddr).Str("email", req.username).Int("tokens", len(req.addresses)).Msg("passport RST")
-	writeXML(w, rstResponse(req, ticket, time.Now(), h.cfg.Tickets.TTL()))
+	writeXML(w, rstResponse(req, ticket, service, time.Now(), h.cfg.Tickets.TTL()))
 }
 
 func writeXML(w http.ResponseWriter, body []byte) {
@@ -286,7 +303,7 @@ func rstFault(ns rstNamespaces, now time.Time) []byte {
 // per requested address, in request order, numbered by that order
 // (Compact1 is the second address, as in Passport's own replies). An empty
 // request gets a token for messenger.msn.com.
-func rstResponse(req rstRequest, ticket string, now time.Time, ttl time.Duration) []byte {
+func rstResponse(req rstRequest, ticket, service string, now time.Time, ttl time.Duration) []byte {
 	addrs := req.addresses
 	if len(addrs) == 0 {
 		addrs = []string{addrMessenger}
@@ -316,8 +333,11 @@ func rstResponse(req rstRequest, ticket string, now time.Time, ttl time.Duration
 		"</psf:credProperties><psf:extProperties></psf:extProperties><psf:response/></psf:pp></S:Header>")
 
 	b.raw("<S:Body><wst:RequestSecurityTokenResponseCollection>")
-	token := "t=" + ticket + "&p="
 	for i, addr := range addrs {
+		token := "t=" + service + "&p="
+		if signInAddress(addr) {
+			token = "t=" + ticket + "&p="
+		}
 		n := strconv.Itoa(i)
 		legacy := strings.EqualFold(addr, addrPassportTB)
 		b.raw("<wst:RequestSecurityTokenResponse><wst:TokenType>")
@@ -356,6 +376,13 @@ func rstResponse(req rstRequest, ticket string, now time.Time, ttl time.Duration
 	}
 	b.raw("</wst:RequestSecurityTokenResponseCollection></S:Body></S:Envelope>")
 	return b.Bytes()
+}
+
+// signInAddress reports whether addr's token is the one clients show to
+// the Notification server (USR TWN S / USR SSO S).
+func signInAddress(addr string) bool {
+	d := ServiceDomain(addr)
+	return d == addrMessengerClear || d == addrMessenger || strings.EqualFold(addr, addrPassportTB)
 }
 
 // accountIDs derives a stable Passport PUID and CID (16 hex digits each)

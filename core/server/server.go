@@ -42,7 +42,9 @@ type Server struct {
 	Store   store.Store
 	Metrics *metrics.Metrics
 	Tickets *passport.Tickets
-	Dir     *directory.Directory
+	// Grants are the web services' tickets (address book, offline messages).
+	Grants *passport.Grants
+	Dir    *directory.Directory
 
 	// AdminToken is the bearer token of the admin API; Admin is the API,
 	// where the rest of the program adds its own routes.
@@ -80,7 +82,11 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger) (*Server,
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("cannot create the data directory %s: %w", cfg.Data, err)
 	}
-	st, err := store.OpenURL(ctx, cfg.Database.URL, filepath.Join(cfg.Data, "nudge.db"), store.Options{BcryptCost: cfg.Login.BcryptCost})
+	st, err := store.OpenURL(ctx, cfg.Database.URL, filepath.Join(cfg.Data, "nudge.db"), store.Options{
+		BcryptCost:      cfg.Login.BcryptCost,
+		MaxOffline:      cfg.Offline.MaxPerUser,
+		OfflineLifetime: time.Duration(cfg.Offline.Lifetime),
+	})
 	switch {
 	case err != nil && cfg.Database.URL == "":
 		return nil, fmt.Errorf("cannot open the database in %s: %w", cfg.Data, err)
@@ -93,6 +99,7 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger) (*Server,
 		Store:     st,
 		Metrics:   metrics.New(),
 		Tickets:   passport.NewTickets(time.Duration(cfg.Login.TicketLifetime)),
+		Grants:    passport.NewGrants(time.Duration(cfg.Passport.ServiceTicketLifetime), 0),
 		Dir:       directory.New(),
 		listeners: map[string]net.Listener{},
 	}
@@ -218,6 +225,7 @@ func (s *Server) httpHandler() http.Handler {
 			return err
 		}),
 		Tickets:   s.Tickets,
+		Grants:    s.Grants,
 		LoginHost: loginHost,
 		Logger:    &plog,
 		Count: func(endpoint, result string) {

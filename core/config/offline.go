@@ -1,0 +1,31 @@
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// Offline bounds the messages kept for people who are offline (offline
+// messages: OIM for MSNP13+, a conversation opened at sign-in for older
+// clients).
+type Offline struct {
+	// MaxPerUser is how many messages may wait for one user; a sender
+	// beyond it is told the mailbox is full.
+	MaxPerUser int `yaml:"max_per_user"`
+	// Lifetime is how long an unread message is kept.
+	Lifetime Duration `yaml:"lifetime"`
+}
+
+func defaultOffline() Offline {
+	return Offline{MaxPerUser: 100, Lifetime: Duration(30 * 24 * time.Hour)}
+}
+
+func (o Offline) validate() error {
+	if o.MaxPerUser < 1 || o.MaxPerUser > 10000 {
+		return &keyError{"offline.max_per_user", fmt.Sprintf("%d is outside 1..10000", o.MaxPerUser)}
+	}
+	if o.Lifetime < Duration(time.Hour) || o.Lifetime > Duration(366*24*time.Hour) {
+		return &keyError{"offline.lifetime", fmt.Sprintf("%s is outside 1h..8784h (a year)", time.Duration(o.Lifetime))}
+	}
+	return nil
+}
