@@ -332,7 +332,7 @@ func (c *Config) Validate() error {
 	if err := c.Discord.validate(); err != nil {
 		return err
 	}
-	if l := c.Passport.ServiceTicketLifetime; l < Duration(time.Minute) || l > Duration(30*24*time.Hour) {
+	if l := c.Passport.ServiceTicketLifetime; l != 0 && (l < Duration(time.Minute) || l > Duration(30*24*time.Hour)) {
 		return &keyError{"passport.service_ticket_lifetime", fmt.Sprintf("%s is outside 1m..720h", time.Duration(l))}
 	}
 	if err := c.Offline.validate(); err != nil {

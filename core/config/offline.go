@@ -21,10 +21,11 @@ func defaultOffline() Offline {
 }
 
 func (o Offline) validate() error {
-	if o.MaxPerUser < 1 || o.MaxPerUser > 10000 {
+	// Zero values (a Config built in code) mean the defaults.
+	if o.MaxPerUser < 0 || o.MaxPerUser > 10000 {
 		return &keyError{"offline.max_per_user", fmt.Sprintf("%d is outside 1..10000", o.MaxPerUser)}
 	}
-	if o.Lifetime < Duration(time.Hour) || o.Lifetime > Duration(366*24*time.Hour) {
+	if o.Lifetime != 0 && (o.Lifetime < Duration(time.Hour) || o.Lifetime > Duration(366*24*time.Hour)) {
 		return &keyError{"offline.lifetime", fmt.Sprintf("%s is outside 1h..8784h (a year)", time.Duration(o.Lifetime))}
 	}
 	return nil
