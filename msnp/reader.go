@@ -1,7 +1,6 @@
 package msnp
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -98,10 +97,14 @@ func set(names ...string) map[string]bool {
 }
 
 // Reader reads commands from one side of an MSNP connection.
+//
+// Over a socket, a Reader holds no buffer while the connection is idle: it
+// waits for input with none and takes one from a pool shared by all
+// Readers when there is something to read, so that tens of thousands of
+// silent connections do not each keep one.
 type Reader struct {
-	r    *bufio.Reader
-	dir  Direction
-	toks []span // reused by ReadInto
+	in  *input
+	dir Direction
 
 	// MaxLine is the longest command line accepted, CRLF included.
 	MaxLine int
@@ -110,21 +113,29 @@ type Reader struct {
 	// Version is the negotiated version, when known. A FromServer reader
 	// needs it for LSG, whose TrID only MSNP7 sends.
 	Version Version
+	// BeforeRead, when set, runs each time the Reader has used up what it
+	// read and is about to read from the connection again. A server
+	// flushes the replies it queued there: the answers to a burst of
+	// commands leave together, and none wait while the Reader waits.
+	BeforeRead func()
 }
 
 // NewReader returns a Reader with the default limits.
 func NewReader(r io.Reader, dir Direction) *Reader {
-	size := DefaultMaxLine
-	br, ok := r.(*bufio.Reader)
-	if !ok || br.Size() < size {
-		br = bufio.NewReaderSize(r, size)
+	rd := &Reader{in: newInput(r), dir: dir, MaxLine: DefaultMaxLine, MaxPayload: DefaultMaxPayload}
+	rd.in.beforeFill = rd.beforeRead
+	return rd
+}
+
+func (r *Reader) beforeRead() {
+	if r.BeforeRead != nil {
+		r.BeforeRead()
 	}
-	return &Reader{r: br, dir: dir, MaxLine: DefaultMaxLine, MaxPayload: DefaultMaxPayload}
 }
 
 // Buffered returns the number of bytes read from the connection but not yet
 // consumed as commands.
-func (r *Reader) Buffered() int { return r.r.Buffered() }
+func (r *Reader) Buffered() int { return r.in.w - r.in.r }
 
 // ReadCommand reads the next command.
 func (r *Reader) ReadCommand() (*Command, error) {
@@ -145,8 +156,8 @@ func (r *Reader) ReadInto(c *Command) error {
 	if err != nil {
 		return err
 	}
-	toks := tokenize(r.toks[:0], line)
-	r.toks = toks[:0]
+	var spans [16]span
+	toks := tokenize(spans[:0], line)
 	if len(toks) == 0 || toks[0].len() != 3 {
 		return &ReadError{Err: ErrMalformed, InSync: true}
 	}
@@ -200,8 +211,7 @@ func (r *Reader) ReadInto(c *Command) error {
 		// Skipping a payload a little too large keeps the stream in
 		// step; a wildly large length is treated as an attack.
 		if length <= 16*r.MaxPayload {
-			_, err := io.CopyN(io.Discard, r.r, int64(length))
-			re.InSync = err == nil
+			re.InSync = r.skip(length) == nil
 		}
 		return re
 	}
@@ -210,10 +220,37 @@ func (r *Reader) ReadInto(c *Command) error {
 	} else {
 		c.Payload = make([]byte, length)
 	}
-	if _, err := io.ReadFull(r.r, c.Payload); err != nil {
-		return noEOF(err)
+	return r.readFull(c.Payload)
+}
+
+// readFull fills p from the input.
+func (r *Reader) readFull(p []byte) error {
+	for {
+		n := copy(p, r.in.buffered())
+		r.in.r += n
+		p = p[n:]
+		if len(p) == 0 {
+			return nil
+		}
+		if _, err := r.in.fill(bufferSize); err != nil {
+			return noEOF(err)
+		}
 	}
-	return nil
+}
+
+// skip consumes n bytes of input.
+func (r *Reader) skip(n int) error {
+	for {
+		k := min(n, r.Buffered())
+		r.in.r += k
+		n -= k
+		if n == 0 {
+			return nil
+		}
+		if _, err := r.in.fill(bufferSize); err != nil {
+			return noEOF(err)
+		}
+	}
 }
 
 // span is a token's position in a line.
@@ -276,20 +313,43 @@ var commonWords = func() map[string]string {
 	return m
 }()
 
-// readLine returns the next line without its line ending. The official
-// servers accept a lone LF as well as CRLF; so does this reader.
+// readLine returns the next line without its line ending; it is valid
+// until the next read. The official servers accept a lone LF as well as
+// CRLF; so does this reader.
 func (r *Reader) readLine() ([]byte, error) {
-	line, err := r.r.ReadSlice('\n')
-	if err == bufio.ErrBufferFull || (err == nil && len(line) > r.MaxLine) {
-		return nil, &ReadError{Err: ErrLineTooLong}
-	}
-	if err != nil {
-		if err == io.EOF && len(line) > 0 {
-			return nil, io.ErrUnexpectedEOF
+	limit := max(r.MaxLine, 1)
+	in := r.in
+	scanned := 0
+	for {
+		if in.data != nil {
+			if i := bytes.IndexByte(in.data[in.r+scanned:in.w], '\n'); i >= 0 {
+				end := in.r + scanned + i + 1
+				line := in.data[in.r:end]
+				in.r = end
+				if len(line) > limit {
+					return nil, &ReadError{Err: ErrLineTooLong}
+				}
+				return r.checkLine(line[:len(line)-1])
+			}
+			scanned = in.w - in.r
 		}
-		return nil, err
+		if scanned >= limit {
+			return nil, &ReadError{Err: ErrLineTooLong}
+		}
+		n, err := in.fill(max(bufferSize, limit))
+		if err != nil {
+			if err == io.EOF && in.w > in.r {
+				return nil, io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		if n == 0 {
+			return nil, &ReadError{Err: ErrLineTooLong}
+		}
 	}
-	line = line[:len(line)-1]
+}
+
+func (r *Reader) checkLine(line []byte) ([]byte, error) {
 	if n := len(line); n > 0 && line[n-1] == '\r' {
 		line = line[:n-1]
 	}

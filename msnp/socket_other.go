@@ -1,0 +1,13 @@
+//go:build !unix
+
+package msnp
+
+import "syscall"
+
+// socket is unused where file descriptors cannot be read directly: Readers
+// then keep their buffer and read through the connection.
+type socket struct{}
+
+func newSocket(syscall.Conn, *input) *socket { return nil }
+
+func (*socket) read(int) (int, error) { panic("unreachable") }
