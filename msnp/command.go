@@ -97,6 +97,30 @@ var (
 	errInvalidParam = errors.New("msnp: parameter is empty or contains white space")
 )
 
+// WireSize is the length of c's wire form: what AppendCommand appends.
+func (c *Command) WireSize() int {
+	n := len(c.Name) + 2 + len(c.Payload)
+	if c.HasTrID {
+		n += 1 + digits(uint64(c.TrID))
+	}
+	for _, p := range c.Params {
+		n += 1 + len(p)
+	}
+	if c.Payload != nil {
+		n += 1 + digits(uint64(len(c.Payload)))
+	}
+	return n
+}
+
+func digits(n uint64) int {
+	d := 1
+	for n >= 10 {
+		n /= 10
+		d++
+	}
+	return d
+}
+
 // AppendCommand appends the wire form of c (line, CRLF and payload) to dst.
 // It does not validate c; Writer.WriteCommand does.
 func AppendCommand(dst []byte, c *Command) []byte {

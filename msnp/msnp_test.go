@@ -532,3 +532,19 @@ func BenchmarkWriteCommand(b *testing.B) {
 	}
 	w.Flush()
 }
+
+func TestWireSize(t *testing.T) {
+	for _, c := range []*Command{
+		New("VER", 0, "MSNP8", "CVR0"),
+		New("ACK", 4294967295),
+		Notice("NLN", "NLN", "bob@example.com", "Bob", "268435456"),
+		Notice("MSG", "Hotmail", "Hotmail").WithPayload(make([]byte, 1234)),
+		Notice("NOT").WithPayload([]byte{}),
+		Error(ErrorCode(217), 9),
+		Notice("OUT"),
+	} {
+		if got, want := c.WireSize(), len(AppendCommand(nil, c)); got != want {
+			t.Errorf("%v: WireSize %d, wire form %d bytes", c, got, want)
+		}
+	}
+}

@@ -121,6 +121,7 @@ func (s *session) serve() {
 	defer s.signOut()
 
 	r := msnp.NewReader(s.conn, msnp.FromClient)
+	r.BeforeRead = s.out.Flush // the answers to a burst of commands leave together
 	var c msnp.Command
 	for {
 		s.conn.SetReadDeadline(s.readDeadline())
@@ -205,8 +206,9 @@ func (s *session) send(c *msnp.Command) { s.out.Send(c) }
 
 // sendBulk queues part of a large answer to the client's own request (a
 // contact list dump): it waits for the client to read rather than cut it
-// off, which only the session's own goroutine may do.
-func (s *session) sendBulk(c *msnp.Command) { s.out.SendWait(c) }
+// off, which only the session's own goroutine may do. What it queues
+// leaves before the session reads the client's next command.
+func (s *session) sendBulk(c *msnp.Command) { s.out.QueueWait(c) }
 
 func (s *session) replyBulk(c *msnp.Command, params ...string) {
 	s.sendBulk(msnp.New(c.Name, c.TrID, params...))

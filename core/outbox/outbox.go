@@ -1,12 +1,22 @@
 // Package outbox sends a connection's outgoing commands without ever making
 // the sender wait for the network.
 //
-// Senders append commands to a buffer under a short lock; one writer
-// goroutine per connection takes the whole buffer and writes it in a single
-// system call, so bursts coalesce into few writes. A reader too slow to keep
-// up is cut off once its backlog passes a limit or a write stalls past a
-// deadline, so one slow client never slows anyone else and never makes the
-// server hold unbounded memory for it.
+// Senders append commands to a buffer under a short lock. Whoever finds the
+// connection idle writes the buffer at once, on its own goroutine, with a
+// write that never waits: most of the time the socket takes it all and
+// that is the end of it. Only when the socket is full does a flusher
+// goroutine start, which writes the rest, and everything queued meanwhile
+// in one batch per system call, and then ends. An idle connection thus
+// costs no goroutine and no buffer: buffers come from a shared pool and go
+// back to it once written.
+//
+// A connection's own goroutine can Queue its replies and Flush them before
+// it waits for more input, so that the answers to a burst of commands, or
+// a burst of relayed messages, leave in one system call.
+//
+// A reader too slow to keep up is cut off once its backlog passes a limit
+// or a write stalls past a deadline, so one slow client never slows anyone
+// else and never makes the server hold unbounded memory for it.
 package outbox
 
 import (
@@ -25,22 +35,29 @@ const (
 	DefaultWriteTimeout = 30 * time.Second
 )
 
+// inlineRounds is how many writes a sender makes on a connection's behalf
+// before it leaves the rest to a flusher: others may keep adding to the
+// buffer, and no sender should write for them indefinitely.
+const inlineRounds = 4
+
 // Outbox is the outgoing side of one connection.
 type Outbox struct {
 	conn         net.Conn
+	nb           *nonblocking // nil when conn cannot be written without waiting
 	limit        int
 	writeTimeout time.Duration
+	onSlow       func()
 
 	mu      sync.Mutex
-	buf     []byte // pending bytes
-	spare   []byte // the buffer being written, reused for the next batch
-	closing bool   // Close was called: write what is pending, then close
-	dead    bool   // the connection failed or was cut off
-	wake    chan struct{}
-	drained chan struct{} // a batch went out (for SendWait)
-	done    chan struct{}
-	onSlow  func()
-	waiters []waiter // WhenBelow callbacks, in the order registered
+	buf     []byte        // queued bytes, not yet taken by a writer
+	spare   []byte        // a written batch's buffer, for the next one while busy
+	writing bool          // a sender or the flusher is writing
+	closing bool          // Close was called: write what is queued, then close
+	dead    bool          // the connection failed, was killed or cut off
+	closed  bool          // the connection is closed and no writer is left
+	room    chan struct{} // made by a waiting QueueWait; closed when a write made room
+	done    chan struct{} // made on demand; closed with closed
+	waiters []waiter      // WhenBelow callbacks, in the order registered
 }
 
 // waiter is a WhenBelow callback waiting for the backlog to fall to n.
@@ -58,11 +75,11 @@ type Options struct {
 	WriteTimeout time.Duration
 	// OnSlow, when set, is called once if the connection is cut off for
 	// being too slow: on the goroutine whose Send passed Limit, or on the
-	// writer's when a write stalled past WriteTimeout. It must not block.
+	// flusher's when a write stalled past WriteTimeout. It must not block.
 	OnSlow func()
 }
 
-// New starts the writer goroutine for conn.
+// New returns the outbox of conn.
 func New(conn net.Conn, opts Options) *Outbox {
 	if opts.Limit <= 0 {
 		opts.Limit = DefaultLimit
@@ -70,80 +87,81 @@ func New(conn net.Conn, opts Options) *Outbox {
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = DefaultWriteTimeout
 	}
-	o := &Outbox{
+	return &Outbox{
 		conn:         conn,
+		nb:           newNonblocking(conn),
 		limit:        opts.Limit,
 		writeTimeout: opts.WriteTimeout,
-		wake:         make(chan struct{}, 1),
-		drained:      make(chan struct{}, 1),
-		done:         make(chan struct{}),
 		onSlow:       opts.OnSlow,
 	}
-	go o.run()
-	return o
 }
 
-// Send queues c. It reports false when the connection is closed or was just
+// Send queues c and writes it, with whatever else is queued, unless a
+// write is already under way (which then takes it too). It never waits for
+// the network. It reports false when the connection is closed or was just
 // cut off for being too slow; the command is then dropped.
 func (o *Outbox) Send(c *msnp.Command) bool {
 	o.mu.Lock()
-	if o.dead || o.closing {
-		o.mu.Unlock()
+	if !o.queueLocked(c) {
 		return false
 	}
-	o.buf = msnp.AppendCommand(o.buf, c)
-	if len(o.buf) > o.limit {
-		o.dead = true
-		o.buf = nil
-		o.mu.Unlock()
-		o.conn.Close()
-		if o.onSlow != nil {
-			o.onSlow()
-		}
-		select { // the writer ends, and wakes WhenBelow waiters
-		case o.wake <- struct{}{}:
-		default:
-		}
-		return false
-	}
-	o.mu.Unlock()
-	select {
-	case o.wake <- struct{}{}:
-	default:
-	}
+	o.flushLocked()
 	return true
 }
 
-// SendWait is Send for a connection's answers to its own requests, which
+// Queue queues c without writing it: the next Flush or Send does. A
+// connection's own goroutine queues its replies and flushes before it
+// waits for input. It reports false as Send does.
+func (o *Outbox) Queue(c *msnp.Command) bool {
+	o.mu.Lock()
+	if !o.queueLocked(c) {
+		return false
+	}
+	o.mu.Unlock()
+	return true
+}
+
+// Flush writes what is queued, unless a write is already under way. It
+// never waits for the network.
+func (o *Outbox) Flush() {
+	o.mu.Lock()
+	o.flushLocked()
+}
+
+// QueueWait is Queue for a connection's answers to its own requests, which
 // may be large (a contact list of thousands): while the backlog is over
-// half the limit it waits for the writer instead of cutting the
-// connection off. Only the goroutine serving that connection may call it:
-// it waits on that connection's reader alone, never on anyone else.
-func (o *Outbox) SendWait(c *msnp.Command) bool {
+// half the limit it flushes and waits for the connection's reader instead
+// of cutting the connection off. Only the goroutine serving that
+// connection may call it: it waits on that connection's reader alone,
+// never on anyone else.
+func (o *Outbox) QueueWait(c *msnp.Command) bool {
 	for {
 		o.mu.Lock()
 		if o.dead || o.closing {
 			o.mu.Unlock()
 			return false
 		}
-		room := len(o.buf) < o.limit/2
-		o.mu.Unlock()
-		if room {
-			return o.Send(c)
+		if len(o.buf) < o.limit/2 {
+			if !o.queueLocked(c) {
+				return false
+			}
+			o.mu.Unlock()
+			return true
 		}
-		select {
-		case <-o.drained:
-		case <-o.done:
-			return false
+		if o.room == nil {
+			o.room = make(chan struct{})
 		}
+		room := o.room
+		o.flushLocked()
+		<-room
 	}
 }
 
 // WhenBelow calls f once no more than n bytes wait for the network: at
 // once, on the caller's goroutine, if that is already so, otherwise on the
-// writer's goroutine after the batch that brings the backlog down. f is
-// also called when the connection ends, so that nobody waits on a dead
-// reader. It must not block; it may call Send on any Outbox.
+// goroutine of the write that brings the backlog down. f is also called
+// when the connection ends, so that nobody waits on a dead reader. It must
+// not block; it may call Send on any Outbox.
 //
 // A switchboard uses it to hold back the acknowledgement of a message
 // while a recipient is far behind: senders that wait for acknowledgements
@@ -161,8 +179,8 @@ func (o *Outbox) WhenBelow(n int, f func()) {
 }
 
 // wakeWaiters calls the WhenBelow callbacks whose bound the backlog is
-// under (every one when all is true), outside the lock.
-func (o *Outbox) wakeWaiters(all bool) {
+// under (every one once the connection is dead), outside the lock.
+func (o *Outbox) wakeWaiters() {
 	o.mu.Lock()
 	if len(o.waiters) == 0 {
 		o.mu.Unlock()
@@ -171,7 +189,7 @@ func (o *Outbox) wakeWaiters(all bool) {
 	var ready []func()
 	keep := o.waiters[:0]
 	for _, w := range o.waiters {
-		if all || o.dead || len(o.buf) <= w.n {
+		if o.dead || len(o.buf) <= w.n {
 			ready = append(ready, w.f)
 		} else {
 			keep = append(keep, w)
@@ -179,40 +197,257 @@ func (o *Outbox) wakeWaiters(all bool) {
 	}
 	clear(o.waiters[len(keep):])
 	o.waiters = keep
+	if len(keep) == 0 {
+		o.waiters = nil
+	}
 	o.mu.Unlock()
 	for _, f := range ready {
 		f()
 	}
 }
 
-// Close writes what is pending (bounded by the write timeout), then closes
+// queueLocked appends c, or cuts the connection off when that passes the
+// limit. It unlocks o.mu when it reports false.
+func (o *Outbox) queueLocked(c *msnp.Command) bool {
+	if o.dead || o.closing {
+		o.mu.Unlock()
+		return false
+	}
+	if o.buf == nil {
+		o.buf, o.spare = o.spare, nil
+	}
+	if need := len(o.buf) + c.WireSize(); need > cap(o.buf) {
+		b := append(getBuffer(need), o.buf...)
+		putBuffer(o.buf)
+		o.buf = b
+	}
+	o.buf = msnp.AppendCommand(o.buf, c)
+	if len(o.buf) > o.limit {
+		o.dead = true
+		o.mu.Unlock()
+		// Closing unblocks a flusher stuck on the network.
+		o.conn.Close()
+		o.cutOff()
+		o.mu.Lock()
+		o.dieLocked()
+		return false
+	}
+	return true
+}
+
+func (o *Outbox) cutOff() {
+	if o.onSlow != nil {
+		o.onSlow()
+	}
+}
+
+// flushLocked starts writing what is queued unless a write is under way.
+// It unlocks o.mu.
+func (o *Outbox) flushLocked() {
+	if o.writing || o.dead || len(o.buf) == 0 {
+		o.mu.Unlock()
+		return
+	}
+	o.writing = true
+	batch := o.take()
+	o.mu.Unlock()
+	o.writeInline(batch)
+}
+
+// take hands the queued bytes to the writer. Called with o.mu held.
+func (o *Outbox) take() []byte {
+	batch := o.buf
+	o.buf = o.spare
+	o.spare = nil
+	return batch
+}
+
+// writeInline writes on the caller's goroutine with writes that never
+// wait, and leaves what the socket does not take to a flusher.
+func (o *Outbox) writeInline(batch []byte) {
+	if o.nb == nil {
+		go o.flush(batch, 0)
+		return
+	}
+	for round := 0; ; round++ {
+		n, err := o.nb.write(batch)
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			o.failed(batch, err)
+			return
+		}
+		if n < len(batch) {
+			go o.flush(batch, n)
+			return
+		}
+		o.mu.Lock()
+		wake := o.wroteLocked(batch)
+		if o.dead || len(o.buf) == 0 {
+			o.idleLocked()
+			o.wake(wake)
+			return
+		}
+		next := o.take()
+		o.mu.Unlock()
+		o.wake(wake)
+		if round+1 == inlineRounds {
+			go o.flush(next, 0)
+			return
+		}
+		batch = next
+	}
+}
+
+// flush is the flusher goroutine: it writes batch[off:], then everything
+// queued meanwhile, waiting for the socket with the write timeout, and
+// ends when nothing is left.
+func (o *Outbox) flush(batch []byte, off int) {
+	for {
+		o.conn.SetWriteDeadline(time.Now().Add(o.writeTimeout))
+		if _, err := o.conn.Write(batch[off:]); err != nil {
+			o.failed(batch, err)
+			return
+		}
+		off = 0
+		o.mu.Lock()
+		wake := o.wroteLocked(batch)
+		if o.dead || len(o.buf) == 0 {
+			// A deadline left behind would fail the next inline write.
+			o.conn.SetWriteDeadline(time.Time{})
+			o.idleLocked()
+			o.wake(wake)
+			return
+		}
+		batch = o.take()
+		o.mu.Unlock()
+		o.wake(wake)
+	}
+}
+
+// wroteLocked recycles a written batch and wakes a waiting QueueWait. It
+// reports whether WhenBelow callbacks wait.
+func (o *Outbox) wroteLocked(batch []byte) bool {
+	if o.spare == nil && cap(batch) <= 4*o.limit && !o.dead {
+		o.spare = batch[:0]
+	} else {
+		putBuffer(batch)
+	}
+	if o.room != nil {
+		close(o.room)
+		o.room = nil
+	}
+	return len(o.waiters) > 0
+}
+
+// wake runs the WhenBelow callbacks that are due, when some wait.
+func (o *Outbox) wake(waiting bool) {
+	if waiting {
+		o.wakeWaiters()
+	}
+}
+
+// idleLocked ends a writer's turn: buffers go back to the pool, and a
+// closing or dead connection is closed. It unlocks o.mu.
+func (o *Outbox) idleLocked() {
+	o.writing = false
+	if len(o.buf) == 0 {
+		putBuffer(o.buf)
+		o.buf = nil
+	}
+	putBuffer(o.spare)
+	o.spare = nil
+	if o.dead || o.closing {
+		o.dieLocked()
+		return
+	}
+	o.mu.Unlock()
+}
+
+// failed ends the connection after a failed write.
+func (o *Outbox) failed(batch []byte, err error) {
+	o.mu.Lock()
+	// A write that stalls past its deadline is a reader too slow to keep
+	// up, as much as an overlong backlog is: tell OnSlow, so it is logged
+	// and counted the same way (a closed or reset connection is not, nor
+	// one already killed or cut off).
+	slow := !o.dead && errors.Is(err, os.ErrDeadlineExceeded)
+	o.dead = true
+	o.mu.Unlock()
+	if slow {
+		o.cutOff()
+	}
+	o.mu.Lock()
+	o.writing = false
+	putBuffer(batch)
+	o.dieLocked()
+}
+
+// dieLocked marks the connection dead, drops what is queued and, when no
+// writer is left, closes it. It unlocks o.mu.
+func (o *Outbox) dieLocked() {
+	o.dead = true
+	putBuffer(o.buf)
+	o.buf = nil
+	if o.room != nil {
+		close(o.room)
+		o.room = nil
+	}
+	finish := !o.writing && !o.closed
+	if finish {
+		o.closed = true
+		if o.done != nil {
+			close(o.done)
+		}
+	}
+	waiting := len(o.waiters) > 0
+	o.mu.Unlock()
+	if finish {
+		o.conn.Close()
+	}
+	o.wake(waiting) // nobody waits on a dead reader
+}
+
+// Close writes what is queued (bounded by the write timeout), then closes
 // the connection. It returns when the connection is closed.
 func (o *Outbox) Close() {
+	done := o.Done()
 	o.mu.Lock()
 	o.closing = true
-	o.mu.Unlock()
-	select {
-	case o.wake <- struct{}{}:
+	switch {
+	case o.closed:
+		o.mu.Unlock()
+	case o.writing:
+		o.mu.Unlock() // the writer closes when it is done
+	case len(o.buf) > 0 && !o.dead:
+		o.writing = true
+		batch := o.take()
+		o.mu.Unlock()
+		go o.flush(batch, 0)
 	default:
+		o.dieLocked()
 	}
-	<-o.done
+	<-done
 }
 
-// Kill closes the connection at once, dropping what is pending.
+// Kill closes the connection at once, dropping what is queued.
 func (o *Outbox) Kill() {
 	o.mu.Lock()
-	o.dead = true
-	o.buf = nil
-	o.mu.Unlock()
+	o.dieLocked()
+	// A writer blocked on the network returns when the connection closes.
 	o.conn.Close()
-	select {
-	case o.wake <- struct{}{}:
-	default:
-	}
 }
 
-// Done is closed when the writer has stopped and the connection is closed.
-func (o *Outbox) Done() <-chan struct{} { return o.done }
+// Done is closed when the connection is closed and no write is left.
+func (o *Outbox) Done() <-chan struct{} {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.done == nil {
+		o.done = make(chan struct{})
+		if o.closed {
+			close(o.done)
+		}
+	}
+	return o.done
+}
 
 // Pending is the number of bytes waiting for the network.
 func (o *Outbox) Pending() int {
@@ -221,57 +456,36 @@ func (o *Outbox) Pending() int {
 	return len(o.buf)
 }
 
-func (o *Outbox) run() {
-	defer close(o.done)
-	defer o.wakeWaiters(true)
-	defer o.conn.Close()
-	for range o.wake {
-		for {
-			o.mu.Lock()
-			if o.dead {
-				o.mu.Unlock()
-				return
-			}
-			batch := o.buf
-			o.buf, o.spare = o.spare[:0], nil
-			closing := o.closing
-			o.mu.Unlock()
+// Buffers come from pools of three sizes, so that neither an inline write
+// of one notification nor a burst of relayed messages allocates; a larger
+// backlog (a long contact list) grows its own and leaves it to the GC.
+var (
+	small  = sync.Pool{New: func() any { return new([4 << 10]byte) }}
+	medium = sync.Pool{New: func() any { return new([16 << 10]byte) }}
+	large  = sync.Pool{New: func() any { return new([64 << 10]byte) }}
+)
 
-			if len(batch) > 0 {
-				o.conn.SetWriteDeadline(time.Now().Add(o.writeTimeout))
-				if _, err := o.conn.Write(batch); err != nil {
-					o.mu.Lock()
-					cutOff := !o.dead // not already Killed or cut off by Send
-					o.dead = true
-					o.buf = nil
-					o.mu.Unlock()
-					// A write that stalls past its deadline is a reader
-					// too slow to keep up, as much as an overlong backlog
-					// is: tell OnSlow, so it is logged and counted the
-					// same way (a closed or reset connection is not).
-					if cutOff && errors.Is(err, os.ErrDeadlineExceeded) && o.onSlow != nil {
-						o.onSlow()
-					}
-					return
-				}
-			}
-			select {
-			case o.drained <- struct{}{}:
-			default:
-			}
-			o.wakeWaiters(false)
-			o.mu.Lock()
-			if o.spare == nil && cap(batch) <= 4*o.limit {
-				o.spare = batch[:0]
-			}
-			more := len(o.buf) > 0
-			o.mu.Unlock()
-			if !more {
-				if closing {
-					return
-				}
-				break
-			}
-		}
+// getBuffer returns an empty buffer with room for n bytes.
+func getBuffer(n int) []byte {
+	switch {
+	case n <= 4<<10:
+		return small.Get().(*[4 << 10]byte)[:0]
+	case n <= 16<<10:
+		return medium.Get().(*[16 << 10]byte)[:0]
+	case n <= 64<<10:
+		return large.Get().(*[64 << 10]byte)[:0]
+	}
+	return make([]byte, 0, 2*n)
+}
+
+// putBuffer returns b to its pool if it came from one.
+func putBuffer(b []byte) {
+	switch cap(b) {
+	case 4 << 10:
+		small.Put((*[4 << 10]byte)(b[:4<<10]))
+	case 16 << 10:
+		medium.Put((*[16 << 10]byte)(b[:16<<10]))
+	case 64 << 10:
+		large.Put((*[64 << 10]byte)(b[:64<<10]))
 	}
 }

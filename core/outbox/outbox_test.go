@@ -194,7 +194,15 @@ func TestConcurrentSenders(t *testing.T) {
 			defer wg.Done()
 			for i := range each {
 				c := msnp.Notice("MSG", strconv.Itoa(g), strconv.Itoa(i)).WithPayload(payloadFor(g, i))
-				if !o.Send(c) {
+				// Half the senders send each command, the others queue
+				// bursts and flush them, as a relaying goroutine does.
+				ok := true
+				if g%2 == 0 {
+					ok = o.Send(c)
+				} else if ok = o.Queue(c); i%7 == 6 || i == each-1 {
+					o.Flush()
+				}
+				if !ok {
 					t.Errorf("sender %d: Send #%d = false", g, i)
 					return
 				}
@@ -448,9 +456,9 @@ func BenchmarkSend(b *testing.B) {
 	o.Close()
 }
 
-// TestSendWaitFollowsTheReader: a connection's own large answer waits for
+// TestQueueWaitFollowsTheReader: a connection's own large answer waits for
 // its reader instead of being cut off, and arrives whole.
-func TestSendWaitFollowsTheReader(t *testing.T) {
+func TestQueueWaitFollowsTheReader(t *testing.T) {
 	server, client := pair(t)
 	slow := make(chan struct{}, 1)
 	o := outbox.New(server, outbox.Options{Limit: 4096, OnSlow: func() { slow <- struct{}{} }})
@@ -459,11 +467,12 @@ func TestSendWaitFollowsTheReader(t *testing.T) {
 	done := make(chan bool)
 	go func() {
 		for i := 0; i < n; i++ {
-			if !o.SendWait(msnp.New("LST", uint32(i), "FL", "contact@example.com", "Some%20Contact%20Name", "1")) {
+			if !o.QueueWait(msnp.New("LST", uint32(i), "FL", "contact@example.com", "Some%20Contact%20Name", "1")) {
 				done <- false
 				return
 			}
 		}
+		o.Flush()
 		done <- true
 	}()
 	r := msnp.NewReader(client, msnp.FromServer)
@@ -478,7 +487,7 @@ func TestSendWaitFollowsTheReader(t *testing.T) {
 		}
 	}
 	if !<-done {
-		t.Fatal("SendWait gave up")
+		t.Fatal("QueueWait gave up")
 	}
 	select {
 	case <-slow:
@@ -548,5 +557,31 @@ func TestWhenBelow(t *testing.T) {
 	case <-gone:
 	case <-time.After(10 * time.Second):
 		t.Fatal("not called when the connection ended")
+	}
+}
+
+// Queue leaves the command for Flush (or the next Send) to write.
+func TestQueueWaitsForFlush(t *testing.T) {
+	server, client := pair(t)
+	o := outbox.New(server, outbox.Options{})
+	defer o.Kill()
+	r := msnp.NewReader(client, msnp.FromServer)
+	if !o.Queue(msnp.New("ACK", 1)) || !o.Queue(msnp.New("ACK", 2)) {
+		t.Fatal("Queue = false on a healthy connection")
+	}
+	client.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if c, err := r.ReadCommand(); err == nil {
+		t.Fatalf("read %v before Flush", c)
+	}
+	if o.Pending() == 0 {
+		t.Fatal("nothing pending after Queue")
+	}
+	o.Flush()
+	client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for want := uint32(1); want <= 2; want++ {
+		c, err := r.ReadCommand()
+		if err != nil || c.TrID != want {
+			t.Fatalf("after Flush: %v %v, want ACK %d", c, err, want)
+		}
 	}
 }

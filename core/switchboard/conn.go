@@ -21,7 +21,8 @@ type conn struct {
 	log zerolog.Logger
 
 	// Owned by the connection's goroutine.
-	cmd         msnp.Command // reused by every read
+	cmd         msnp.Command     // reused by every read
+	queued      []*outbox.Outbox // others' outboxes this goroutine queued messages to
 	sess        *session
 	deadlineSet time.Time // when the idle deadline was last pushed back
 	idle        bool      // the read deadline passed
@@ -48,7 +49,35 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c.out = outbox.New(nc, outbox.Options{Limit: s.outboxLimit, OnSlow: c.onSlow})
 	c.r = msnp.NewReader(nc, msnp.FromClient)
 	c.r.MaxPayload = msnp.MaxMessagePayload
+	c.r.BeforeRead = c.flush
 	return c
+}
+
+// flush writes what this goroutine queued, its own replies and the
+// messages it relayed, before it reads again: a burst of messages read at
+// once leaves in one write per recipient.
+func (c *conn) flush() {
+	c.out.Flush()
+	for i, o := range c.queued {
+		o.Flush()
+		c.queued[i] = nil
+	}
+	c.queued = c.queued[:0]
+}
+
+// queue queues cmd to another participant, to be flushed before this
+// connection reads again.
+func (c *conn) queue(o *outbox.Outbox, cmd *msnp.Command) bool {
+	if !o.Queue(cmd) {
+		return false
+	}
+	for _, q := range c.queued {
+		if q == o {
+			return true
+		}
+	}
+	c.queued = append(c.queued, o)
+	return true
 }
 
 // onSlow runs on the goroutine whose Send found c's outbox over its limit.
@@ -101,6 +130,7 @@ func (c *conn) serve() {
 
 // finish leaves the session, flushes what is queued and closes.
 func (c *conn) finish() {
+	c.flush()
 	if c.sess != nil {
 		c.sess.leave(c, c.idle)
 		c.log.Debug().Bool("idle", c.idle).Msg("left")
@@ -173,7 +203,7 @@ func (c *conn) usr() bool {
 	c.identify(u.Email, u.FriendlyName, u.Capabilities, u.Version)
 	c.sess = c.srv.newSession(c)
 	c.log = c.log.With().Str("user", c.email).Str("session", c.sess.id).Logger()
-	c.out.Send(msnp.New("USR", cmd.TrID, "OK", c.email, c.encName))
+	c.out.Queue(msnp.New("USR", cmd.TrID, "OK", c.email, c.encName))
 	c.log.Debug().Msg("session started")
 	return true
 }
@@ -270,7 +300,12 @@ func (c *conn) ackWhenRead(trid uint32, members []*conn) {
 	for i, m := range members {
 		if m != c && m.out.Pending() > bound {
 			rest := members[i+1:]
-			m.out.WhenBelow(bound, func() { c.ackWhenRead(trid, rest) })
+			// Called later on another goroutine, which must write the
+			// ACK itself: this one's flush before reading is long past.
+			m.out.WhenBelow(bound, func() {
+				c.ackWhenRead(trid, rest)
+				c.out.Flush()
+			})
 			return
 		}
 	}
@@ -296,7 +331,7 @@ func (c *conn) call() {
 		return
 	}
 	// RINGING goes out before the callee can possibly join.
-	c.out.Send(msnp.New("CAL", trid, "RINGING", c.sess.id))
+	c.out.Queue(msnp.New("CAL", trid, "RINGING", c.sess.id))
 	peer.Ring(r)
 	c.log.Debug().Str("callee", handle).Msg("ringing")
 }
@@ -342,14 +377,14 @@ func (c *conn) complain(what string, err error, name string) {
 }
 
 func (c *conn) reply(name string, trid uint32) {
-	c.out.Send(&msnp.Command{Name: name, TrID: trid, HasTrID: true})
+	c.out.Queue(&msnp.Command{Name: name, TrID: trid, HasTrID: true})
 }
 
 func (c *conn) fail(code msnp.ErrorCode, trid uint32) {
 	if c.srv.m != nil {
 		c.srv.m.errors.WithLabelValues("sb", code.Name()).Inc()
 	}
-	c.out.Send(msnp.Error(code, trid))
+	c.out.Queue(msnp.Error(code, trid))
 }
 
 func isTimeout(err error) bool {

@@ -130,9 +130,9 @@ func (s *session) join(c *conn, trid uint32) bool {
 		if c.rosterCaps {
 			params = append(params, m.caps)
 		}
-		c.out.Send(msnp.New("IRO", trid, params...))
+		c.out.Queue(msnp.New("IRO", trid, params...))
 	}
-	c.out.Send(msnp.New("ANS", trid, "OK"))
+	c.out.Queue(msnp.New("ANS", trid, "OK"))
 	// The joiner is a member before anyone hears of it: someone who reads
 	// JOI and answers at once must find the joiner there. Its roster and
 	// ANS OK are queued already, so no message overtakes them.
@@ -167,6 +167,9 @@ func (s *session) leave(c *conn, idle bool) {
 		s.mu.Unlock()
 		return
 	}
+	// Gone before anyone hears of it: a participant who reads BYE and
+	// sends at once must not find c still there.
+	s.members.Store(&next)
 	bye := msnp.Notice("BYE", c.email)
 	byeIdle := bye
 	if idle {
@@ -179,7 +182,6 @@ func (s *session) leave(c *conn, idle bool) {
 			m.out.Send(bye)
 		}
 	}
-	s.members.Store(&next)
 	ended := len(next) == 0
 	if ended {
 		s.ended = true
@@ -191,8 +193,9 @@ func (s *session) leave(c *conn, idle bool) {
 	}
 }
 
-// relay queues c's message to every other participant. It reports false
-// when there was nobody else or an outbox refused it.
+// relay queues c's message to every other participant, to leave when c
+// flushes. It reports false when there was nobody else or an outbox
+// refused it.
 func (s *session) relay(c *conn, payload []byte) bool {
 	cmd := &c.relay
 	cmd.Payload = payload
@@ -202,7 +205,7 @@ func (s *session) relay(c *conn, payload []byte) bool {
 			continue
 		}
 		sent++
-		if !m.out.Send(cmd) {
+		if !c.queue(m.out, cmd) {
 			ok = false
 		}
 	}
