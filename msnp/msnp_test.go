@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // The transcripts below are the client (C:) and server (S:) lines of the
@@ -495,6 +497,43 @@ func FuzzReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzReaderChunks: input that arrives a byte at a time reads exactly as
+// input that arrives at once, errors included.
+func FuzzReaderChunks(f *testing.F) {
+	f.Add([]byte("MSG 1 U 5\r\nhelloPNG\r\nQRY 2 x 3\r\nabc"), false)
+	f.Add([]byte("MSG 1 U 8000\r\n"+strings.Repeat("a", 8000)+"PNG\r\nVER 1 "+strings.Repeat("x", 5000)+"\r\n"), false)
+	f.Add([]byte("MSG Hotmail Hotmail 2\r\nhiADL 3 OK\r\nCHG 4"), true)
+	f.Fuzz(func(t *testing.T, data []byte, server bool) {
+		dir := FromClient
+		if server {
+			dir = FromServer
+		}
+		whole := readLog(NewReader(bytes.NewReader(data), dir))
+		bytewise := readLog(NewReader(iotest.OneByteReader(bytes.NewReader(data)), dir))
+		if !slices.Equal(whole, bytewise) {
+			t.Fatalf("read at once:\n%q\nread a byte at a time:\n%q", whole, bytewise)
+		}
+	})
+}
+
+// readLog reads r to its end and describes each command or error.
+func readLog(r *Reader) []string {
+	var log []string
+	for range 1000 {
+		c, err := r.ReadCommand()
+		if err != nil {
+			log = append(log, err.Error())
+			var re *ReadError
+			if errors.As(err, &re) && re.InSync {
+				continue
+			}
+			return log
+		}
+		log = append(log, string(AppendCommand(nil, c)))
+	}
+	return log
 }
 
 func BenchmarkReadCommand(b *testing.B) {
