@@ -66,7 +66,7 @@ func FuzzParseRST(f *testing.F) {
 			t.Fatal("parsed without credentials")
 		}
 		// Whatever was parsed must make a well-formed response.
-		resp := rstResponse(req, "TICKET", "SERVICE", time.Unix(1136214245, 0), time.Minute)
+		resp := rstResponse(req, rstTickets{signIn: "TICKET", sso: "SSO", proof: make([]byte, 24), service: "SERVICE"}, time.Unix(1136214245, 0), time.Minute)
 		if err := wellFormed(resp); err != nil {
 			t.Fatalf("response not well-formed: %v\n%s", err, resp)
 		}

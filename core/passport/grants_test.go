@@ -68,12 +68,18 @@ func TestRSTServiceTickets(t *testing.T) {
 	for _, r := range res.Responses {
 		tokens[r.Address] = r.Token.Value
 	}
-	signIn, contacts := tokens["messengerclear.live.com"], tokens["contacts.msn.com"]
+	signIn, contacts, sso := tokens["messenger.msn.com"], tokens["contacts.msn.com"], tokens["messengerclear.live.com"]
 	if signIn == "" || contacts == "" || TicketFromUSR(signIn) == TicketFromUSR(contacts) {
 		t.Fatalf("sign-in token %q, contacts token %q", signIn, contacts)
 	}
-	if tokens["messenger.msn.com"] != signIn {
-		t.Errorf("messenger.msn.com token %q, want the sign-in ticket %q", tokens["messenger.msn.com"], signIn)
+	// The SSO ticket is a sign-in ticket of its own, for no web service.
+	if sso == "" || sso == signIn || sso == contacts {
+		t.Errorf("messengerclear.live.com token %q", sso)
+	}
+	for _, d := range []string{"contacts.msn.com", "messenger.msn.com", "messengerclear.live.com"} {
+		if _, ok := g.Check(sso, d); ok {
+			t.Errorf("the SSO ticket opened %s", d)
+		}
 	}
 	if tk.Redeem(TicketFromUSR(contacts), testEmail) {
 		t.Error("a service ticket signed in to the Notification server")

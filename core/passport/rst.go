@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nudge-im/nudge/msnp/auth"
 )
 
 // Limits on an RST request.
@@ -184,13 +186,14 @@ func orDefault(s, def string) string {
 // body are a wsse:FailedAuthentication SOAP fault with HTTP 200, which is
 // what clients expect from Passport.
 //
-// One sign-in ticket is issued per successful request and written into the
-// tokens a client may show to the Notification server — messenger.msn.com's
-// in MSNP12-14-era clients, Compact1 (messengerclear.live.com) in later ones
-// — so one single-use ticket serves whichever it picks, and a sign-in leaves
-// one redeemable ticket behind instead of one per service. The other
-// tokens (address book, offline messages, storage …) carry one service
-// ticket (Grants), good for those domains only and shown many times.
+// A successful request gets one single-use sign-in ticket of each kind it
+// asks for: messenger.msn.com's (TWN, MSNP8-14) and messengerclear.live.com's
+// (SSO, MSNP15+). The SSO ticket is bound to a proof key, sent to the client
+// as the token's BinarySecret and checked by the Notification server
+// (msnp/auth.VerifyRPS): the ticket travels in the clear, the key does not,
+// so the ticket alone signs nobody in. The other tokens (address book,
+// offline messages, storage …) carry one service ticket (Grants), good for
+// those domains only and shown many times.
 func (h *handler) rst(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -224,6 +227,15 @@ func (h *handler) rst(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ticket := h.cfg.Tickets.Issue(req.username)
+	var sso string
+	var proof []byte
+	for _, a := range req.addresses {
+		if ServiceDomain(a) == addrMessengerClear {
+			proof = auth.NewProofKey()
+			sso = h.cfg.Tickets.IssueKey(req.username, proof)
+			break
+		}
+	}
 	service := ticket
 	if g := h.cfg.Grants; g != nil {
 		var domains []string
@@ -241,7 +253,7 @@ func (h *handler) rst(w http.ResponseWriter, r *http.Request) {
 	}
 	h.count("rst", "ok")
 	h.log.Info().Str("remote", r.RemoteAddr).Str("email", req.username).Int("tokens", len(req.addresses)).Msg("passport RST")
-	writeXML(w, rstResponse(req, ticket, service, time.Now(), h.cfg.Tickets.TTL()))
+	writeXML(w, rstResponse(req, rstTickets{signIn: ticket, sso: sso, proof: proof, service: service}, time.Now(), h.cfg.Tickets.TTL()))
 }
 
 func writeXML(w http.ResponseWriter, body []byte) {
@@ -303,7 +315,13 @@ func rstFault(ns rstNamespaces, now time.Time) []byte {
 // per requested address, in request order, numbered by that order
 // (Compact1 is the second address, as in Passport's own replies). An empty
 // request gets a token for messenger.msn.com.
-func rstResponse(req rstRequest, ticket, service string, now time.Time, ttl time.Duration) []byte {
+// rstTickets are the tickets of one RST answer (see rst).
+type rstTickets struct {
+	signIn, sso, service string
+	proof                []byte // sso's proof key
+}
+
+func rstResponse(req rstRequest, tk rstTickets, now time.Time, ttl time.Duration) []byte {
 	addrs := req.addresses
 	if len(addrs) == 0 {
 		addrs = []string{addrMessenger}
@@ -334,9 +352,13 @@ func rstResponse(req rstRequest, ticket, service string, now time.Time, ttl time
 
 	b.raw("<S:Body><wst:RequestSecurityTokenResponseCollection>")
 	for i, addr := range addrs {
-		token := "t=" + service + "&p="
-		if signInAddress(addr) {
-			token = "t=" + ticket + "&p="
+		var proof []byte
+		token := "t=" + tk.service + "&p="
+		switch {
+		case ServiceDomain(addr) == addrMessengerClear:
+			token, proof = "t="+tk.sso+"&p=", tk.proof
+		case signInAddress(addr):
+			token = "t=" + tk.signIn + "&p="
 		}
 		n := strconv.Itoa(i)
 		legacy := strings.EqualFold(addr, addrPassportTB)
@@ -367,8 +389,13 @@ func rstResponse(req rstRequest, ticket, service string, now time.Time, ttl time
 				`<wst:RequestedTokenReference><wsse:KeyIdentifier ValueType="urn:passport:compact"></wsse:KeyIdentifier>`,
 				`<wsse:Reference URI="#Compact`, n, `"></wsse:Reference></wst:RequestedTokenReference>`)
 		}
-		if legacy || strings.EqualFold(addr, addrMessengerClear) {
-			// The session key later clients derive SSO answers from.
+		switch {
+		case proof != nil:
+			// The key SSO answers are made with (msnp/auth.RPSResponse).
+			b.raw("<wst:RequestedProofToken><wst:BinarySecret>", base64.StdEncoding.EncodeToString(proof),
+				"</wst:BinarySecret></wst:RequestedProofToken>")
+		case legacy:
+			// A key for renewing tokens, which Nudge never asks for.
 			b.raw("<wst:RequestedProofToken><wst:BinarySecret>", randomBase64(24),
 				"</wst:BinarySecret></wst:RequestedProofToken>")
 		}

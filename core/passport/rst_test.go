@@ -1,6 +1,7 @@
 package passport
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/xml"
 	"fmt"
@@ -130,7 +131,8 @@ func TestRSTSuccess(t *testing.T) {
 		t.Fatal("BinarySecurityToken does not end in &amp;p=")
 	}
 
-	var ticket string
+	var ticket, sso string
+	var secret []byte
 	for i, r := range res.Responses {
 		if r.Address != msnAddresses[i] {
 			t.Errorf("response %d for %q, want %q", i, r.Address, msnAddresses[i])
@@ -156,19 +158,40 @@ func TestRSTSuccess(t *testing.T) {
 			t.Errorf("%s: token %q", r.Address, r.Token.Value)
 		}
 		got := TicketFromUSR(r.Token.Value)
+		if r.Address == "messengerclear.live.com" {
+			// The SSO ticket is its own, bound to the BinarySecret.
+			sso = got
+			var err error
+			if secret, err = base64.StdEncoding.DecodeString(r.Secret); err != nil || len(secret) != 24 {
+				t.Errorf("BinarySecret %q: %d bytes, %v", r.Secret, len(secret), err)
+			}
+			continue
+		}
 		if ticket == "" {
 			ticket = got
 		} else if got != ticket {
 			t.Errorf("%s: ticket %q differs from %q", r.Address, got, ticket)
 		}
-		wantSecret := r.Address == "messengerclear.live.com"
-		if wantSecret {
-			if sec, err := base64.StdEncoding.DecodeString(r.Secret); err != nil || len(sec) != 24 {
-				t.Errorf("BinarySecret %q: %d bytes, %v", r.Secret, len(sec), err)
-			}
-		} else if r.Secret != "" {
+		if r.Secret != "" {
 			t.Errorf("%s: unexpected BinarySecret", r.Address)
 		}
+	}
+	if sso == "" || sso == ticket {
+		t.Fatalf("SSO ticket %q, sign-in ticket %q", sso, ticket)
+	}
+	// It signs in only with its proof key (which the client must prove it
+	// holds): alone it does nothing, and it is used up once shown.
+	if tk.Redeem(sso, testEmail) {
+		t.Fatal("the SSO ticket redeemed without its proof key")
+	}
+	if key, ok := tk.RedeemKey(sso, testEmail); !ok || !bytes.Equal(key, secret) {
+		t.Fatalf("RedeemKey = %x, %v; want the BinarySecret %x", key, ok, secret)
+	}
+	if _, ok := tk.RedeemKey(sso, testEmail); ok {
+		t.Fatal("the SSO ticket redeemed twice")
+	}
+	if _, ok := tk.RedeemKey(ticket, testEmail); ok {
+		t.Fatal("the TWN ticket taken as an SSO one")
 	}
 
 	var cid, member string
@@ -246,7 +269,7 @@ func TestRST2Namespaces(t *testing.T) {
 			break
 		}
 	}
-	if !tk.Redeem(TicketFromUSR(tok.Value), testEmail) {
+	if _, ok := tk.RedeemKey(TicketFromUSR(tok.Value), testEmail); !ok {
 		t.Fatalf("ticket from %q refused", tok.Value)
 	}
 }

@@ -38,6 +38,7 @@ type Tickets struct {
 type ticketEntry struct {
 	email string
 	exp   time.Duration
+	key   []byte // proof key: redeemed only with RedeemKey (SSO)
 }
 
 type queued struct {
@@ -97,6 +98,21 @@ func (t *Tickets) TTL() time.Duration { return t.ttl }
 // client could mangle when it splits, quotes, URL- or XML-encodes them.
 func (t *Tickets) Issue(email string) string {
 	ticket := rand.Text()
+	t.put(ticket, email, nil)
+	return ticket
+}
+
+// IssueKey makes a ticket bound to a proof key (the RST BinarySecret of
+// messengerclear.live.com): only RedeemKey takes it, and the Notification
+// server then checks that the client holds the key (MSNP15+ SSO), so the
+// ticket alone signs nobody in.
+func (t *Tickets) IssueKey(email string, key []byte) string {
+	ticket := rand.Text()
+	t.put(ticket, email, key)
+	return ticket
+}
+
+func (t *Tickets) put(ticket, email string, key []byte) {
 	email = normalizeEmail(email)
 	now := t.now()
 	s := t.shard(ticket)
@@ -106,19 +122,32 @@ func (t *Tickets) Issue(email string) string {
 		s.popFront()
 	}
 	exp := now + t.ttl
-	s.m[ticket] = ticketEntry{email: email, exp: exp}
+	s.m[ticket] = ticketEntry{email: email, exp: exp, key: key}
 	s.q = append(s.q, queued{ticket: ticket, exp: exp})
 	s.mu.Unlock()
-	return ticket
 }
 
 // Redeem reports whether ticket was issued to email and is still valid, and
 // if so uses it up: a second Redeem of the same ticket fails. A ticket shown
 // with the wrong address is refused but not used up, so the client it was
-// issued to can still sign in with it.
+// issued to can still sign in with it. A ticket bound to a proof key is
+// refused too: it needs RedeemKey and the proof.
 func (t *Tickets) Redeem(ticket, email string) bool {
+	_, ok := t.redeem(ticket, email, false)
+	return ok
+}
+
+// RedeemKey is Redeem for a ticket bound to a proof key (IssueKey): it
+// returns the key, which the caller must see the client prove it holds.
+// The ticket is used up either way, so a failed proof cannot be retried
+// with it.
+func (t *Tickets) RedeemKey(ticket, email string) ([]byte, bool) {
+	return t.redeem(ticket, email, true)
+}
+
+func (t *Tickets) redeem(ticket, email string, withKey bool) ([]byte, bool) {
 	if ticket == "" {
-		return false
+		return nil, false
 	}
 	email = normalizeEmail(email)
 	now := t.now()
@@ -128,15 +157,15 @@ func (t *Tickets) Redeem(ticket, email string) bool {
 	e, ok := s.m[ticket]
 	switch {
 	case !ok:
-		return false
+		return nil, false
 	case e.exp <= now:
 		delete(s.m, ticket)
-		return false
-	case e.email != email:
-		return false
+		return nil, false
+	case e.email != email, (e.key != nil) != withKey:
+		return nil, false
 	}
 	delete(s.m, ticket)
-	return true
+	return e.key, true
 }
 
 // Len is the number of tickets held, counting expired ones not yet swept.

@@ -63,6 +63,40 @@ func TestRedeemOnceForItsAddressOnly(t *testing.T) {
 	}
 }
 
+// A ticket with a proof key is only for RedeemKey, which hands the key
+// back once.
+func TestProofKeysAndCheck(t *testing.T) {
+	tk := NewTickets(time.Minute)
+	clock := withClock(tk)
+	key := []byte("0123456789abcdefghijklmn")
+	k := tk.IssueKey("alice@example.com", key)
+	p := tk.Issue("alice@example.com")
+	if tk.Redeem(k, "alice@example.com") {
+		t.Fatal("a proof-key ticket redeemed without the proof")
+	}
+	if _, ok := tk.RedeemKey(p, "alice@example.com"); ok {
+		t.Fatal("a plain ticket redeemed as a proof-key one")
+	}
+	if _, ok := tk.RedeemKey(k, "bob@example.com"); ok {
+		t.Fatal("alice's ticket redeemed for bob")
+	}
+	if got, ok := tk.RedeemKey(k, "Alice@Example.com"); !ok || string(got) != string(key) {
+		t.Fatalf("RedeemKey = %q, %v", got, ok)
+	}
+	if _, ok := tk.RedeemKey(k, "alice@example.com"); ok {
+		t.Fatal("redeemed twice")
+	}
+	if !tk.Redeem(p, "alice@example.com") {
+		t.Fatal("the plain ticket refused")
+	}
+	clock.advance(time.Minute)
+	k = tk.IssueKey("alice@example.com", key)
+	clock.advance(time.Minute)
+	if _, ok := tk.RedeemKey(k, "alice@example.com"); ok {
+		t.Fatal("an expired proof-key ticket redeemed")
+	}
+}
+
 func TestRedeemExpired(t *testing.T) {
 	tk := NewTickets(30 * time.Second)
 	clock := withClock(tk)
