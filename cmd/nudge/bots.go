@@ -192,11 +192,14 @@ func startBots(ctx context.Context, env extraEnv) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(bots) == 0 {
+	if len(bots) == 0 && env.ConfigPath == "" {
 		return nil, nil
 	}
 	a := env.Server.Addrs()
 	if a.HTTP == "" {
+		if len(bots) == 0 {
+			return nil, nil
+		}
 		if len(c.Run) > 0 {
 			return nil, errors.New("bots need the admin API: set listen.http, or remove bots.run")
 		}
@@ -204,8 +207,26 @@ func startBots(ctx context.Context, env extraEnv) (func(), error) {
 		return nil, nil
 	}
 	base := "http://" + loopback(a.HTTP)
+	// A reload reads the bots from the file again (without a file, the
+	// defaults: a shipped bot built since the start is found).
+	source := func() ([]host.BotConfig, error) {
+		bc := c
+		if env.ConfigPath != "" {
+			cfg, err := config.Load(env.ConfigPath)
+			if err != nil {
+				return nil, err
+			}
+			bc = cfg.Bots
+		}
+		bots, warnings, err := resolveBots(bc)
+		for _, w := range warnings {
+			env.Log.Warn().Msg(w)
+		}
+		return bots, err
+	}
 	h, err := host.New(host.Config{
 		Bots:           bots,
+		Source:         source,
 		Server:         loopback(a.NS),
 		PassportURL:    base,
 		Admin:          adminapi.New(base, env.Server.AdminToken),
@@ -226,11 +247,29 @@ func startBots(ctx context.Context, env extraEnv) (func(), error) {
 	if err := h.Start(ctx); err != nil {
 		return nil, err
 	}
+	if env.OnReload != nil {
+		env.OnReload(func(ctx context.Context) {
+			ctx, cancel := context.WithTimeout(ctx, time.Minute)
+			defer cancel()
+			changes, err := h.ReloadAll(ctx)
+			if err != nil {
+				env.Log.Error().Err(err).Msg("bots not reloaded; they run as before")
+				return
+			}
+			for _, ch := range changes {
+				if ch.Action != host.Unchanged {
+					env.Log.Info().Str("bot", ch.Name).Str("state", string(ch.Status.State)).Msg("bot " + ch.Action)
+				}
+			}
+		})
+	}
 	var handles []string
 	for _, b := range bots {
 		handles = append(handles, b.Email)
 	}
-	env.Log.Info().Strs("bots", handles).Msg("bots starting: add them as contacts and say hello (nudge bot list shows how they are)")
+	if len(handles) > 0 {
+		env.Log.Info().Strs("bots", handles).Msg("bots starting: add them as contacts and say hello (nudge bot list shows how they are)")
+	}
 	return func() { h.Close() }, nil
 }
 
@@ -298,29 +337,54 @@ DATA/admin.token.`,
 			return nil
 		},
 	}
+	var all bool
 	reload := &cobra.Command{
-		Use:   "reload NAME",
-		Short: "Restart a bot (after you rebuilt it, or to bring a disabled one back)",
-		Long: `Restart a bot: stop its process, take its program's checksum again (so a
-rebuilt binary is accepted), forget its crashes, and start it. A disabled bot
-is enabled. The command waits until the bot runs or fails again.`,
-		Args: cobra.ExactArgs(1),
+		Use:   "reload NAME | --all",
+		Short: "Restart a bot as nudge.yaml says now; with --all, start new bots and stop removed ones",
+		Long: `Restart a bot: read its entry in the server's nudge.yaml again, stop its
+process, take its program's checksum again (so a rebuilt binary is accepted),
+forget its crashes, and start it. A disabled bot is enabled; a bot new to the
+file is started, one no longer in it is stopped. The command waits until the
+bot runs or fails again.
+
+With --all (or SIGHUP to the server), every bot is made what the file says:
+new ones start, removed ones stop, and those whose settings or program changed
+or that were disabled restart; the others go on undisturbed.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if all {
+				return cobra.NoArgs(cmd, args)
+			}
+			return cobra.ExactArgs(1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := client()
 			if err != nil {
 				return err
 			}
+			out := cmd.OutOrStdout()
+			if all {
+				changes, err := c.ReloadAll(cmd.Context())
+				if err != nil {
+					return err
+				}
+				return printChanges(out, changes)
+			}
 			st, err := c.Reload(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			if st.State != host.StateRunning {
-				return fmt.Errorf("bot %s is %s after the reload: %s (nudge bot logs %s)", st.Name, st.State, st.LastError, st.Name)
+			if st.State == host.StateRemoved {
+				fmt.Fprintf(out, "%s: stopped (it is no longer in the configuration)\n", st.Name)
+				return nil
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: running (pid %d)\n", st.Name, st.PID)
+			if st.State != host.StateRunning {
+				return fmt.Errorf("bot %s is %s after the reload: %s (nudge bot logs %s)", st.Name, st.State, tableCell(st.LastError), st.Name)
+			}
+			fmt.Fprintf(out, "%s: running (pid %d)\n", st.Name, st.PID)
 			return nil
 		},
 	}
+	reload.Flags().BoolVar(&all, "all", false, "make every bot what the configuration says")
 	var lines int
 	var follow bool
 	logs := &cobra.Command{
@@ -381,6 +445,36 @@ func printBots(w io.Writer, sts []host.Status, now time.Time) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", s.Name, s.State, online, pid, s.Restarts, ago(now.Sub(s.Since)), s.Email, tableCell(s.LastError))
 	}
 	tw.Flush()
+}
+
+// printChanges says what a reload of every bot did; it fails when a bot
+// it started does not run.
+func printChanges(w io.Writer, changes []host.Change) error {
+	var failed []string
+	n := 0
+	for _, ch := range changes {
+		switch ch.Action {
+		case host.Unchanged:
+			continue
+		case host.Stopped:
+			fmt.Fprintf(w, "%s: stopped (it is no longer in the configuration)\n", ch.Name)
+		default:
+			if ch.Status.State == host.StateRunning {
+				fmt.Fprintf(w, "%s: %s, running (pid %d)\n", ch.Name, ch.Action, ch.Status.PID)
+			} else {
+				fmt.Fprintf(w, "%s: %s, %s: %s\n", ch.Name, ch.Action, ch.Status.State, tableCell(ch.Status.LastError))
+				failed = append(failed, ch.Name)
+			}
+		}
+		n++
+	}
+	if n == 0 {
+		fmt.Fprintln(w, "nothing to do: the bots are as the configuration says")
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("not running after the reload: %s (nudge bot logs NAME says why)", strings.Join(failed, ", "))
+	}
+	return nil
 }
 
 // maxErrorWidth is how much of a bot's last error the table shows;

@@ -24,8 +24,14 @@ type extra struct {
 // extraEnv is what an extra gets from serve.
 type extraEnv struct {
 	Config config.Config
-	Server *server.Server
-	Log    zerolog.Logger
+	// ConfigPath is the file Config was read from ("" for the defaults),
+	// for parts that read it again when asked to reload.
+	ConfigPath string
+	Server     *server.Server
+	Log        zerolog.Logger
+	// OnReload, when set, registers what the part does when the operator
+	// asks the server to reload its configuration (SIGHUP).
+	OnReload func(reload func(ctx context.Context))
 }
 
 var extras []extra
@@ -42,7 +48,8 @@ func startExtras(ctx context.Context, env extraEnv) (func(), error) {
 		}
 	}
 	for _, e := range extras {
-		stop, err := e.start(ctx, extraEnv{Config: env.Config, Server: env.Server, Log: env.Log.With().Str("component", e.name).Logger()})
+		stop, err := e.start(ctx, extraEnv{Config: env.Config, ConfigPath: env.ConfigPath, Server: env.Server,
+			Log: env.Log.With().Str("component", e.name).Logger(), OnReload: env.OnReload})
 		if err != nil {
 			stopAll()
 			return nil, fmt.Errorf("%s: %w", e.name, err)

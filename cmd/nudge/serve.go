@@ -24,7 +24,9 @@ func serveCommand() *cobra.Command {
 		Long: `Run the MSN service: the Dispatch/Notification server, the Switchboard server,
 the Passport endpoints (HTTP and HTTPS), the admin API and /metrics.
 
-Flags override the YAML config file, which overrides the defaults.`,
+Flags override the YAML config file, which overrides the defaults. SIGHUP
+reads the file's bots again (as "nudge bot reload --all" does): new ones start,
+removed ones stop, changed ones restart.`,
 		Example: `  nudge serve --data ./data
   nudge serve --config nudge.yaml --public-host 192.168.1.10`,
 		Args: cobra.NoArgs,
@@ -44,17 +46,35 @@ Flags override the YAML config file, which overrides the defaults.`,
 
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
 			srv, err := server.Start(ctx, cfg, log)
 			if err != nil {
 				return err
 			}
-			stopExtras, err := startExtras(ctx, extraEnv{Config: cfg, Server: srv, Log: log})
+			var reloaders []func(context.Context)
+			stopExtras, err := startExtras(ctx, extraEnv{Config: cfg, ConfigPath: configPath, Server: srv, Log: log,
+				OnReload: func(f func(context.Context)) { reloaders = append(reloaders, f) }})
 			if err != nil {
 				srv.Close()
 				return err
 			}
 			printWelcome(cmd, cfg, srv)
-			<-ctx.Done()
+		wait:
+			for {
+				select {
+				case <-ctx.Done():
+					break wait
+				case <-hup:
+					// SIGHUP reloads what can change while running (the
+					// bots in nudge.yaml); the rest takes a restart.
+					log.Info().Msg("SIGHUP: reloading the configuration")
+					for _, reload := range reloaders {
+						reload(ctx)
+					}
+				}
+			}
 			log.Info().Msg("shutting down")
 			stopExtras()
 			return srv.Close()

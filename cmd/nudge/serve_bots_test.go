@@ -67,6 +67,7 @@ type served struct {
 	cmd    *exec.Cmd
 	dir    string // its folder: nudge.yaml, data, tmp
 	tmp    string // its TMPDIR
+	url    string // its admin API
 	bots   host.Client
 	stderr *lockedBuffer
 	exited chan struct{}
@@ -157,7 +158,8 @@ bots:
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.bots = host.Client{API: adminapi.New("http://"+a, strings.TrimSpace(string(token)))}
+		s.url = "http://" + a
+		s.bots = host.Client{API: adminapi.New(s.url, strings.TrimSpace(string(token)))}
 	case <-s.exited:
 		t.Fatalf("nudge serve ended: %s", s.stderr.String())
 	case <-time.After(2 * time.Minute):
@@ -192,21 +194,42 @@ func (s *served) running(t *testing.T, name string) host.Status {
 }
 
 // logged waits for a line of the bot's log that starts with prefix and
-// returns the rest of it.
+// returns the rest of the last such line.
 func (s *served) logged(t *testing.T, name, prefix string) string {
 	t.Helper()
 	var rest string
 	waitUntil(t, fmt.Sprintf("%q in %s's log", prefix, name), func() bool {
 		logs, _ := s.bots.Logs(context.Background(), name, 0, 0)
+		found := false
 		for _, l := range logs {
 			if r, ok := strings.CutPrefix(l.Message, prefix); ok {
-				rest = r
-				return true
+				rest, found = r, true
 			}
 		}
-		return false
+		return found
 	})
 	return rest
+}
+
+// writeConfig replaces the bots section of the server's nudge.yaml.
+func (s *served) writeConfig(t *testing.T, botsYAML string) {
+	t.Helper()
+	path := filepath.Join(s.dir, "nudge.yaml")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _, _ := strings.Cut(string(b), "bots:\n")
+	if err := os.WriteFile(path, []byte(head+"bots:\n  dir: "+filepath.Join(built(t), "bots")+"\n"+botsYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// cli runs `nudge bot ARGS` against the server.
+func (s *served) cli(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	out, _, err := run(t, "", append(append([]string{"bot"}, args...), "--server", s.url, "--data", filepath.Join(s.dir, "data"))...)
+	return out, err
 }
 
 // processAlive reports whether pid runs (a zombie does not count).
@@ -261,5 +284,81 @@ func TestServeLeavesNothingBehind(t *testing.T) {
 				return len(left) == 0
 			})
 		})
+	}
+}
+
+// nudge bot reload NAME reads nudge.yaml again; SIGHUP and reload --all
+// start new bots and stop removed ones.
+func TestServeReloadsBots(t *testing.T) {
+	s := serve(t, `  shipped: false
+  run:
+    - name: alpha
+      command: bots/testbot
+      settings: {colour: red}
+`)
+	s.running(t, "alpha")
+	if got := s.logged(t, "alpha", "settings: "); got != "colour=red" {
+		t.Fatalf("alpha started with %q", got)
+	}
+	s.writeConfig(t, `  shipped: false
+  run:
+    - name: alpha
+      command: bots/testbot
+      settings: {colour: blue}
+    - name: beta
+      command: bots/echo
+`)
+	// A changed entry, and one new to the file, each by name.
+	out, err := s.cli(t, "reload", "alpha")
+	if err != nil || !strings.HasPrefix(out, "alpha: running (pid ") {
+		t.Fatalf("reload alpha: %q, %v", out, err)
+	}
+	if got := s.logged(t, "alpha", "settings: "); got != "colour=blue" {
+		t.Fatalf("after the reload alpha has %q", got)
+	}
+	out, err = s.cli(t, "reload", "beta")
+	if err != nil || !strings.HasPrefix(out, "beta: running (pid ") {
+		t.Fatalf("reload of a bot new to the file: %q, %v", out, err)
+	}
+	// SIGHUP: gamma is new, beta is gone, alpha is left alone.
+	alpha := s.running(t, "alpha")
+	beta := s.running(t, "beta")
+	s.writeConfig(t, `  shipped: false
+  run:
+    - name: alpha
+      command: bots/testbot
+      settings: {colour: blue}
+    - name: gamma
+      command: bots/echo
+`)
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	s.running(t, "gamma")
+	waitUntil(t, "beta to be stopped", func() bool {
+		_, err := s.bots.Status(context.Background(), "beta")
+		return err != nil && strings.Contains(err.Error(), "no such bot")
+	})
+	waitUntil(t, "beta's process to end", func() bool { return !processAlive(beta.PID) })
+	if st := s.running(t, "alpha"); st.PID != alpha.PID {
+		t.Errorf("SIGHUP restarted alpha, whose entry did not change: pid %d, was %d", st.PID, alpha.PID)
+	}
+	// reload --all: nothing left to do; then gamma leaves the file.
+	if out, err := s.cli(t, "reload", "--all"); err != nil || out != "nothing to do: the bots are as the configuration says\n" {
+		t.Fatalf("reload --all with nothing to do: %q, %v", out, err)
+	}
+	s.writeConfig(t, `  shipped: false
+  run:
+    - name: alpha
+      command: bots/testbot
+      settings: {colour: blue}
+`)
+	if out, err := s.cli(t, "reload", "--all"); err != nil || out != "gamma: stopped (it is no longer in the configuration)\n" {
+		t.Fatalf("reload --all: %q, %v", out, err)
+	}
+	// A mistake in the file is reported and changes nothing.
+	s.writeConfig(t, "  shipped: false\n  run:\n    - name: alpha\n      colour: red\n")
+	_, err = s.cli(t, "reload", "--all")
+	oneLine(t, err, "nudge.yaml:", "colour")
+	if st := s.running(t, "alpha"); st.PID != alpha.PID {
+		t.Errorf("a refused reload restarted alpha")
 	}
 }

@@ -19,6 +19,7 @@ import (
 //	GET  /admin/v1/bots                      [Status]
 //	GET  /admin/v1/bots/{name}               Status
 //	POST /admin/v1/bots/{name}/reload        Status once it runs again (or failed)
+//	POST /admin/v1/bots/reload               [Change]: the bots made what the configuration says
 //	GET  /admin/v1/bots/{name}/logs?after=N&limit=M   [LogEntry] oldest first
 type Routes interface {
 	Handle(pattern string, h http.Handler)
@@ -42,14 +43,21 @@ func (h *Host) RegisterAdmin(api Routes) {
 		ctx, cancel := context.WithTimeout(r.Context(), h.cfg.StartTimeout+10*time.Second)
 		defer cancel()
 		st, err := h.Reload(ctx, r.PathValue("name"))
-		switch {
-		case errors.Is(err, ErrNoBot):
-			writeError(w, http.StatusNotFound, err.Error())
-		case err != nil:
-			writeError(w, http.StatusServiceUnavailable, err.Error())
-		default:
-			writeJSON(w, http.StatusOK, st)
+		if err != nil {
+			writeError(w, reloadErrorStatus(err), err.Error())
+			return
 		}
+		writeJSON(w, http.StatusOK, st)
+	}))
+	api.Handle("POST /admin/v1/bots/reload", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), h.cfg.StartTimeout+10*time.Second)
+		defer cancel()
+		changes, err := h.ReloadAll(ctx)
+		if err != nil {
+			writeError(w, reloadErrorStatus(err), err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, changes)
 	}))
 	api.Handle("GET /admin/v1/bots/{name}/logs", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		after, _ := strconv.ParseUint(r.URL.Query().Get("after"), 10, 64)
@@ -61,6 +69,17 @@ func (h *Host) RegisterAdmin(api Routes) {
 		}
 		writeJSON(w, http.StatusOK, logs)
 	}))
+}
+
+func reloadErrorStatus(err error) int {
+	var ce *ConfigError
+	switch {
+	case errors.Is(err, ErrNoBot):
+		return http.StatusNotFound
+	case errors.As(err, &ce):
+		return http.StatusUnprocessableEntity
+	}
+	return http.StatusServiceUnavailable
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -98,6 +117,14 @@ func (c Client) Status(ctx context.Context, name string) (Status, error) {
 func (c Client) Reload(ctx context.Context, name string) (Status, error) {
 	var out Status
 	err := c.API.Do(ctx, http.MethodPost, "/admin/v1/bots/"+url.PathEscape(name)+"/reload", nil, &out)
+	return out, notRunning(err)
+}
+
+// ReloadAll makes the server's bots what its configuration says now, and
+// returns what it did to each.
+func (c Client) ReloadAll(ctx context.Context) ([]Change, error) {
+	var out []Change
+	err := c.API.Do(ctx, http.MethodPost, "/admin/v1/bots/reload", nil, &out)
 	return out, notRunning(err)
 }
 

@@ -73,6 +73,12 @@ type bot struct {
 
 	reloadCh chan struct{} // wakes the supervisor for a reload
 
+	// ctx ends the bot's supervisor (the host closes, or the bot left the
+	// configuration); ended is closed once it has stopped everything.
+	ctx    context.Context
+	cancel context.CancelFunc
+	ended  chan struct{}
+
 	mu         sync.Mutex
 	state      State
 	since      time.Time
@@ -94,8 +100,8 @@ func newBot(h *Host, cfg BotConfig, perms permSet) *bot {
 	zl := h.log.With().Str("bot", cfg.Name).Logger()
 	return &bot{
 		h: h, cfg: cfg, perms: perms, log: newBotLog(zl),
-		reloadCh: make(chan struct{}, 1),
-		state:    StateStarting, since: time.Now(),
+		reloadCh: make(chan struct{}, 1), ended: make(chan struct{}),
+		state: StateStarting, since: time.Now(),
 		changed: make(chan struct{}),
 		denied:  map[string]bool{},
 	}
@@ -161,18 +167,9 @@ func (b *bot) recentCrashes(now time.Time) []time.Time {
 // checks: a program replaced while the host runs does not start until a
 // reload says it is wanted.
 func (b *bot) pin() error {
-	path, err := exec.LookPath(b.cfg.Command)
+	path, sum, err := b.program()
 	if err != nil {
-		return fmt.Errorf("cannot find the program %s: %w", b.cfg.Command, err)
-	}
-	// The bot runs in its own working directory: a relative path would
-	// no longer name the program there.
-	if path, err = filepath.Abs(path); err != nil {
 		return err
-	}
-	sum, err := fileSHA256(path)
-	if err != nil {
-		return fmt.Errorf("cannot read the program %s: %w", path, err)
 	}
 	if b.cfg.SHA256 != "" {
 		want, _ := hex.DecodeString(b.cfg.SHA256)
@@ -184,6 +181,33 @@ func (b *bot) pin() error {
 	b.path, b.checksum = path, sum
 	b.mu.Unlock()
 	return nil
+}
+
+// program resolves the bot's program and takes its checksum.
+func (b *bot) program() (path string, sum []byte, err error) {
+	path, err = exec.LookPath(b.cfg.Command)
+	if err != nil {
+		return "", nil, fmt.Errorf("cannot find the program %s: %w", b.cfg.Command, err)
+	}
+	// The bot runs in its own working directory: a relative path would
+	// no longer name the program there.
+	if path, err = filepath.Abs(path); err != nil {
+		return "", nil, err
+	}
+	sum, err = fileSHA256(path)
+	if err != nil {
+		return "", nil, fmt.Errorf("cannot read the program %s: %w", path, err)
+	}
+	return path, sum, nil
+}
+
+// programChanged reports whether the program on disk is not the one
+// pinned (rebuilt, replaced, or gone).
+func (b *bot) programChanged() bool {
+	path, sum, err := b.program()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return err != nil || path != b.path || !slices.Equal(sum, b.checksum)
 }
 
 // run supervises the bot until ctx ends.
@@ -335,6 +359,12 @@ var errReload = errors.New("reload")
 // reload asks the supervisor to restart the bot and waits until it runs
 // or fails again.
 func (b *bot) reload(ctx context.Context) (Status, error) {
+	return b.await(ctx, b.requestReload()), nil
+}
+
+// requestReload asks the supervisor to restart the bot and returns the
+// number of the request, for await.
+func (b *bot) requestReload() int {
 	b.mu.Lock()
 	b.reloadReq++
 	want := b.reloadReq
@@ -343,6 +373,12 @@ func (b *bot) reload(ctx context.Context) (Status, error) {
 	case b.reloadCh <- struct{}{}:
 	default: // one is pending already
 	}
+	return want
+}
+
+// await waits until the supervisor took reload request want (0: none) and
+// the bot runs or failed, within ctx, and returns its status.
+func (b *bot) await(ctx context.Context, want int) Status {
 	for {
 		b.mu.Lock()
 		done := b.reloadDone >= want && (b.state == StateRunning || b.state == StateDisabled ||
@@ -350,12 +386,12 @@ func (b *bot) reload(ctx context.Context) (Status, error) {
 		ch := b.changed
 		b.mu.Unlock()
 		if done {
-			return b.status(), nil
+			return b.status()
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return b.status(), nil // still starting: the status says so
+			return b.status() // still starting: the status says so
 		}
 	}
 }

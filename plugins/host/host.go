@@ -54,6 +54,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -93,6 +94,10 @@ type BotConfig struct {
 // Config configures a Host. Server, PassportURL and Admin are required.
 type Config struct {
 	Bots []BotConfig
+	// Source, when set, returns the bots as the configuration says now:
+	// Reload and ReloadAll read it again, so that changed settings, new
+	// bots and removed ones take effect without a restart.
+	Source func() ([]BotConfig, error)
 
 	// Server is the notification server ("127.0.0.1:1863") bots sign in to,
 	// PassportURL its Passport base URL ("http://127.0.0.1:8080"), and
@@ -154,6 +159,8 @@ type Host struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	reloading sync.Mutex // one reload at a time
+
 	mu     sync.Mutex
 	bots   map[string]*bot
 	order  []string
@@ -169,29 +176,38 @@ func New(cfg Config) (*Host, error) {
 	}
 	h := &Host{cfg: cfg, log: cfg.Log, bots: map[string]*bot{}}
 	for _, bc := range cfg.Bots {
-		if !nameRE.MatchString(bc.Name) {
-			return nil, fmt.Errorf("bot %q: a name is 1 to 32 lower-case letters, digits or hyphens", bc.Name)
-		}
 		if h.bots[bc.Name] != nil {
 			return nil, fmt.Errorf("bot %q is configured twice", bc.Name)
 		}
-		if bc.Command == "" {
-			return nil, fmt.Errorf("bot %q: no command: say which program runs it", bc.Name)
-		}
-		if bc.Email == "" {
-			return nil, fmt.Errorf("bot %q: no e-mail address", bc.Name)
-		}
-		perms, err := parsePermissions(bc.Permissions)
+		b, err := h.newBot(bc)
 		if err != nil {
-			return nil, fmt.Errorf("bot %q: %w", bc.Name, err)
+			return nil, err
 		}
-		if bc.Server != "" && bc.Password == "" {
-			return nil, fmt.Errorf("bot %q: server %s needs a password", bc.Name, bc.Server)
-		}
-		h.bots[bc.Name] = newBot(h, bc, perms)
+		h.bots[bc.Name] = b
 		h.order = append(h.order, bc.Name)
 	}
 	return h, nil
+}
+
+// newBot checks a bot's configuration.
+func (h *Host) newBot(bc BotConfig) (*bot, error) {
+	if !nameRE.MatchString(bc.Name) {
+		return nil, fmt.Errorf("bot %q: a name is 1 to 32 lower-case letters, digits or hyphens", bc.Name)
+	}
+	if bc.Command == "" {
+		return nil, fmt.Errorf("bot %q: no command: say which program runs it", bc.Name)
+	}
+	if bc.Email == "" {
+		return nil, fmt.Errorf("bot %q: no e-mail address", bc.Name)
+	}
+	perms, err := parsePermissions(bc.Permissions)
+	if err != nil {
+		return nil, fmt.Errorf("bot %q: %w", bc.Name, err)
+	}
+	if bc.Server != "" && bc.Password == "" {
+		return nil, fmt.Errorf("bot %q: server %s needs a password", bc.Name, bc.Server)
+	}
+	return newBot(h, bc, perms), nil
 }
 
 // Start starts every bot in the background and returns at once; a bot that
@@ -213,14 +229,27 @@ func (h *Host) Start(ctx context.Context) error {
 	h.spawner = newSpawner()
 	h.ctx, h.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	for _, name := range h.order {
-		b := h.bots[name]
-		h.wg.Add(1)
-		go func() {
-			defer h.wg.Done()
-			b.run(h.ctx)
-		}()
+		h.launch(h.bots[name])
 	}
 	return nil
+}
+
+// launch starts a bot's supervisor. Call with h.mu held, once h.ctx is set.
+func (h *Host) launch(b *bot) {
+	b.ctx, b.cancel = context.WithCancel(h.ctx)
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		defer close(b.ended)
+		b.run(b.ctx)
+	}()
+}
+
+// retire stops a bot for good (its Stop hook, its process, its session)
+// and waits until it has stopped.
+func (h *Host) retire(b *bot) {
+	b.cancel()
+	<-b.ended
 }
 
 // Close stops every bot (their Stop hook, then their process) and signs
@@ -279,21 +308,248 @@ func (h *Host) BotStatus(name string) (Status, error) {
 	return b.status(), nil
 }
 
-// Reload stops the bot's process, pins its program's checksum anew (after
-// you rebuilt it), forgets its crashes, enables it if it was disabled and
-// starts it again. It waits until the bot runs or fails, within ctx.
+// StateRemoved is the state Reload reports for a bot it stopped because
+// the configuration no longer has it.
+const StateRemoved State = "removed"
+
+// Reload restarts one bot as the configuration says now (Source): with its
+// new settings, started if it is new, stopped if it is gone. It pins its
+// program's checksum anew (after you rebuilt it), forgets its crashes and
+// enables it if it was disabled. It waits until the bot runs or fails,
+// within ctx.
 func (h *Host) Reload(ctx context.Context, name string) (Status, error) {
-	b, ok := h.bot(name)
-	if !ok {
-		return Status{}, fmt.Errorf("%w %q", ErrNoBot, name)
+	if err := h.running(); err != nil {
+		return Status{}, err
 	}
-	h.mu.Lock()
-	started := h.ctx != nil && !h.closed
-	h.mu.Unlock()
-	if !started {
-		return Status{}, errors.New("bot host is not running")
+	h.reloading.Lock()
+	defer h.reloading.Unlock()
+	want, inConfig, err := h.wanted(name)
+	if err != nil {
+		return Status{}, err
+	}
+	b, ok := h.bot(name)
+	switch {
+	case !ok && !inConfig:
+		return Status{}, fmt.Errorf("%w %q", ErrNoBot, name)
+	case !inConfig:
+		st := h.remove(b)
+		return st, nil
+	}
+	if _, err := h.newBot(want); err != nil {
+		return Status{}, &ConfigError{err}
+	}
+	switch {
+	case !ok:
+		nb, err := h.add(want)
+		if err != nil {
+			return Status{}, err
+		}
+		return nb.await(ctx, 0), nil
+	case !reflect.DeepEqual(b.cfg, want):
+		nb, err := h.replace(b, want)
+		if err != nil {
+			return Status{}, err
+		}
+		return nb.await(ctx, 0), nil
 	}
 	return b.reload(ctx)
+}
+
+// wanted returns the bot's configuration as Source says now (as the host
+// was given it, without a Source).
+func (h *Host) wanted(name string) (BotConfig, bool, error) {
+	all, err := h.source()
+	if err != nil {
+		return BotConfig{}, false, err
+	}
+	for _, bc := range all {
+		if bc.Name == name {
+			return bc, true, nil
+		}
+	}
+	return BotConfig{}, false, nil
+}
+
+// source returns the bots the configuration has now.
+func (h *Host) source() ([]BotConfig, error) {
+	if h.cfg.Source == nil {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		out := make([]BotConfig, 0, len(h.order))
+		for _, n := range h.order {
+			out = append(out, h.bots[n].cfg)
+		}
+		return out, nil
+	}
+	all, err := h.cfg.Source()
+	if err != nil {
+		return nil, &ConfigError{err}
+	}
+	seen := map[string]bool{}
+	for _, bc := range all {
+		if seen[bc.Name] {
+			return nil, &ConfigError{fmt.Errorf("bot %q is configured twice", bc.Name)}
+		}
+		seen[bc.Name] = true
+	}
+	return all, nil
+}
+
+// ConfigError is a reload refused because the configuration has a
+// mistake; nothing was changed.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Change is what a reload did to one bot.
+type Change struct {
+	Name   string `json:"name"`
+	Action string `json:"action"` // started, stopped, restarted or unchanged
+	Status Status `json:"status"`
+}
+
+// The actions of a Change.
+const (
+	Started   = "started"   // new in the configuration
+	Stopped   = "stopped"   // gone from the configuration
+	Restarted = "restarted" // its settings or its program changed, or it was disabled
+	Unchanged = "unchanged"
+)
+
+// ReloadAll makes the running bots what the configuration says now
+// (Source): it starts the new ones, stops the ones it no longer has, and
+// restarts those whose settings or program changed and those that were
+// disabled; the others go on undisturbed. It waits until the bots it
+// started run or fail, within ctx, and returns a Change per bot, in
+// configuration order with the stopped ones last.
+func (h *Host) ReloadAll(ctx context.Context) ([]Change, error) {
+	if err := h.running(); err != nil {
+		return nil, err
+	}
+	h.reloading.Lock()
+	defer h.reloading.Unlock()
+	all, err := h.source()
+	if err != nil {
+		return nil, err
+	}
+	// Check every entry before changing anything: a mistake leaves the
+	// bots as they are.
+	for _, bc := range all {
+		if _, err := h.newBot(bc); err != nil {
+			return nil, &ConfigError{err}
+		}
+	}
+	type pending struct {
+		b      *bot
+		action string
+		want   int // the reload to wait for
+	}
+	var todo []pending
+	keep := map[string]bool{}
+	for _, bc := range all {
+		keep[bc.Name] = true
+		b, ok := h.bot(bc.Name)
+		switch {
+		case !ok:
+			nb, err := h.add(bc)
+			if err != nil {
+				return nil, err
+			}
+			todo = append(todo, pending{nb, Started, 0})
+		case !reflect.DeepEqual(b.cfg, bc):
+			nb, err := h.replace(b, bc)
+			if err != nil {
+				return nil, err
+			}
+			todo = append(todo, pending{nb, Restarted, 0})
+		case b.currentState() == StateDisabled || b.programChanged():
+			todo = append(todo, pending{b, Restarted, b.requestReload()})
+		default:
+			todo = append(todo, pending{b, Unchanged, 0})
+		}
+	}
+	var stopped []Change
+	h.mu.Lock()
+	var gone []*bot
+	for _, n := range h.order {
+		if !keep[n] {
+			gone = append(gone, h.bots[n])
+		}
+	}
+	h.mu.Unlock()
+	for _, b := range gone {
+		stopped = append(stopped, Change{Name: b.cfg.Name, Action: Stopped, Status: h.remove(b)})
+	}
+	out := make([]Change, 0, len(todo)+len(stopped))
+	for _, p := range todo {
+		st := p.b.status()
+		if p.action != Unchanged {
+			st = p.b.await(ctx, p.want)
+		}
+		out = append(out, Change{Name: p.b.cfg.Name, Action: p.action, Status: st})
+	}
+	return append(out, stopped...), nil
+}
+
+// running says whether the host can take a reload.
+func (h *Host) running() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ctx == nil || h.closed {
+		return errors.New("bot host is not running")
+	}
+	return nil
+}
+
+// add starts a bot new to the configuration.
+func (h *Host) add(bc BotConfig) (*bot, error) {
+	b, err := h.newBot(bc)
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, errors.New("bot host is not running")
+	}
+	h.bots[bc.Name] = b
+	h.order = append(h.order, bc.Name)
+	h.launch(b)
+	b.log.info("added to the configuration")
+	return b, nil
+}
+
+// remove stops a bot the configuration no longer has and forgets it.
+func (h *Host) remove(b *bot) Status {
+	b.log.info("removed from the configuration; stopping")
+	h.retire(b)
+	h.mu.Lock()
+	delete(h.bots, b.cfg.Name)
+	h.order = slices.DeleteFunc(h.order, func(n string) bool { return n == b.cfg.Name })
+	h.mu.Unlock()
+	st := b.status()
+	st.State = StateRemoved
+	return st
+}
+
+// replace stops a bot and starts it again with a new configuration,
+// keeping its log.
+func (h *Host) replace(old *bot, bc BotConfig) (*bot, error) {
+	nb, err := h.newBot(bc)
+	if err != nil {
+		return nil, err
+	}
+	old.log.info("its configuration changed; restarting")
+	h.retire(old)
+	nb.log = old.log
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.bots[bc.Name] = nb
+	if !h.closed {
+		h.launch(nb)
+	}
+	return nb, nil
 }
 
 // Logs returns the bot's recent log lines with a sequence number above

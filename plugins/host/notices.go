@@ -70,7 +70,7 @@ func (s *session) noteUnreadLocked(reason unreadReason, m *unreadMessage) {
 
 // sendNotices sends what u holds until it is empty.
 func (s *session) sendNotices(k unreadKey, u *unread) {
-	ctx := s.b.h.ctx
+	ctx := s.b.ctx
 	for {
 		s.mu.Lock()
 		msgs, more := u.msgs, 0

@@ -266,7 +266,7 @@ func (s *session) enqueue(key string, ev event) {
 
 // drain delivers a lane's events until it is empty.
 func (s *session) drain(key string, l *lane) {
-	ctx := s.b.h.ctx
+	ctx := s.b.ctx
 	for {
 		s.mu.Lock()
 		if len(l.q) == 0 {

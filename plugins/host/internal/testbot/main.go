@@ -14,6 +14,7 @@
 //	badlog        writes JSON log lines go-plugin cannot handle to its stderr
 //	kv set K V / kv get K
 //	pid           its process id
+//	settings      its settings, as k=v sorted by key
 //	spawn         starts a daemon (sleep, in a session of its own) and says
 //	              "spawned PID"
 //
@@ -46,6 +47,7 @@ func (b *testbot) Start(_ context.Context, env *sdk.Env) error {
 		os.Exit(4)
 	}
 	b.env = env
+	env.Log.Info("settings: " + b.settings())
 	if env.Settings["spawn"] == "start" {
 		pid, err := spawn()
 		if err != nil {
@@ -54,6 +56,16 @@ func (b *testbot) Start(_ context.Context, env *sdk.Env) error {
 		env.Log.Info(fmt.Sprintf("spawned %d", pid))
 	}
 	return nil
+}
+
+// settings are the bot's settings as k=v, sorted by key.
+func (b *testbot) settings() string {
+	var kv []string
+	for k, v := range b.env.Settings {
+		kv = append(kv, k+"="+v)
+	}
+	slices.Sort(kv)
+	return strings.Join(kv, " ")
 }
 
 // spawn starts a process that tries to outlive the bot: in a session of
@@ -137,6 +149,8 @@ func (b *testbot) OnMessage(ctx context.Context, m *sdk.Message) error {
 		}
 	case "pid":
 		return m.Reply(ctx, "pid: "+strconv.Itoa(os.Getpid()))
+	case "settings":
+		return m.Reply(ctx, "settings: "+b.settings())
 	case "spawn":
 		pid, err := spawn()
 		if err != nil {
