@@ -41,6 +41,7 @@ type Config struct {
 	Admin    Admin    `yaml:"admin"`
 	Timeouts Timeouts `yaml:"timeouts"`
 	Limits   Limits   `yaml:"limits"`
+	Gateway  Gateway  `yaml:"gateway"`
 	Log      Log      `yaml:"log"`
 	Bots     Bots     `yaml:"bots"`    // bots.go
 	Discord  Discord  `yaml:"discord"` // discord.go
@@ -81,6 +82,10 @@ type Listen struct {
 	SB    string `yaml:"sb"`
 	HTTP  string `yaml:"http"`
 	HTTPS string `yaml:"https"`
+	// Operator serves the admin API, /metrics and /debug/pprof/ (and
+	// /healthz) for operators only; "" turns it off. On the HTTP and HTTPS
+	// listeners the same endpoints need the admin token.
+	Operator string `yaml:"operator"`
 }
 
 // Login holds the sign-in policy.
@@ -117,6 +122,17 @@ type Admin struct {
 	// Token is the bearer token of the admin API. When empty, one is
 	// generated on first start and kept in Data/admin.token.
 	Token string `yaml:"token"`
+	// PublicMetrics serves /metrics without the token on the HTTP and HTTPS
+	// listeners too (it is always open on listen.operator).
+	PublicMetrics bool `yaml:"public_metrics"`
+}
+
+// Gateway holds the HTTP gateway's settings.
+type Gateway struct {
+	// AllowOrigins are the web origins ("https://chat.example.org") whose
+	// pages may call the gateway from another origin. The service's own
+	// pages are the same origin and need no entry.
+	AllowOrigins []string `yaml:"allow_origins"`
 }
 
 // Timeouts bound idle and half-open connections.
@@ -125,6 +141,16 @@ type Timeouts struct {
 	Idle  Duration `yaml:"idle"`
 	// SwitchboardIdle drops a conversation participant silent this long.
 	SwitchboardIdle Duration `yaml:"switchboard_idle"`
+	// FirstCommand closes a connection that has not sent its first
+	// command (VER on NS, USR or ANS on SB) this long after connecting.
+	FirstCommand Duration `yaml:"first_command"`
+	// HTTPHeader, HTTPRead, HTTPWrite and HTTPIdle bound every HTTP
+	// listener: the request headers, the whole request, the response, and
+	// a kept-alive connection between requests.
+	HTTPHeader Duration `yaml:"http_header"`
+	HTTPRead   Duration `yaml:"http_read"`
+	HTTPWrite  Duration `yaml:"http_write"`
+	HTTPIdle   Duration `yaml:"http_idle"`
 }
 
 // Limits bound what one client may cost the server.
@@ -133,6 +159,44 @@ type Limits struct {
 	// before it is cut off. A client's own large answers (a contact list
 	// of thousands) wait for it instead.
 	OutboxBytes int `yaml:"outbox_bytes"`
+	// Unauthenticated caps the connections that have not signed in yet
+	// (NS, DS and SB each), in total and per source address; past either,
+	// a new connection is closed at once.
+	Unauthenticated           int `yaml:"unauthenticated"`
+	UnauthenticatedPerAddress int `yaml:"unauthenticated_per_address"`
+	// SwitchboardCookies caps the unused XFR SB cookies one user may hold,
+	// Switchboards the conversations one user may have open, and
+	// SwitchboardRequests the XFR SB one user may send per minute.
+	SwitchboardCookies  int `yaml:"switchboard_cookies"`
+	Switchboards        int `yaml:"switchboards"`
+	SwitchboardRequests int `yaml:"switchboard_requests_per_minute"`
+	// GatewaySessions caps HTTP gateway sessions, in total and per source
+	// address.
+	GatewaySessions           int `yaml:"gateway_sessions"`
+	GatewaySessionsPerAddress int `yaml:"gateway_sessions_per_address"`
+	// HTTPConnections caps the open connections of each HTTP listener.
+	HTTPConnections int `yaml:"http_connections"`
+	// SignIn throttles failed sign-ins.
+	SignIn SignIn `yaml:"signin"`
+}
+
+// SignIn throttles password guessing (MD5, login2.srf, RST.srf, through
+// the gateway too), per source address and per account.
+type SignIn struct {
+	// Free failures cost nothing; then each attempt waits Delay, doubling
+	// with every further failure up to MaxDelay.
+	Free     int      `yaml:"free"`
+	Delay    Duration `yaml:"delay"`
+	MaxDelay Duration `yaml:"max_delay"`
+	// AddressFailures from one address refuse its sign-ins for
+	// AddressRefuse; AccountFailures on one account refuse it for
+	// AccountRefuse, except from addresses it signed in from before.
+	AddressFailures int      `yaml:"address_failures"`
+	AddressRefuse   Duration `yaml:"address_refuse"`
+	AccountFailures int      `yaml:"account_failures"`
+	AccountRefuse   Duration `yaml:"account_refuse"`
+	// Forget is how long failures are remembered.
+	Forget Duration `yaml:"forget"`
 }
 
 // Log sets the log output.
@@ -166,6 +230,8 @@ func Default() Config {
 			SB:    "127.0.0.1:1864",
 			HTTP:  "127.0.0.1:8080",
 			HTTPS: "127.0.0.1:8443",
+
+			Operator: "127.0.0.1:8081",
 		},
 		Login: Login{
 			MD5:            true,
@@ -174,13 +240,29 @@ func Default() Config {
 			BcryptCost:     10,
 		},
 		Passport: Passport{ServiceTicketLifetime: Duration(24 * time.Hour)},
-		Timeouts: Timeouts{Login: Duration(2 * time.Minute), Idle: Duration(10 * time.Minute), SwitchboardIdle: Duration(30 * time.Minute)},
-		Limits:   Limits{OutboxBytes: 256 << 10},
-		Log:      Log{Level: "info", Format: "console"},
-		Bots:     defaultBots(),
-		Discord:  defaultDiscord(),
-		Web:      defaultWeb(),
-		Offline:  defaultOffline(),
+		Timeouts: Timeouts{Login: Duration(2 * time.Minute), Idle: Duration(10 * time.Minute), SwitchboardIdle: Duration(30 * time.Minute),
+			FirstCommand: Duration(10 * time.Second),
+			HTTPHeader:   Duration(10 * time.Second), HTTPRead: Duration(30 * time.Second),
+			HTTPWrite: Duration(90 * time.Second), HTTPIdle: Duration(2 * time.Minute)},
+		Limits: Limits{
+			OutboxBytes:     256 << 10,
+			Unauthenticated: 2000, UnauthenticatedPerAddress: 100,
+			SwitchboardCookies: 16, Switchboards: 100, SwitchboardRequests: 60,
+			GatewaySessions: 2000, GatewaySessionsPerAddress: 32,
+			HTTPConnections: 2000,
+			SignIn: SignIn{
+				Free: 5, Delay: Duration(time.Second), MaxDelay: Duration(30 * time.Second),
+				AddressFailures: 30, AddressRefuse: Duration(15 * time.Minute),
+				AccountFailures: 10, AccountRefuse: Duration(5 * time.Minute),
+				Forget: Duration(15 * time.Minute),
+			},
+		},
+		Gateway: Gateway{AllowOrigins: []string{}},
+		Log:     Log{Level: "info", Format: "console"},
+		Bots:    defaultBots(),
+		Discord: defaultDiscord(),
+		Web:     defaultWeb(),
+		Offline: defaultOffline(),
 	}
 }
 
@@ -290,7 +372,8 @@ func (c *Config) Validate() error {
 	// In a fixed order, so that of two mistakes the same one is reported
 	// every time.
 	for _, l := range []struct{ key, addr string }{{"listen.ns", c.Listen.NS}, {"listen.ds", c.Listen.DS},
-		{"listen.sb", c.Listen.SB}, {"listen.http", c.Listen.HTTP}, {"listen.https", c.Listen.HTTPS}} {
+		{"listen.sb", c.Listen.SB}, {"listen.http", c.Listen.HTTP}, {"listen.https", c.Listen.HTTPS},
+		{"listen.operator", c.Listen.Operator}} {
 		if l.addr == "" {
 			continue
 		}
@@ -317,6 +400,14 @@ func (c *Config) Validate() error {
 	if c.Limits.OutboxBytes != 0 && c.Limits.OutboxBytes < 16<<10 {
 		return &keyError{"limits.outbox_bytes", fmt.Sprintf("%d is too small: at least 16384, so a client can be sent its profile and presence", c.Limits.OutboxBytes)}
 	}
+	if err := c.Limits.validate(); err != nil {
+		return err
+	}
+	for _, o := range c.Gateway.AllowOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return &keyError{"gateway.allow_origins", fmt.Sprintf("%q is not an origin like https://chat.example.org", o)}
+		}
+	}
 	if c.Passport.Cert != "" && c.Passport.Key == "" {
 		return &keyError{"passport.cert", "passport.key is not set: the two go together, set both or neither"}
 	}
@@ -340,6 +431,30 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Web.validate(); err != nil {
 		return err
+	}
+	return nil
+}
+
+// validate refuses limits that would stop the service working: every cap
+// must let at least one client in.
+func (l Limits) validate() error {
+	for _, v := range []struct {
+		key string
+		n   int
+	}{
+		{"limits.unauthenticated", l.Unauthenticated}, {"limits.unauthenticated_per_address", l.UnauthenticatedPerAddress},
+		{"limits.switchboard_cookies", l.SwitchboardCookies}, {"limits.switchboards", l.Switchboards},
+		{"limits.switchboard_requests_per_minute", l.SwitchboardRequests},
+		{"limits.gateway_sessions", l.GatewaySessions}, {"limits.gateway_sessions_per_address", l.GatewaySessionsPerAddress},
+		{"limits.http_connections", l.HTTPConnections},
+		{"limits.signin.address_failures", l.SignIn.AddressFailures}, {"limits.signin.account_failures", l.SignIn.AccountFailures},
+	} {
+		if v.n < 1 {
+			return &keyError{v.key, fmt.Sprintf("%d is too small: at least 1", v.n)}
+		}
+	}
+	if l.SignIn.Free < 0 {
+		return &keyError{"limits.signin.free", fmt.Sprintf("%d is negative", l.SignIn.Free)}
 	}
 	return nil
 }

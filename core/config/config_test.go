@@ -102,6 +102,15 @@ offline:
 		Web:     config.Web{Enabled: false, Grace: config.Duration(2 * time.Minute)},
 		Offline: config.Offline{MaxPerUser: 20, Lifetime: config.Duration(7 * 24 * time.Hour)},
 	}
+	// What the file leaves out keeps its default.
+	def := config.Default()
+	want.Listen.Operator = def.Listen.Operator
+	want.Timeouts.FirstCommand, want.Timeouts.HTTPHeader, want.Timeouts.HTTPRead = def.Timeouts.FirstCommand, def.Timeouts.HTTPHeader, def.Timeouts.HTTPRead
+	want.Timeouts.HTTPWrite, want.Timeouts.HTTPIdle = def.Timeouts.HTTPWrite, def.Timeouts.HTTPIdle
+	outbox := want.Limits.OutboxBytes
+	want.Limits = def.Limits
+	want.Limits.OutboxBytes = outbox
+	want.Gateway = def.Gateway
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Load =\n%+v\nwant\n%+v", got, want)
 	}

@@ -30,7 +30,10 @@ type Server struct {
 	SBAddr   string // Switchboard server
 	HTTPURL  string // Passport, admin API, metrics over HTTP: http://host:port
 	HTTPSURL string // the same over TLS (self-signed certificate)
-	Data     string // the data directory
+	// OperatorURL serves the admin API, metrics and profiles without the
+	// client-facing endpoints: http://host:port
+	OperatorURL string
+	Data        string // the data directory
 
 	cfg config.Config
 }
@@ -63,6 +66,8 @@ func Start(t testing.TB, opts ...Option) *Server {
 		SB:    "127.0.0.1:0",
 		HTTP:  "127.0.0.1:0",
 		HTTPS: "127.0.0.1:0",
+
+		Operator: "127.0.0.1:0",
 	}
 	cfg.Login.BcryptCost = 4 // the slow hash is not what tests measure
 	for _, o := range opts {
@@ -71,7 +76,8 @@ func Start(t testing.TB, opts ...Option) *Server {
 	s := &Server{cfg: cfg}
 	s.start(t)
 	// Later starts (Restart) reuse the ports the first one got.
-	s.cfg.Listen = config.Listen{NS: s.NSAddr, DS: s.DSAddr, SB: s.SBAddr, HTTP: hostOf(s.HTTPURL), HTTPS: hostOf(s.HTTPSURL)}
+	s.cfg.Listen = config.Listen{NS: s.NSAddr, DS: s.DSAddr, SB: s.SBAddr, HTTP: hostOf(s.HTTPURL), HTTPS: hostOf(s.HTTPSURL),
+		Operator: hostOf(s.OperatorURL)}
 	t.Cleanup(s.Close)
 	return s
 }
@@ -91,6 +97,10 @@ func (s *Server) start(t testing.TB) {
 	}
 	if a.HTTPS != "" {
 		s.HTTPSURL = "https://" + a.HTTPS
+	}
+	s.OperatorURL = ""
+	if a.Operator != "" {
+		s.OperatorURL = "http://" + a.Operator
 	}
 	s.Data = s.cfg.Data
 }

@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/nudge-im/nudge/core/connlimit"
 )
 
 // Path is where clients post.
@@ -40,11 +42,27 @@ type Config struct {
 	// MaxPending bounds what a session buffers between polls; a client that
 	// stops polling is cut off past it.
 	MaxPending int
+
+	// Dial, when set, connects a session to "NS" or "SB" for the client at
+	// the given address (host:port), instead of a TCP connection to
+	// NSAddr or SBAddr; the service uses it so that its limits see the
+	// client's own address.
+	Dial func(server, client string) (net.Conn, error)
+	// MaxSessions and MaxPerSource cap the open sessions, in total and per
+	// client address (0: no cap); an open past either is answered 503.
+	MaxSessions, MaxPerSource int
+	// Refused, when set, is told of every open refused by a cap.
+	Refused func()
+	// AllowOrigins are the other web origins whose pages may call the
+	// gateway (CORS). Pages of the gateway's own origin need no entry.
+	AllowOrigins []string
 }
 
 // Gateway is the HTTP handler. Close ends every session.
 type Gateway struct {
-	cfg Config
+	cfg     Config
+	gate    *connlimit.Gate
+	origins map[string]bool
 
 	mu       sync.Mutex
 	sessions map[string]*session
@@ -53,9 +71,10 @@ type Gateway struct {
 }
 
 type session struct {
-	id   string
-	gwIP string
-	conn net.Conn
+	id     string
+	gwIP   string
+	conn   net.Conn
+	client string // the address the session was opened from
 
 	busy sync.Mutex // one request at a time per session
 
@@ -74,7 +93,11 @@ func New(cfg Config) *Gateway {
 	if cfg.MaxPending <= 0 {
 		cfg.MaxPending = 1 << 20
 	}
-	g := &Gateway{cfg: cfg, sessions: make(map[string]*session), done: make(chan struct{})}
+	g := &Gateway{cfg: cfg, sessions: make(map[string]*session), done: make(chan struct{}),
+		gate: connlimit.NewGate(cfg.MaxSessions, cfg.MaxPerSource), origins: make(map[string]bool)}
+	for _, o := range cfg.AllowOrigins {
+		g.origins[strings.TrimSuffix(strings.ToLower(o), "/")] = true
+	}
 	go g.sweep()
 	return g
 }
@@ -86,11 +109,20 @@ func (g *Gateway) Close() {
 		g.closed = true
 		close(g.done)
 	}
-	for id, s := range g.sessions {
-		s.conn.Close()
-		delete(g.sessions, id)
+	for _, s := range g.sessions {
+		g.endLocked(s)
 	}
 	g.mu.Unlock()
+}
+
+// endLocked closes s and forgets it; g.mu is held.
+func (g *Gateway) endLocked(s *session) {
+	if g.sessions[s.id] != s {
+		return
+	}
+	s.conn.Close()
+	delete(g.sessions, s.id)
+	g.gate.Leave(s.client)
 }
 
 func (g *Gateway) sweep() {
@@ -102,13 +134,12 @@ func (g *Gateway) sweep() {
 			return
 		case now := <-t.C:
 			g.mu.Lock()
-			for id, s := range g.sessions {
+			for _, s := range g.sessions {
 				s.mu.Lock()
 				idle := now.Sub(s.lastSeen) > g.cfg.Timeout
 				s.mu.Unlock()
 				if idle {
-					s.conn.Close()
-					delete(g.sessions, id)
+					g.endLocked(s)
 				}
 			}
 			g.mu.Unlock()
@@ -125,10 +156,17 @@ func (g *Gateway) Sessions() int {
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
-	h.Set("Access-Control-Allow-Headers", "Content-Type")
-	h.Set("Access-Control-Expose-Headers", "X-MSN-Messenger")
+	// Cross-origin pages only when the operator allows their origin: the
+	// service's own pages are the same origin and need nothing, and any
+	// other page could otherwise drive a gateway session from a visitor's
+	// browser.
+	if origin := r.Header.Get("Origin"); origin != "" && g.origins[strings.ToLower(origin)] {
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+		h.Set("Access-Control-Allow-Headers", "Content-Type")
+		h.Set("Access-Control-Expose-Headers", "X-MSN-Messenger")
+	}
+	h.Add("Vary", "Origin")
 	if r.Method == http.MethodOptions {
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -154,7 +192,17 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	} else if strings.EqualFold(q.Get("Action"), "open") {
+		if !g.gate.Enter(r.RemoteAddr) {
+			if g.cfg.Refused != nil {
+				g.cfg.Refused()
+			}
+			g.cfg.Log.Debug().Str("remote", r.RemoteAddr).Msg("gateway: too many sessions; open refused")
+			h.Set("Retry-After", "30")
+			http.Error(w, "too many gateway sessions; try again later", http.StatusServiceUnavailable)
+			return
+		}
 		if s, err = g.open(q.Get("Server"), q.Get("IP"), r); err != nil {
+			g.gate.Leave(r.RemoteAddr)
 			g.cfg.Log.Info().Err(err).Msg("gateway: cannot open session")
 			http.Error(w, "cannot reach the server", http.StatusBadGateway)
 			return
@@ -185,7 +233,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if closed {
 		value += "; Session=close"
 		g.mu.Lock()
-		delete(g.sessions, s.id)
+		g.endLocked(s)
 		g.mu.Unlock()
 	}
 	h["X-MSN-Messenger"] = []string{value} // exact case: clients compare it byte for byte
@@ -195,11 +243,21 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) open(server, ip string, r *http.Request) (*session, error) {
-	addr := g.cfg.NSAddr
-	if strings.EqualFold(server, "SB") {
-		addr = g.cfg.SBAddr
+	var conn net.Conn
+	var err error
+	if g.cfg.Dial != nil {
+		name := "NS"
+		if strings.EqualFold(server, "SB") {
+			name = "SB"
+		}
+		conn, err = g.cfg.Dial(name, r.RemoteAddr)
+	} else {
+		addr := g.cfg.NSAddr
+		if strings.EqualFold(server, "SB") {
+			addr = g.cfg.SBAddr
+		}
+		conn, err = net.DialTimeout("tcp", addr, 5*time.Second)
 	}
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		return nil, err
 	}
@@ -219,6 +277,7 @@ func (g *Gateway) open(server, ip string, r *http.Request) (*session, error) {
 		id:       hex.EncodeToString(raw[:8]) + "." + hex.EncodeToString(raw[8:]),
 		gwIP:     gwIP,
 		conn:     conn,
+		client:   r.RemoteAddr,
 		lastSeen: time.Now(),
 		arrived:  make(chan struct{}, 1),
 	}

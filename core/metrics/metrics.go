@@ -29,6 +29,13 @@ type Metrics struct {
 	SlowConsumers *prometheus.CounterVec
 	// Passport requests by endpoint and result.
 	Passport *prometheus.CounterVec
+	// Refused counts connections and requests turned away by a limit, by
+	// server ("ns", "ds", "sb", "gateway") and limit.
+	Refused *prometheus.CounterVec
+	// SignInThrottled counts sign-in attempts delayed or refused after
+	// failed ones, by endpoint ("md5", "login2", "rst"), scope ("address",
+	// "account") and action ("delayed", "refused").
+	SignInThrottled *prometheus.CounterVec
 }
 
 // New registers the metrics in a fresh registry, with the Go runtime and
@@ -55,8 +62,14 @@ func New() *Metrics {
 			Name: "nudge_slow_consumers_total", Help: "Connections cut off for reading too slowly, by server."}, []string{"server"}),
 		Passport: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nudge_passport_requests_total", Help: "Passport requests, by endpoint and result."}, []string{"endpoint", "result"}),
+		Refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nudge_refused_total", Help: "Connections and requests turned away by a limit, by server and limit."}, []string{"server", "limit"}),
+		SignInThrottled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nudge_signin_throttled_total", Help: "Sign-in attempts delayed or refused after failed ones, by endpoint, scope and action."},
+			[]string{"endpoint", "scope", "action"}),
 	}
 	r.MustRegister(m.Connections, m.Sessions, m.Logins, m.Commands, m.Errors, m.Messages, m.Switchboards, m.SlowConsumers, m.Passport,
+		m.Refused, m.SignInThrottled,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

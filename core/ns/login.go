@@ -1,13 +1,13 @@
 package ns
 
 import (
+	"crypto/hmac"
 	"crypto/md5"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/nudge-im/nudge/core/directory"
 	"github.com/nudge-im/nudge/core/store"
+	"github.com/nudge-im/nudge/core/throttle"
 	"github.com/nudge-im/nudge/msnp"
 	"github.com/nudge-im/nudge/msnp/auth"
 	"github.com/nudge-im/nudge/msnp/message"
@@ -100,7 +101,16 @@ func (s *session) handleUSR(c *msnp.Command) error {
 		}
 		var ok bool
 		if method == msnp.AuthMD5 {
+			done, err := s.srv.cfg.SignIn.Attempt(s.srv.closing, "md5", s.conn.RemoteAddr().String(), s.loginEmail)
+			if err != nil {
+				if errors.Is(err, throttle.ErrRefused) {
+					s.log.Info().Str("user", s.loginEmail).Msg("sign-in refused: too many failed sign-ins")
+					return s.failClose(c, msnp.ErrServerBusy)
+				}
+				return errClose
+			}
 			ok = s.md5Digest != "" && subtle.ConstantTimeCompare([]byte(strings.ToLower(arg)), []byte(s.md5Digest)) == 1
+			done(ok)
 		} else {
 			ticket, _, err := auth.ParseTicket(arg)
 			ok = err == nil && s.srv.cfg.Tickets != nil && s.srv.cfg.Tickets.Redeem(ticket, s.loginEmail)
@@ -121,7 +131,7 @@ func (s *session) md5Initial(c *msnp.Command, email string) error {
 	secret, err := s.srv.cfg.Store.MD5Secret(s.srv.ctx(), email)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		secret = store.MD5Secret{Salt: fakeSalt(email)}
+		secret = store.MD5Secret{Salt: s.srv.fakeSalt(email)}
 	case err != nil:
 		return s.failClose(c, msnp.ErrDatabase)
 	}
@@ -130,13 +140,14 @@ func (s *session) md5Initial(c *msnp.Command, email string) error {
 	return nil
 }
 
-// fakeSalt looks like a real salt and stays the same for one handle across
-// attempts, as a real one would.
-func fakeSalt(email string) string {
-	sum := md5.Sum([]byte("nudge-unknown-user:" + email))
-	a := binary.BigEndian.Uint32(sum[:4])
-	b := binary.BigEndian.Uint32(sum[4:8])
-	return fmt.Sprintf("%d.%09d", a, b%1000000000)
+// fakeSalt is the salt an unknown handle gets: drawn from exactly the
+// distribution of real salts (store.SaltFrom) with bits that only the
+// server can compute, the same for one handle every time, as a real one
+// would be. Without the key, comparing salts tells nothing.
+func (srv *Server) fakeSalt(email string) string {
+	mac := hmac.New(sha256.New, srv.cfg.SaltKey)
+	mac.Write([]byte(strings.ToLower(email)))
+	return store.SaltFrom(mac.Sum(nil))
 }
 
 // twnParams is the Passport challenge string of USR TWN S, with every key
@@ -207,6 +218,9 @@ func (s *session) signIn(c *msnp.Command) error {
 	}
 	s.mu.Unlock()
 
+	// Signed in: the place among connections not signed in is free before
+	// the client hears USR OK.
+	s.authenticated()
 	d := s.dialect
 	params := []string{"OK", acct.Email}
 	if d.USROKFriendly {

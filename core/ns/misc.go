@@ -30,12 +30,16 @@ func (s *session) handleXFR(c *msnp.Command) error {
 	if !online || p.Status == directory.Hidden {
 		return s.fail(c, msnp.ErrNotAllowedWhenHidden)
 	}
-	addr, cookie := s.srv.cfg.Switchboards.Open(switchboard.User{
+	addr, cookie, err := s.srv.cfg.Switchboards.Open(switchboard.User{
 		Email:        p.Email,
 		FriendlyName: p.FriendlyName,
 		Version:      s.version,
 		Capabilities: p.Capabilities,
 	})
+	if err != nil {
+		s.log.Info().Err(err).Msg("XFR SB refused")
+		return s.fail(c, msnp.ErrTooActive)
+	}
 	s.reply(c, "SB", addr, "CKI", cookie)
 	return nil
 }

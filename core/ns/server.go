@@ -17,6 +17,7 @@ package ns
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"net"
 	"sync"
@@ -24,17 +25,20 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/nudge-im/nudge/core/connlimit"
 	"github.com/nudge-im/nudge/core/directory"
 	"github.com/nudge-im/nudge/core/metrics"
 	"github.com/nudge-im/nudge/core/outbox"
 	"github.com/nudge-im/nudge/core/store"
 	"github.com/nudge-im/nudge/core/switchboard"
+	"github.com/nudge-im/nudge/core/throttle"
 	"github.com/nudge-im/nudge/msnp"
 )
 
-// Switchboards hands out switchboard sessions for XFR SB.
+// Switchboards hands out switchboard sessions for XFR SB. Open fails when
+// the user may not have another one now (the client is told 713).
 type Switchboards interface {
-	Open(u switchboard.User) (address, cookie string)
+	Open(u switchboard.User) (address, cookie string, err error)
 }
 
 // Tickets redeems the Passport tickets clients present in USR TWN S.
@@ -70,6 +74,18 @@ type Config struct {
 	LoginTimeout time.Duration // to finish signing in after connecting
 	IdleTimeout  time.Duration // with no command at all, even PNG
 	OutboxLimit  int           // bytes queued to a slow reader before it is cut off
+
+	// FirstCommand closes a connection that sent nothing (not even VER)
+	// this long after connecting.
+	FirstCommand time.Duration
+	// Unauthenticated, when set, admits connections that have not signed
+	// in yet; a connection it refuses is closed at once.
+	Unauthenticated *connlimit.Gate
+	// SignIn, when set, throttles failed MD5 sign-ins.
+	SignIn *throttle.Guard
+	// SaltKey derives the made-up MD5 salts of unknown users. Empty means a
+	// random key for this process.
+	SaltKey []byte
 }
 
 func (c *Config) setDefaults() {
@@ -88,6 +104,13 @@ func (c *Config) setDefaults() {
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = 10 * time.Minute
 	}
+	if c.FirstCommand == 0 {
+		c.FirstCommand = 10 * time.Second
+	}
+	if len(c.SaltKey) == 0 {
+		c.SaltKey = make([]byte, 32)
+		rand.Read(c.SaltKey)
+	}
 }
 
 // Server serves Notification (or Dispatch) connections.
@@ -95,6 +118,11 @@ type Server struct {
 	cfg  Config
 	name string // "ns" or "ds", for logs and metrics
 	log  zerolog.Logger
+
+	// ctx ends when the server closes, waking sessions that wait (a
+	// throttled sign-in).
+	closing context.Context
+	cancel  context.CancelFunc
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -110,10 +138,13 @@ func New(cfg Config) *Server {
 	if cfg.Referral != "" {
 		name = "ds"
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &Server{
 		cfg:       cfg,
 		name:      name,
 		log:       cfg.Log.With().Str("server", name).Logger(),
+		closing:   ctx,
+		cancel:    cancel,
 		listeners: make(map[net.Listener]struct{}),
 		sessions:  make(map[*session]struct{}),
 	}
@@ -137,48 +168,64 @@ func (s *Server) Serve(l net.Listener) error {
 		s.mu.Unlock()
 	}()
 
-	var delay time.Duration
 	for {
-		conn, err := l.Accept()
+		conn, err := connlimit.Accept(l, s.log, s.isClosed)
 		if err != nil {
-			s.mu.Lock()
-			closed := s.closed
-			s.mu.Unlock()
-			if closed {
+			if s.isClosed() {
 				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
 			}
 			return err
 		}
-		delay = 0
-		sess := s.newSession(conn)
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			conn.Close()
+		if !s.ServeConn(conn) {
 			return ErrServerClosed
 		}
-		s.sessions[sess] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			sess.serve()
-			s.mu.Lock()
-			delete(s.sessions, sess)
-			s.mu.Unlock()
-		}()
 	}
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// ServeConn serves one connection accepted elsewhere (the HTTP gateway
+// hands over its sessions this way, with the client's own address as
+// RemoteAddr). It reports false, closing conn, when the server is closed.
+func (s *Server) ServeConn(conn net.Conn) bool {
+	if !s.cfg.Unauthenticated.Enter(conn.RemoteAddr().String()) {
+		// Logged at debug only: a flood would fill the log.
+		s.log.Debug().Str("remote", conn.RemoteAddr().String()).Msg("too many connections not signed in; closed a new one")
+		if m := s.cfg.Metrics; m != nil {
+			m.Refused.WithLabelValues(s.name, "unauthenticated").Inc()
+		}
+		conn.Close()
+		return true
+	}
+	sess := s.newSession(conn)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		sess.authenticated()
+		conn.Close()
+		return false
+	}
+	s.sessions[sess] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		sess.serve()
+		s.mu.Lock()
+		delete(s.sessions, sess)
+		s.mu.Unlock()
+	}()
+	return true
 }
 
 // Close stops accepting, tells every signed-in client the server is going
 // down (OUT SSD), closes every connection and waits for them to finish.
 func (s *Server) Close() error {
+	s.cancel()
 	s.mu.Lock()
 	s.closed = true
 	for l := range s.listeners {
@@ -208,6 +255,7 @@ func (s *Server) newSession(conn net.Conn) *session {
 		srv:       s,
 		conn:      conn,
 		log:       s.log.With().Str("remote", conn.RemoteAddr().String()).Logger(),
+		admitted:  true,
 		contacts:  make(map[string]*store.Contact),
 		shown:     make(map[string]bool),
 		connected: time.Now(),

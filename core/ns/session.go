@@ -35,6 +35,7 @@ type session struct {
 	md5Salt    string
 	md5Digest  string
 	registered bool // in the directory
+	admitted   bool // holds a place in Config.Unauthenticated
 	// knownEvent is the newest account event at sign-in (set before the
 	// session is in the directory, read by Revoke): later ones end it.
 	knownEvent int64
@@ -189,6 +190,9 @@ func (s *session) readFailed(err error) bool {
 
 func (s *session) readDeadline() time.Time {
 	cfg := &s.srv.cfg
+	if s.version == 0 {
+		return s.connected.Add(min(cfg.FirstCommand, cfg.LoginTimeout))
+	}
 	if !s.signedIn() {
 		return s.connected.Add(cfg.LoginTimeout)
 	}
@@ -254,6 +258,7 @@ func (s *session) isRegistered() bool {
 // signOut runs when the connection ends: it flushes what is queued, leaves
 // the directory and tells the watchers the user went offline.
 func (s *session) signOut() {
+	s.authenticated()
 	s.out.Close()
 	s.mu.Lock()
 	s.closed = true
@@ -276,3 +281,12 @@ func (s *session) signOut() {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// authenticated gives back the session's place among the connections not
+// signed in, once: at sign-in or when the connection ends.
+func (s *session) authenticated() {
+	if s.admitted {
+		s.admitted = false
+		s.srv.cfg.Unauthenticated.Leave(s.conn.RemoteAddr().String())
+	}
+}

@@ -2,11 +2,14 @@ package passport
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"strings"
 
 	"github.com/rs/zerolog"
+
+	"github.com/nudge-im/nudge/core/throttle"
 )
 
 // Authenticator checks a password. CheckPassword returns nil when password
@@ -43,6 +46,10 @@ type Config struct {
 	// Logger receives one line per sign-in attempt (never passwords or
 	// tickets). nil means no logging.
 	Logger *zerolog.Logger
+	// SignIn, when set, throttles failed sign-ins (endpoints "login2" and
+	// "rst"); a refused one gets the endpoint's failure answer and a
+	// Retry-After header.
+	SignIn *throttle.Guard
 	// Count, when set, is told the outcome of every request: the endpoint
 	// ("nexus", "login", "rst") and "ok" or "failed". Metrics hang here,
 	// since RST failures answer with HTTP 200 and cannot be told apart by
@@ -151,8 +158,9 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		h.loginFailed(w, r)
 		return
 	}
-	if err := h.cfg.Auth.CheckPassword(r.Context(), email, password); err != nil {
+	if err := h.checkPassword(r, "login2", email, password); err != nil {
 		h.log.Info().Str("remote", r.RemoteAddr).Str("email", email).Err(err).Msg("passport login refused")
+		h.refused(w, err)
 		h.loginFailed(w, r)
 		return
 	}
@@ -163,6 +171,27 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		"from-PP='t=" + ticket + "&p=',ru=http://messenger.msn.com"}
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
+}
+
+// checkPassword checks a password through the sign-in throttle: it may
+// wait first, or refuse with throttle.ErrRefused without checking.
+func (h *handler) checkPassword(r *http.Request, endpoint, email, password string) error {
+	done, err := h.cfg.SignIn.Attempt(r.Context(), endpoint, r.RemoteAddr, email)
+	if err != nil {
+		return err
+	}
+	err = h.cfg.Auth.CheckPassword(r.Context(), email, password)
+	done(err == nil)
+	return err
+}
+
+// refused adds Retry-After to the failure answer of a throttled sign-in,
+// so that a client (or a person with curl) can tell it from a wrong
+// password.
+func (h *handler) refused(w http.ResponseWriter, err error) {
+	if errors.Is(err, throttle.ErrRefused) {
+		w.Header().Set("Retry-After", "60")
+	}
 }
 
 func (h *handler) loginFailed(w http.ResponseWriter, r *http.Request) {

@@ -220,9 +220,10 @@ func (h *handler) rst(w http.ResponseWriter, r *http.Request) {
 		writeXML(w, rstFault(req.ns, time.Now()))
 		return
 	}
-	if err := h.cfg.Auth.CheckPassword(r.Context(), req.username, req.password); err != nil {
+	if err := h.checkPassword(r, "rst", req.username, req.password); err != nil {
 		h.log.Info().Str("remote", r.RemoteAddr).Str("email", req.username).Err(err).Msg("passport RST refused")
 		h.count("rst", "failed")
+		h.refused(w, err)
 		writeXML(w, rstFault(req.ns, time.Now()))
 		return
 	}

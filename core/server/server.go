@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	stdlog "log"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/nudge-im/nudge/core/admin"
 	"github.com/nudge-im/nudge/core/config"
+	"github.com/nudge-im/nudge/core/connlimit"
 	"github.com/nudge-im/nudge/core/directory"
 	"github.com/nudge-im/nudge/core/gateway"
 	"github.com/nudge-im/nudge/core/metrics"
@@ -31,6 +33,7 @@ import (
 	"github.com/nudge-im/nudge/core/passport"
 	"github.com/nudge-im/nudge/core/store"
 	"github.com/nudge-im/nudge/core/switchboard"
+	"github.com/nudge-im/nudge/core/throttle"
 	"github.com/nudge-im/nudge/core/web"
 	"github.com/nudge-im/nudge/msnp"
 )
@@ -53,6 +56,10 @@ type Server struct {
 	// Web is the Web Messenger, nil when web.enabled is false.
 	Web *web.Handler
 
+	// SignIn throttles failed sign-ins on every path that checks a
+	// password.
+	SignIn *throttle.Guard
+
 	listeners map[string]net.Listener
 	ns, ds    *ns.Server
 	sb        *switchboard.Server
@@ -61,6 +68,10 @@ type Server struct {
 	stopWatch context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
+
+	deadMu  sync.Mutex
+	closing bool
+	dead    map[string]error // listeners that stopped while the service runs
 }
 
 // accountPoll is how often the service looks for account changes made by
@@ -70,7 +81,7 @@ const accountPoll = time.Second
 
 // Addrs are the addresses the service listens on ("" when off).
 type Addrs struct {
-	NS, DS, SB, HTTP, HTTPS string
+	NS, DS, SB, HTTP, HTTPS, Operator string
 }
 
 // Start opens the store and the listeners and serves until Close. Errors
@@ -102,6 +113,7 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger) (*Server,
 		Grants:    passport.NewGrants(time.Duration(cfg.Passport.ServiceTicketLifetime), 0),
 		Dir:       directory.New(),
 		listeners: map[string]net.Listener{},
+		dead:      map[string]error{},
 	}
 	if err := s.start(); err != nil {
 		s.Close()
@@ -123,6 +135,7 @@ func (s *Server) start() error {
 	for _, l := range []struct{ name, addr, flag string }{
 		{"ns", cfg.Listen.NS, "--ns"}, {"ds", cfg.Listen.DS, "--ds"}, {"sb", cfg.Listen.SB, "--sb"},
 		{"http", cfg.Listen.HTTP, "--http"}, {"https", cfg.Listen.HTTPS, "--https"},
+		{"operator", cfg.Listen.Operator, "listen.operator"},
 	} {
 		if l.addr == "" {
 			continue
@@ -138,12 +151,39 @@ func (s *Server) start() error {
 	}
 	addrs := s.Addrs()
 
+	lim := cfg.Limits
+	unauthenticated := func() *connlimit.Gate {
+		return connlimit.NewGate(lim.Unauthenticated, lim.UnauthenticatedPerAddress)
+	}
+	si := lim.SignIn
+	signinLog := s.log.With().Str("component", "signin").Logger()
+	s.SignIn = throttle.NewGuard(throttle.GuardConfig{
+		Address: throttle.Policy{Free: si.Free, Delay: time.Duration(si.Delay), MaxDelay: time.Duration(si.MaxDelay),
+			RefuseAfter: si.AddressFailures, RefuseFor: time.Duration(si.AddressRefuse), Forget: time.Duration(si.Forget)},
+		Account: throttle.Policy{Free: si.Free, Delay: time.Duration(si.Delay), MaxDelay: time.Duration(si.MaxDelay),
+			RefuseAfter: si.AccountFailures, RefuseFor: time.Duration(si.AccountRefuse), Forget: time.Duration(si.Forget)},
+		Log: signinLog,
+		Count: func(endpoint, scope, action string) {
+			s.Metrics.SignInThrottled.WithLabelValues(endpoint, scope, action).Inc()
+		},
+	})
+	// The made-up salts of unknown users are derived with a key that stays
+	// the same across restarts, as real salts do.
+	saltKey, err := s.secret("md5-salt.key", "")
+	if err != nil {
+		return err
+	}
+
 	s.sb = switchboard.New(switchboard.Config{
-		Address:     s.public(addrs.SB),
-		Directory:   s.Dir,
-		Metrics:     s.Metrics,
-		Log:         s.log,
-		IdleTimeout: time.Duration(cfg.Timeouts.SwitchboardIdle),
+		Address:           s.public(addrs.SB),
+		Directory:         s.Dir,
+		Metrics:           s.Metrics,
+		Log:               s.log,
+		IdleTimeout:       time.Duration(cfg.Timeouts.SwitchboardIdle),
+		MaxCookies:        lim.SwitchboardCookies,
+		MaxSessions:       lim.Switchboards,
+		RequestsPerMinute: lim.SwitchboardRequests,
+		Unauthenticated:   unauthenticated(),
 	})
 	minVersion := msnp.MinVersion
 	if !cfg.Login.MD5 {
@@ -162,56 +202,115 @@ func (s *Server) start() error {
 		IdleTimeout:  time.Duration(cfg.Timeouts.Idle),
 		OutboxLimit:  cfg.Limits.OutboxBytes,
 		Address:      s.public(addrs.NS),
+
+		FirstCommand:    time.Duration(cfg.Timeouts.FirstCommand),
+		Unauthenticated: unauthenticated(),
+		SignIn:          s.SignIn,
+		SaltKey:         []byte(saltKey),
 	}
 	s.ns = ns.New(nsCfg)
 	if err := s.watchAccounts(); err != nil {
 		return err
 	}
-	s.serve(func() error { return s.ns.Serve(s.listeners["ns"]) })
-	s.serve(func() error { return s.sb.Serve(s.listeners["sb"]) })
+	s.serve("ns", func() error { return s.ns.Serve(s.listeners["ns"]) })
+	s.serve("sb", func() error { return s.sb.Serve(s.listeners["sb"]) })
 	if ln := s.listeners["ds"]; ln != nil {
 		dsCfg := nsCfg
 		dsCfg.Referral = s.public(addrs.NS)
 		dsCfg.Address = s.public(addrs.DS)
+		dsCfg.Unauthenticated = unauthenticated()
 		s.ds = ns.New(dsCfg)
-		s.serve(func() error { return s.ds.Serve(ln) })
+		s.serve("ds", func() error { return s.ds.Serve(ln) })
 	}
 
-	mux := s.httpHandler()
+	shared, operator := s.httpHandlers()
 	if ln := s.listeners["http"]; ln != nil {
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
-		s.http = append(s.http, srv)
-		s.serve(func() error { return srv.Serve(ln) })
+		srv := s.httpServer(shared)
+		s.serve("http", func() error { return srv.Serve(connlimit.Listener(ln, lim.HTTPConnections)) })
 	}
 	if ln := s.listeners["https"]; ln != nil {
 		cert, err := s.certificate()
 		if err != nil {
 			return err
 		}
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: passport.TLSConfig(cert)}
-		s.http = append(s.http, srv)
-		s.serve(func() error { return srv.ServeTLS(ln, "", "") })
+		srv := s.httpServer(shared)
+		srv.TLSConfig = passport.TLSConfig(cert)
+		s.serve("https", func() error { return srv.ServeTLS(connlimit.Listener(ln, lim.HTTPConnections), "", "") })
+	}
+	if ln := s.listeners["operator"]; ln != nil {
+		srv := s.httpServer(operator)
+		s.serve("operator", func() error { return srv.Serve(connlimit.Listener(ln, lim.HTTPConnections)) })
 	}
 	s.log.Info().Str("ns", addrs.NS).Str("sb", addrs.SB).Str("http", addrs.HTTP).Str("https", addrs.HTTPS).
-		Str("ds", addrs.DS).Str("data", cfg.Data).Msg("nudge is serving")
+		Str("ds", addrs.DS).Str("operator", addrs.Operator).Str("data", cfg.Data).Msg("nudge is serving")
 	return nil
 }
 
-func (s *Server) serve(fn func() error) {
+// httpServer is an HTTP server with the configured timeouts, so that slow
+// or idle clients cannot hold connections (and their memory) for ever.
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	t := s.cfg.Timeouts
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: time.Duration(t.HTTPHeader),
+		ReadTimeout:       time.Duration(t.HTTPRead),
+		WriteTimeout:      time.Duration(t.HTTPWrite),
+		IdleTimeout:       time.Duration(t.HTTPIdle),
+		MaxHeaderBytes:    64 << 10,
+		// Handshake failures and the like, one line each, at debug.
+		ErrorLog: stdlog.New(debugWriter{s.log.With().Str("component", "http").Logger()}, "", 0),
+	}
+	s.http = append(s.http, srv)
+	return srv
+}
+
+// debugWriter logs what net/http reports (handshake failures, bad
+// requests) at debug level, where a scan of the port cannot flood the log.
+type debugWriter struct{ log zerolog.Logger }
+
+func (w debugWriter) Write(p []byte) (int, error) {
+	w.log.Debug().Msg(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// serve runs a listener's loop. A listener that stops while the service
+// runs is logged and makes /healthz fail: the port may still accept TCP,
+// but nobody answers there any more.
+func (s *Server) serve(name string, fn func() error) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := fn(); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, ns.ErrServerClosed) &&
-			!errors.Is(err, net.ErrClosed) && !errors.Is(err, switchboard.ErrServerClosed) {
-			s.log.Error().Err(err).Msg("listener stopped")
+		err := fn()
+		s.deadMu.Lock()
+		defer s.deadMu.Unlock()
+		if s.closing {
+			return
 		}
+		if err == nil {
+			err = errors.New("stopped")
+		}
+		s.dead[name] = err
+		s.log.Error().Err(err).Str("listener", name).Msg("listener stopped; /healthz fails until a restart")
 	}()
 }
 
-// httpHandler routes the plain and TLS HTTP ports: Passport, the admin
-// API, metrics and health.
-func (s *Server) httpHandler() http.Handler {
+// deadListener names a listener that stopped, or returns "".
+func (s *Server) deadListener() string {
+	s.deadMu.Lock()
+	defer s.deadMu.Unlock()
+	for name, err := range s.dead {
+		return name + ": " + err.Error()
+	}
+	return ""
+}
+
+// httpHandlers routes the plain and TLS HTTP ports (shared with clients:
+// Passport, the gateway, health; the admin API, metrics and profiles behind
+// the admin token) and the operator port (all of it, without a token for
+// metrics and profiles).
+func (s *Server) httpHandlers() (shared, operator http.Handler) {
 	mux := http.NewServeMux()
+	ops := http.NewServeMux()
 	plog := s.log.With().Str("component", "passport").Logger()
 	// Clients always reach the login server over TLS: point the nexus at
 	// the HTTPS listener unless the operator named a host.
@@ -228,6 +327,7 @@ func (s *Server) httpHandler() http.Handler {
 		Grants:    s.Grants,
 		LoginHost: loginHost,
 		Logger:    &plog,
+		SignIn:    s.SignIn,
 		Count: func(endpoint, result string) {
 			s.Metrics.Passport.WithLabelValues(endpoint, result).Inc()
 		},
@@ -237,22 +337,47 @@ func (s *Server) httpHandler() http.Handler {
 	}
 	s.Admin = admin.New(s.Store, s.AdminToken, s.log)
 	mux.Handle("/admin/", s.Admin)
+	ops.Handle("/admin/", s.Admin)
 	addrs := s.Addrs()
-	s.gateway = gateway.New(gateway.Config{NSAddr: addrs.NS, SBAddr: addrs.SB, Log: s.log})
+	lim := s.cfg.Limits
+	s.gateway = gateway.New(gateway.Config{
+		NSAddr: addrs.NS, SBAddr: addrs.SB, Log: s.log,
+		Dial:         s.dialInside,
+		MaxSessions:  lim.GatewaySessions,
+		MaxPerSource: lim.GatewaySessionsPerAddress,
+		AllowOrigins: s.cfg.Gateway.AllowOrigins,
+		Refused:      func() { s.Metrics.Refused.WithLabelValues("gateway", "sessions").Inc() },
+	})
 	mux.Handle(gateway.Path, s.gateway)
 	if s.cfg.Web.Enabled {
-		s.Web = web.New(web.Config{NSAddr: addrs.NS, SBAddr: addrs.SB, Log: s.log, Grace: time.Duration(s.cfg.Web.Grace)})
+		s.Web = web.New(web.Config{NSAddr: addrs.NS, SBAddr: addrs.SB, Log: s.log, Grace: time.Duration(s.cfg.Web.Grace),
+			Dial: s.dialInside})
 		for _, p := range web.Paths() {
 			mux.Handle(p, s.Web)
 		}
 	}
-	// Profiles for operators chasing a performance problem, behind the
-	// admin token: go tool pprof -H "Authorization: Bearer $TOKEN" …
-	mux.Handle("/debug/pprof/", s.Admin.Protect(http.HandlerFunc(pprof.Index)))
-	mux.Handle("/debug/pprof/profile", s.Admin.Protect(http.HandlerFunc(pprof.Profile)))
-	mux.Handle("/debug/pprof/trace", s.Admin.Protect(http.HandlerFunc(pprof.Trace)))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+
+	// Profiles and metrics for operators: open on the operator port, behind
+	// the admin token elsewhere (go tool pprof -H "Authorization: Bearer
+	// $TOKEN" …) unless admin.public_metrics says metrics are public.
+	metrics := promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{})
+	for path, h := range map[string]http.Handler{
+		"/debug/pprof/":        http.HandlerFunc(pprof.Index),
+		"/debug/pprof/profile": http.HandlerFunc(pprof.Profile),
+		"/debug/pprof/trace":   http.HandlerFunc(pprof.Trace),
+		"GET /metrics":         metrics,
+	} {
+		ops.Handle(path, h)
+		if path != "GET /metrics" || !s.cfg.Admin.PublicMetrics {
+			h = s.Admin.Protect(h)
+		}
+		mux.Handle(path, h)
+	}
+	health := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if dead := s.deadListener(); dead != "" {
+			http.Error(w, "listener stopped: "+dead, http.StatusServiceUnavailable)
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := s.Store.Ping(ctx); err != nil {
@@ -261,7 +386,39 @@ func (s *Server) httpHandler() http.Handler {
 		}
 		fmt.Fprintf(w, "ok\nsessions %d\n", s.Dir.Len())
 	})
-	return mux
+	mux.Handle("GET /healthz", health)
+	ops.Handle("GET /healthz", health)
+	return mux, ops
+}
+
+// dialInside connects a gateway session to the NS or SB server in this
+// process over a pipe that carries the client's own address, so that the
+// limits and the sign-in throttle see the client, not the gateway.
+func (s *Server) dialInside(server, client string) (net.Conn, error) {
+	inside, outside := net.Pipe()
+	conn := &fromClient{Conn: inside, remote: clientAddr(client)}
+	if strings.EqualFold(server, "SB") {
+		s.sb.ServeConn(conn)
+	} else if !s.ns.ServeConn(conn) {
+		outside.Close()
+		return nil, net.ErrClosed
+	}
+	return outside, nil
+}
+
+// fromClient is the server's end of a gateway pipe.
+type fromClient struct {
+	net.Conn
+	remote net.Addr
+}
+
+func (c *fromClient) RemoteAddr() net.Addr { return c.remote }
+
+func clientAddr(hostport string) net.Addr {
+	if a, err := net.ResolveTCPAddr("tcp", hostport); err == nil {
+		return a
+	}
+	return &net.TCPAddr{}
 }
 
 // watchAccounts ends the sessions of accounts that are deleted or get a
@@ -276,7 +433,7 @@ func (s *Server) watchAccounts() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stopWatch = cancel
 	var lastComplaint time.Time
-	s.serve(func() error {
+	s.serve("account watcher", func() error {
 		store.WatchAccounts(ctx, s.Store, since, accountPoll, func(e store.AccountEvent) {
 			if p := s.Dir.Lookup(e.Email); p != nil {
 				p.Revoke(e.Seq)
@@ -322,20 +479,34 @@ func (s *Server) certificate() (tlsCert, error) {
 // adminToken returns the configured token or the one kept in the data
 // directory, making it on first start.
 func (s *Server) adminToken() (string, error) {
-	if s.cfg.Admin.Token != "" {
-		return s.cfg.Admin.Token, nil
+	return s.secret("admin.token", s.cfg.Admin.Token)
+}
+
+// secret returns configured when set, else the random secret kept in the
+// file name of the data directory, making it on first start.
+func (s *Server) secret(name, configured string) (string, error) {
+	if configured != "" {
+		return configured, nil
 	}
-	path := filepath.Join(s.cfg.Data, "admin.token")
+	path := filepath.Join(s.cfg.Data, name)
 	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
 		return strings.TrimSpace(string(b)), nil
 	}
 	var raw [24]byte
 	rand.Read(raw[:])
-	token := hex.EncodeToString(raw[:])
-	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("cannot write the admin token to %s: %w", path, err)
+	secret := hex.EncodeToString(raw[:])
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("cannot write %s: %w", path, err)
 	}
-	return token, nil
+	return secret, nil
+}
+
+// KillListener closes the named listener ("ns", "sb", "http", …) as a
+// failure would, for tests of what the service does then.
+func (s *Server) KillListener(name string) {
+	if l := s.listeners[name]; l != nil {
+		l.Close()
+	}
 }
 
 // Addrs returns the bound addresses (useful with port 0).
@@ -346,13 +517,16 @@ func (s *Server) Addrs() Addrs {
 		}
 		return ""
 	}
-	return Addrs{NS: get("ns"), DS: get("ds"), SB: get("sb"), HTTP: get("http"), HTTPS: get("https")}
+	return Addrs{NS: get("ns"), DS: get("ds"), SB: get("sb"), HTTP: get("http"), HTTPS: get("https"), Operator: get("operator")}
 }
 
 // Close tells signed-in clients the server is going down, closes every
 // connection and the database, and waits for the goroutines.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
+		s.deadMu.Lock()
+		s.closing = true
+		s.deadMu.Unlock()
 		if s.stopWatch != nil {
 			s.stopWatch()
 		}

@@ -33,6 +33,9 @@ func testConfig(t *testing.T) config.Config {
 	return cfg
 }
 
+// insecure reaches the self-signed HTTPS listener too.
+var insecure = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+
 func get(t *testing.T, c *http.Client, url, token string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest("GET", url, nil)
@@ -138,7 +141,7 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("VER answered %q, %v", line, err)
 	}
 
-	code, body := get(t, http.DefaultClient, srv.HTTPURL+"/metrics", "")
+	code, body := get(t, http.DefaultClient, srv.OperatorURL+"/metrics", "")
 	if code != http.StatusOK {
 		t.Fatalf("/metrics = %d", code)
 	}
@@ -160,9 +163,32 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
-	// Metrics are public; the admin API is not.
-	if code, _ := get(t, http.DefaultClient, srv.HTTPURL+"/admin/v1/accounts", ""); code != http.StatusUnauthorized {
-		t.Errorf("admin API without a token: %d, want 401", code)
+	// On the listeners clients reach, operator endpoints need the token.
+	for _, base := range []string{srv.HTTPURL, srv.HTTPSURL} {
+		for _, path := range []string{"/metrics", "/admin/v1/accounts", "/debug/pprof/"} {
+			if code, _ := get(t, insecure, base+path, ""); code != http.StatusUnauthorized {
+				t.Errorf("%s%s without a token: %d, want 401", base, path, code)
+			}
+		}
+		if code, _ := get(t, insecure, base+"/metrics", srv.AdminToken); code != http.StatusOK {
+			t.Errorf("%s/metrics with the token: %d, want 200", base, code)
+		}
+	}
+	// On the operator listener, metrics and profiles are open.
+	if code, _ := get(t, http.DefaultClient, srv.OperatorURL+"/debug/pprof/", ""); code != http.StatusOK {
+		t.Errorf("operator /debug/pprof/: %d, want 200", code)
+	}
+}
+
+// TestPublicMetrics: admin.public_metrics opens /metrics on the shared
+// listeners, and nothing else.
+func TestPublicMetrics(t *testing.T) {
+	srv := coretest.Start(t, coretest.WithConfig(func(c *config.Config) { c.Admin.PublicMetrics = true }))
+	if code, _ := get(t, http.DefaultClient, srv.HTTPURL+"/metrics", ""); code != http.StatusOK {
+		t.Errorf("/metrics: %d, want 200", code)
+	}
+	if code, _ := get(t, http.DefaultClient, srv.HTTPURL+"/debug/pprof/", ""); code != http.StatusUnauthorized {
+		t.Errorf("/debug/pprof/: %d, want 401", code)
 	}
 }
 

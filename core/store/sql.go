@@ -32,22 +32,28 @@ type sqlStore struct {
 	maxReverse int           // Options.MaxReverse with its default applied
 	maxOffline int           // Options.MaxOffline, likewise
 	offlineFor time.Duration // Options.OfflineLifetime, likewise
-	dummy      func() []byte // a hash to compare against for unknown accounts
 	bell       *bell         // rung when this process records account events (events.go)
+	// dummies are hashes of no password, one per bcrypt cost, made when
+	// first needed: what CheckPassword compares against to spend the time
+	// a real check takes (see checkHash).
+	dummies [bcrypt.MaxCost + 1]func() []byte
 }
 
 func newSQLStore(w, r *sql.DB, d *dialect, cost int, opts Options) sqlStore {
-	return sqlStore{
+	s := sqlStore{
 		w: w, r: r, d: d, cost: cost,
 		maxReverse: cmp.Or(opts.MaxReverse, DefaultMaxReverse),
 		bell:       new(bell),
 		maxOffline: cmp.Or(opts.MaxOffline, DefaultMaxOffline),
 		offlineFor: cmp.Or(opts.OfflineLifetime, DefaultOfflineLifetime),
-		dummy: sync.OnceValue(func() []byte {
-			h, _ := bcrypt.GenerateFromPassword([]byte("not a password anyone has"), cost)
-			return h
-		}),
 	}
+	for c := range s.dummies {
+		s.dummies[c] = sync.OnceValue(func() []byte {
+			h, _ := bcrypt.GenerateFromPassword([]byte("not a password anyone has"), max(c, bcrypt.MinCost))
+			return h
+		})
+	}
+	return s
 }
 
 // dialect is what one engine does differently.

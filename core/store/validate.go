@@ -126,14 +126,21 @@ func newCID() int64 {
 }
 
 // newMD5Secret makes a fresh salt for password and the digest an MSNP2–7
-// client must answer with. The salt looks like the ones MSN sent
-// ("1013928519.693957190"): two random 31-bit decimals joined by a dot, so
-// it has no spaces and survives any client's parser.
+// client must answer with.
 func newMD5Secret(password string) MD5Secret {
 	var b [8]byte
 	rand.Read(b[:])
-	salt := strconv.FormatUint(uint64(binary.BigEndian.Uint32(b[:4])>>1), 10) + "." +
-		strconv.FormatUint(uint64(binary.BigEndian.Uint32(b[4:])>>1), 10)
+	salt := SaltFrom(b[:])
 	sum := md5.Sum([]byte(salt + password))
 	return MD5Secret{Salt: salt, Digest: hex.EncodeToString(sum[:])}
+}
+
+// SaltFrom makes an MD5 salt from the first 8 bytes of b, which must be
+// uniformly random (or look it): two 31-bit decimals joined by a dot,
+// like the ones MSN sent ("1013928519.693957190"), with no spaces to trip
+// any client's parser. The Notification server makes the salts of unknown
+// users with it too, so that they come from the same distribution.
+func SaltFrom(b []byte) string {
+	return strconv.FormatUint(uint64(binary.BigEndian.Uint32(b[:4])>>1), 10) + "." +
+		strconv.FormatUint(uint64(binary.BigEndian.Uint32(b[4:8])>>1), 10)
 }

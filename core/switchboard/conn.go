@@ -26,6 +26,7 @@ type conn struct {
 	sess        *session
 	deadlineSet time.Time // when the idle deadline was last pushed back
 	idle        bool      // the read deadline passed
+	admitted    bool      // holds a place in Config.Unauthenticated
 	complained  bool      // malformed input was logged
 
 	// The participant as others see it. Set before the connection is
@@ -44,7 +45,7 @@ type conn struct {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{srv: s, nc: nc}
+	c := &conn{srv: s, nc: nc, admitted: true}
 	c.log = s.log.With().Str("remote", nc.RemoteAddr().String()).Logger()
 	c.out = outbox.New(nc, outbox.Options{Limit: s.outboxLimit, OnSlow: c.onSlow})
 	c.r = msnp.NewReader(nc, msnp.FromClient)
@@ -100,7 +101,9 @@ func (c *conn) serve() {
 		}
 	}()
 	c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.JoinTimeout))
-	if !c.authenticate() {
+	ok := c.authenticate()
+	c.authenticated()
+	if !ok {
 		return
 	}
 	for {
@@ -128,8 +131,18 @@ func (c *conn) serve() {
 	}
 }
 
+// authenticated gives back the connection's place among those that have
+// not sent USR or ANS, once.
+func (c *conn) authenticated() {
+	if c.admitted {
+		c.admitted = false
+		c.srv.cfg.Unauthenticated.Leave(c.nc.RemoteAddr().String())
+	}
+}
+
 // finish leaves the session, flushes what is queued and closes.
 func (c *conn) finish() {
+	c.authenticated()
 	c.flush()
 	if c.sess != nil {
 		c.sess.leave(c, c.idle)

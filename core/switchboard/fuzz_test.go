@@ -22,7 +22,10 @@ type fuzzRig struct {
 }
 
 func newFuzzRig(f *testing.F) *fuzzRig {
-	e := newEnv(f)
+	// The fuzzer opens sessions as fast as it can: no per-user limits.
+	e := newEnv(f, setup{config: func(c *Config) {
+		c.MaxCookies, c.MaxSessions, c.RequestsPerMinute = 1<<30, 1<<30, 1<<30
+	}})
 	r := &fuzzRig{e: e, fz: e.peer("Fz", 12, "1"), watcher: e.peer("W", 9, "")}
 	r.a = e.start(e.peer("Healthy A", 9, ""))
 	r.b, _ = e.invite(r.a, 2, e.peer("Healthy B", 9, ""))
@@ -96,7 +99,7 @@ func FuzzFirstCommand(f *testing.F) {
 	r := newFuzzRig(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if bytes.Contains(data, []byte("{cookie}")) {
-			_, cookie := r.e.srv.Open(r.fz.user())
+			_, cookie, _ := r.e.srv.Open(r.fz.user())
 			data = bytes.ReplaceAll(data, []byte("{cookie}"), []byte(cookie))
 		}
 		c := r.dial(t, "fuzzed")
@@ -130,7 +133,7 @@ func FuzzSession(f *testing.F) {
 	}
 	r := newFuzzRig(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, cookie := r.e.srv.Open(r.fz.user())
+		_, cookie, _ := r.e.srv.Open(r.fz.user())
 		c := r.dial(t, "fuzzed")
 		defer c.nc.Close()
 		c.send("USR 1 fz@example.com %s", cookie)

@@ -224,10 +224,20 @@ func (c *client) expectClosed() {
 	}
 }
 
+// open issues a cookie for u, failing the test when Open refuses.
+func (e *env) open(u User) (addr, cookie string) {
+	e.t.Helper()
+	addr, cookie, err := e.srv.Open(u)
+	if err != nil {
+		e.t.Fatalf("Open(%s): %v", u.Email, err)
+	}
+	return addr, cookie
+}
+
 // start opens a session as p: XFR cookie, USR, USR OK.
 func (e *env) start(p *testPeer) *client {
 	e.t.Helper()
-	addr, cookie := e.srv.Open(p.user())
+	addr, cookie := e.open(p.user())
 	if addr != e.addr {
 		e.t.Fatalf("Open address %q, want %q", addr, e.addr)
 	}

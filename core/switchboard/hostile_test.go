@@ -1,8 +1,12 @@
 package switchboard
 
 import (
+	"errors"
+	"fmt"
+	"runtime"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // TestWrongANSCookieTouchesNothing: a bare connection guessing Bob's cookie
@@ -34,7 +38,7 @@ func TestWrongANSCookieTouchesNothing(t *testing.T) {
 // TestSessionIDsAreRandom: session ids are decimal numbers below 2^31 that
 // do not follow one another, so they cannot be swept.
 func TestSessionIDsAreRandom(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, setup{config: func(c *Config) { c.RequestsPerMinute = 1000 }})
 	alice := e.peer("Alice", 8, "")
 	bob := e.peer("Bob", 8, "")
 	seen := map[uint64]bool{}
@@ -62,5 +66,93 @@ func TestSessionIDsAreRandom(t *testing.T) {
 	}
 	if near > 2 {
 		t.Fatalf("%d of 19 session ids followed the one before: they are sequential", near)
+	}
+}
+
+// TestOpenLimits: one user may not hold more than MaxCookies unused
+// cookies, run more than MaxSessions sessions, or ask faster than
+// RequestsPerMinute; a spent or expired cookie makes room again.
+func TestOpenLimits(t *testing.T) {
+	e := newEnv(t, setup{config: func(c *Config) {
+		c.MaxCookies, c.MaxSessions, c.RequestsPerMinute = 3, 2, 1<<20
+		c.CookieTTL = 200 * time.Millisecond
+	}})
+	alice := e.peer("Alice", 8, "")
+	var cookies []string
+	for i := 0; i < 3; i++ {
+		_, c := e.open(alice.user())
+		cookies = append(cookies, c)
+	}
+	if _, _, err := e.srv.Open(alice.user()); !errors.Is(err, ErrTooManyCookies) {
+		t.Fatalf("fourth cookie: %v, want ErrTooManyCookies", err)
+	}
+	// Someone else is not affected.
+	e.open(e.peer("Bob", 8, "").user())
+
+	// Two sessions started: the third cookie is fine, its session is not.
+	for i, cookie := range cookies[:2] {
+		c := e.dial("alice")
+		c.send("USR %d %s %s", i+1, alice.email(), cookie)
+		c.expect(fmt.Sprintf("USR %d OK alice@example.com Alice", i+1))
+	}
+	if _, _, err := e.srv.Open(alice.user()); !errors.Is(err, ErrTooManySessions) {
+		t.Fatalf("with two sessions open: %v, want ErrTooManySessions", err)
+	}
+
+	// Rate: a burst of a quarter of the per-minute figure, then refusals.
+	e2 := newEnv(t, setup{config: func(c *Config) { c.RequestsPerMinute = 40 }})
+	carol := e2.peer("Carol", 8, "")
+	n := 0
+	for ; n < 100; n++ {
+		_, c, err := e2.srv.Open(carol.user())
+		if err != nil {
+			if !errors.Is(err, ErrTooFast) {
+				t.Fatalf("request %d: %v", n, err)
+			}
+			break
+		}
+		conn := e2.dial("carol") // spend it, so that the cookie cap is not what stops her
+		conn.send("USR 1 %s %s", carol.email(), c)
+		conn.expect("USR 1 OK carol@example.com Carol")
+		conn.send("OUT")
+	}
+	if n < 5 || n > 11 {
+		t.Fatalf("%d requests before the first refusal, want a burst of about 10", n)
+	}
+}
+
+// TestSweepReleasesMemory: a flood of cookies from many users, once
+// expired and swept, gives its memory back (Go maps keep their size when
+// emptied, so the sweep must build them anew).
+func TestSweepReleasesMemory(t *testing.T) {
+	ttl := 3 * time.Second // longer than making the cookies takes
+	e := newEnv(t, setup{config: func(c *Config) { c.CookieTTL = ttl }})
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	before := heap()
+	const n = 50_000
+	for i := 0; i < n; i++ {
+		e.open(User{Email: "flood" + strconv.Itoa(i) + "@example.com", FriendlyName: "Flood"})
+	}
+	full := heap()
+	if full-before < 4<<20 {
+		t.Skipf("%d cookies took only %d bytes; nothing to measure", n, full-before)
+	}
+	time.Sleep(ttl + 50*time.Millisecond)
+	e.open(User{Email: "late@example.com"}) // sweeps
+	after := heap()
+	if after > before+(full-before)/4 {
+		t.Fatalf("heap %d MB before, %d MB with %d cookies, %d MB after they expired: the memory was kept",
+			before>>20, full>>20, n, after>>20)
+	}
+	e.srv.cookieMu.Lock()
+	left := len(e.srv.cookies) + len(e.srv.users)
+	e.srv.cookieMu.Unlock()
+	if left != 2 {
+		t.Fatalf("%d entries left, want the late user's cookie and state", left)
 	}
 }

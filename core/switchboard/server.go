@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/nudge-im/nudge/core/connlimit"
 	"github.com/nudge-im/nudge/core/directory"
 	"github.com/nudge-im/nudge/core/metrics"
 	"github.com/nudge-im/nudge/core/outbox"
@@ -59,7 +60,30 @@ type Config struct {
 	// IdleTimeout is how long a participant may stay silent before it is
 	// dropped (the others see "BYE handle 1").
 	IdleTimeout time.Duration
+
+	// Per user: at most MaxCookies unused XFR cookies, MaxSessions open
+	// sessions started with USR, and RequestsPerMinute calls of Open (in
+	// bursts of up to a quarter of that). Zero means the defaults.
+	MaxCookies        int
+	MaxSessions       int
+	RequestsPerMinute int
+	// Unauthenticated, when set, admits connections before USR or ANS.
+	Unauthenticated *connlimit.Gate
 }
+
+// Defaults of the per-user limits.
+const (
+	DefaultMaxCookies        = 16
+	DefaultMaxSessions       = 100
+	DefaultRequestsPerMinute = 60
+)
+
+// Errors of Open: the user asked for too much.
+var (
+	ErrTooManyCookies  = errors.New("switchboard: too many unused cookies")
+	ErrTooManySessions = errors.New("switchboard: too many open sessions")
+	ErrTooFast         = errors.New("switchboard: too many requests")
+)
 
 // Server is a Switchboard server. Make one with New.
 type Server struct {
@@ -76,7 +100,9 @@ type Server struct {
 	wg        sync.WaitGroup
 
 	cookieMu  sync.Mutex
-	cookies   map[string]ticket // XFR cookies
+	cookies   map[string]ticket     // XFR cookies
+	users     map[string]*userState // by lower-case handle; under cookieMu
+	swept     int                   // cookies deleted since the map was last rebuilt
 	nextSweep time.Time
 
 	sessMu   sync.RWMutex
@@ -93,6 +119,14 @@ func (s *Server) outboxBound() int {
 		return s.outboxLimit
 	}
 	return outbox.DefaultLimit
+}
+
+// userState is what one user holds: unused cookies, sessions started, and
+// the request bucket (tokens, refilled since refilled).
+type userState struct {
+	cookies, sessions int
+	tokens            float64
+	refilled          time.Time
 }
 
 // ticket is what an XFR cookie stands for.
@@ -125,6 +159,15 @@ func New(cfg Config) *Server {
 	if cfg.Directory == nil {
 		cfg.Directory = directory.New()
 	}
+	if cfg.MaxCookies <= 0 {
+		cfg.MaxCookies = DefaultMaxCookies
+	}
+	if cfg.MaxSessions <= 0 {
+		cfg.MaxSessions = DefaultMaxSessions
+	}
+	if cfg.RequestsPerMinute <= 0 {
+		cfg.RequestsPerMinute = DefaultRequestsPerMinute
+	}
 	s := &Server{
 		cfg:       cfg,
 		log:       cfg.Log.With().Str("server", "sb").Logger(),
@@ -133,6 +176,7 @@ func New(cfg Config) *Server {
 		listeners: make(map[*net.Listener]struct{}),
 		conns:     make(map[*conn]struct{}),
 		cookies:   make(map[string]ticket),
+		users:     make(map[string]*userState),
 		sessions:  make(map[string]*session),
 	}
 	if m := cfg.Metrics; m != nil {
@@ -166,25 +210,30 @@ func (s *Server) Serve(l net.Listener) error {
 		s.mu.Unlock()
 	}()
 
-	var backoff time.Duration
 	for {
-		nc, err := l.Accept()
+		nc, err := connlimit.Accept(l, s.log, s.isClosed)
 		if err != nil {
 			if s.isClosed() {
 				return ErrServerClosed
 			}
-			var te interface{ Temporary() bool }
-			if errors.As(err, &te) && te.Temporary() {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.log.Warn().Err(err).Dur("retry_in", backoff).Msg("accept failed")
-				time.Sleep(backoff)
-				continue
-			}
 			return err
 		}
-		backoff = 0
-		s.start(nc)
+		s.ServeConn(nc)
 	}
+}
+
+// ServeConn serves one connection accepted elsewhere (the HTTP gateway's
+// sessions, with the client's own address as RemoteAddr).
+func (s *Server) ServeConn(nc net.Conn) {
+	if !s.cfg.Unauthenticated.Enter(nc.RemoteAddr().String()) {
+		s.log.Debug().Str("remote", nc.RemoteAddr().String()).Msg("too many connections without USR or ANS; closed a new one")
+		if m := s.cfg.Metrics; m != nil {
+			m.Refused.WithLabelValues("sb", "unauthenticated").Inc()
+		}
+		nc.Close()
+		return
+	}
+	s.start(nc)
 }
 
 func (s *Server) isClosed() bool {
@@ -199,6 +248,7 @@ func (s *Server) start(nc net.Conn) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
+		c.authenticated()
 		c.out.Kill()
 		<-c.out.Done()
 		return
@@ -242,29 +292,78 @@ func (s *Server) Close() error {
 
 // Open issues a cookie that lets u start a new session, for the
 // Notification Server's reply to "XFR trid SB". The cookie is good for one
-// USR within the CookieTTL.
-func (s *Server) Open(u User) (address, cookie string) {
+// USR within the CookieTTL. It fails when u holds too many cookies or
+// sessions or asks too often.
+func (s *Server) Open(u User) (address, cookie string, err error) {
 	cookie = newCookie()
 	now := time.Now()
+	key := strings.ToLower(u.Email)
 	s.cookieMu.Lock()
+	defer s.cookieMu.Unlock()
 	s.sweepLocked(now)
+	us := s.users[key]
+	if us == nil {
+		us = &userState{tokens: s.burst(), refilled: now}
+		s.users[key] = us
+	}
+	us.tokens = min(s.burst(), us.tokens+now.Sub(us.refilled).Minutes()*float64(s.cfg.RequestsPerMinute))
+	us.refilled = now
+	switch {
+	case us.tokens < 1:
+		return "", "", ErrTooFast
+	case us.cookies >= s.cfg.MaxCookies:
+		return "", "", ErrTooManyCookies
+	case us.sessions >= s.cfg.MaxSessions:
+		return "", "", ErrTooManySessions
+	}
+	us.tokens--
+	us.cookies++
 	s.cookies[cookie] = ticket{user: u, expires: now.Add(s.cfg.CookieTTL)}
-	s.cookieMu.Unlock()
-	return s.cfg.Address, cookie
+	return s.cfg.Address, cookie, nil
 }
 
+// burst is how many requests a user may make at once.
+func (s *Server) burst() float64 { return float64(max(1, s.cfg.RequestsPerMinute/4)) }
+
 // sweepLocked drops expired XFR cookies, at most once per TTL, so that
-// cookies nobody uses do not pile up.
+// cookies nobody uses do not pile up, and the users who hold nothing. Once
+// many were dropped, the maps are built anew: Go maps never give back the
+// memory of deleted entries.
 func (s *Server) sweepLocked(now time.Time) {
 	if now.Before(s.nextSweep) {
 		return
 	}
+	s.nextSweep = now.Add(s.cfg.CookieTTL)
 	for k, t := range s.cookies {
 		if now.After(t.expires) {
 			delete(s.cookies, k)
+			s.swept++
+			if us := s.users[strings.ToLower(t.user.Email)]; us != nil {
+				us.cookies--
+			}
 		}
 	}
-	s.nextSweep = now.Add(s.cfg.CookieTTL)
+	for k, us := range s.users {
+		if us.cookies == 0 && us.sessions == 0 {
+			delete(s.users, k)
+			s.swept++
+		}
+	}
+	if s.swept > 1024 && s.swept > len(s.cookies)+len(s.users) {
+		s.cookies = rebuild(s.cookies)
+		s.users = rebuild(s.users)
+		s.swept = 0
+	}
+}
+
+// rebuild copies m into a map sized for what it holds now (maps.Clone
+// would keep the old size).
+func rebuild[K comparable, V any](m map[K]V) map[K]V {
+	n := make(map[K]V, len(m))
+	for k, v := range m {
+		n[k] = v
+	}
+	return n
 }
 
 // redeem consumes an XFR cookie and returns its user, if it was valid for
@@ -272,15 +371,34 @@ func (s *Server) sweepLocked(now time.Time) {
 func (s *Server) redeem(email, cookie string) (User, bool) {
 	now := time.Now()
 	s.cookieMu.Lock()
+	defer s.cookieMu.Unlock()
 	t, ok := s.cookies[cookie]
-	if ok {
-		delete(s.cookies, cookie)
-	}
-	s.cookieMu.Unlock()
-	if !ok || now.After(t.expires) || !strings.EqualFold(t.user.Email, email) {
+	if !ok {
 		return User{}, false
 	}
+	delete(s.cookies, cookie)
+	s.swept++
+	us := s.users[strings.ToLower(t.user.Email)]
+	if us != nil {
+		us.cookies--
+	}
+	if now.After(t.expires) || !strings.EqualFold(t.user.Email, email) {
+		return User{}, false
+	}
+	if us != nil {
+		us.sessions++
+	}
 	return t.user, true
+}
+
+// sessionClosed is told that a session started by email with USR has
+// ended.
+func (s *Server) sessionClosed(email string) {
+	s.cookieMu.Lock()
+	defer s.cookieMu.Unlock()
+	if us := s.users[strings.ToLower(email)]; us != nil && us.sessions > 0 {
+		us.sessions--
+	}
 }
 
 // Sessions is the number of sessions open now.
@@ -292,7 +410,7 @@ func (s *Server) Sessions() int {
 
 // newSession opens a session with c as its only participant.
 func (s *Server) newSession(c *conn) *session {
-	sess := &session{srv: s}
+	sess := &session{srv: s, opener: c.email}
 	sess.members.Store(&[]*conn{c})
 	s.sessMu.Lock()
 	for sess.id == "" || s.sessions[sess.id] != nil {
@@ -317,6 +435,7 @@ func (s *Server) endSession(sess *session) {
 	s.sessMu.Lock()
 	delete(s.sessions, sess.id)
 	s.sessMu.Unlock()
+	s.sessionClosed(sess.opener)
 	if s.m != nil {
 		s.m.sessions.Dec()
 	}

@@ -13,8 +13,9 @@ import (
 
 // session is one switchboard room.
 type session struct {
-	id  string
-	srv *Server
+	id     string
+	srv    *Server
+	opener string // who started it with USR, for the per-user limit
 
 	// members is the current participants, in the order they joined. The
 	// slice is never modified in place: joins and leaves store a new one

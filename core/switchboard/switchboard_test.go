@@ -35,7 +35,7 @@ func TestCookieShape(t *testing.T) {
 	shape := regexp.MustCompile(`^[0-9]{1,10}\.[0-9]{1,10}\.[0-9]{1,10}$`)
 	seen := map[string]bool{}
 	for i := 0; i < 1000; i++ {
-		_, c := e.srv.Open(User{Email: "a@example.com"})
+		_, c := e.open(User{Email: fmt.Sprintf("a%d@example.com", i)})
 		if !shape.MatchString(c) || seen[c] {
 			t.Fatalf("cookie %q: bad shape or repeated", c)
 		}
@@ -48,13 +48,13 @@ func TestAuthenticationRefused(t *testing.T) {
 	alice := e.peer("Alice", 8, "")
 	bob := e.peer("Bob", 8, "")
 
-	_, used := e.srv.Open(alice.user())
+	_, used := e.open(alice.user())
 	a := e.dial("first use")
 	a.send("USR 1 %s %s", alice.email(), used)
 	a.expect("USR 1 OK alice@example.com Alice")
 
-	_, wrongUser := e.srv.Open(alice.user())
-	_, fresh := e.srv.Open(alice.user())
+	_, wrongUser := e.open(alice.user())
+	_, fresh := e.open(alice.user())
 
 	// A ring for bob, to try the ANS paths.
 	caller := e.start(bob)
@@ -110,7 +110,7 @@ func TestAuthenticationRefused(t *testing.T) {
 func TestCookieExpires(t *testing.T) {
 	e := newEnv(t, setup{config: func(c *Config) { c.CookieTTL = 50 * time.Millisecond }})
 	alice := e.peer("Alice", 8, "")
-	_, expired := e.srv.Open(alice.user())
+	_, expired := e.open(alice.user())
 	time.Sleep(100 * time.Millisecond)
 	a := e.dial("late")
 	a.send("USR 1 %s %s", alice.email(), expired)

@@ -119,7 +119,12 @@ func (rl *relay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	up, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	var up net.Conn
+	if rl.cfg.Dial != nil {
+		up, err = rl.cfg.Dial(strings.ToUpper(q.Get("server")), r.RemoteAddr)
+	} else {
+		up, err = net.DialTimeout("tcp", addr, 5*time.Second)
+	}
 	if err != nil {
 		rl.release(source)
 		rl.cfg.Log.Warn().Err(err).Str("addr", addr).Msg("web relay: cannot reach the server")

@@ -24,6 +24,7 @@ import (
 	"encoding/hex"
 	"html/template"
 	"io/fs"
+	"net"
 	"net/http"
 	"path"
 	"strings"
@@ -53,6 +54,10 @@ type Config struct {
 	// MaxSessions and MaxSessionsPerSource bound the MSNP connections the
 	// relay holds, in all and per client address (defaults 2000 and 64).
 	MaxSessions, MaxSessionsPerSource int
+	// Dial, when set, connects to "NS" or "SB" for the client at the given
+	// address instead of a TCP connection to NSAddr or SBAddr, so that the
+	// service's limits and sign-in throttle see the client's own address.
+	Dial func(server, client string) (net.Conn, error)
 }
 
 // Handler serves the Web Messenger. Close ends every relayed connection.
