@@ -219,3 +219,23 @@ func counter(t *testing.T, c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// TestXFRLimited: XFR SB past the per-user rate (or cookie cap) gets 713
+// and the session goes on.
+func TestXFRLimited(t *testing.T) {
+	srv := coretest.Start(t, coretest.WithoutChallenges(), coretest.WithConfig(func(c *config.Config) {
+		c.Limits.SwitchboardRequests = 8 // a burst of 2
+	}))
+	srv.AddUser(t, "alice@example.com", "pw", "Alice")
+	w := login(t, srv, 8, "alice@example.com", "pw")
+	w.send("CHG 5 NLN 0")
+	w.expect("CHG 5 NLN 0")
+	w.send("XFR 6 SB")
+	w.expect("XFR 6 SB * CKI *")
+	w.send("XFR 7 SB")
+	w.expect("XFR 7 SB * CKI *")
+	w.send("XFR 8 SB")
+	w.expect("713 8")
+	w.send("PNG")
+	w.expect("QNG**")
+}

@@ -180,6 +180,7 @@ func (s *Server) start() error {
 		Metrics:           s.Metrics,
 		Log:               s.log,
 		IdleTimeout:       time.Duration(cfg.Timeouts.SwitchboardIdle),
+		JoinTimeout:       time.Duration(cfg.Timeouts.FirstCommand),
 		MaxCookies:        lim.SwitchboardCookies,
 		MaxSessions:       lim.Switchboards,
 		RequestsPerMinute: lim.SwitchboardRequests,
