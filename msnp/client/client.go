@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nudge-im/nudge/msnp"
+	"github.com/nudge-im/nudge/msnp/p2p"
 	"github.com/rs/zerolog"
 )
 
@@ -60,6 +61,27 @@ type Config struct {
 	// received; past it the client closes with ErrSlowConsumer. The
 	// default is no limit.
 	MaxBacklog int
+
+	// DisplayPicture is the picture (PNG, JPEG or GIF) contacts see
+	// beside your name from sign-in on (MSNP9+); SetDisplayPicture
+	// changes it.
+	DisplayPicture []byte
+	// ObjectCache keeps the display pictures, emoticons, winks and voice
+	// clips FetchObject got, by SHA1D. nil means a MemoryCache of 32 MiB.
+	ObjectCache ObjectCache
+	// MaxObjectSize is the largest object FetchObject accepts (default
+	// 4 MiB).
+	MaxObjectSize int
+	// TransferTimeout ends a transfer or object fetch that made no
+	// progress for so long (default 2m). OfferTimeout ends a file offer
+	// nobody answered (default 10m).
+	TransferTimeout time.Duration
+	OfferTimeout    time.Duration
+	// FileTransferAddr is where to listen ("host:port") when sending a
+	// file by MSNFTP to a client without P2P. The default is the address
+	// the switchboard connection leaves from, with a port the system
+	// picks; behind NAT, set a forwarded address.
+	FileTransferAddr string
 
 	// Dialer opens the TCP connections; nil means net.Dialer.
 	Dialer Dialer
@@ -109,6 +131,15 @@ func (cfg *Config) setDefaults() error {
 	if cfg.PingInterval <= 0 {
 		cfg.PingInterval = 45 * time.Second
 	}
+	if cfg.MaxObjectSize <= 0 {
+		cfg.MaxObjectSize = 4 << 20
+	}
+	if cfg.TransferTimeout <= 0 {
+		cfg.TransferTimeout = 2 * time.Minute
+	}
+	if cfg.OfferTimeout <= 0 {
+		cfg.OfferTimeout = 10 * time.Minute
+	}
 	return nil
 }
 
@@ -131,6 +162,8 @@ type Client struct {
 	list    contactList
 	convs   map[*Conversation]struct{}
 	convSeq uint64
+
+	p2p *p2pState
 
 	httpOnce sync.Once
 	http     *http.Client
@@ -173,6 +206,14 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	cl.self = Contact{Email: cfg.Email, FriendlyName: cfg.Email, Status: Offline}
 	cl.ctx, cl.cancel = context.WithCancel(context.Background())
 	cl.events = newEventQueue(cfg.MaxBacklog)
+	cache := cfg.ObjectCache
+	if cache == nil {
+		cache = NewMemoryCache(32 << 20)
+	}
+	cl.p2p = newP2PState(cache)
+	if len(cfg.DisplayPicture) > 0 {
+		cl.p2p.picture = cl.PublishObject(p2p.TypeDisplayPicture, "", cfg.DisplayPicture)
+	}
 
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nudge-im/nudge/msnp"
+	"github.com/nudge-im/nudge/msnp/message"
 	"github.com/rs/zerolog"
 )
 
@@ -39,6 +40,10 @@ type conn struct {
 
 	wmu sync.Mutex
 	w   *msnp.Writer
+
+	// chunks puts together messages split over several MSGs (read
+	// goroutine only).
+	chunks message.ChunkAssembler
 
 	mu      sync.Mutex
 	trid    uint32
@@ -274,24 +279,12 @@ func (c *conn) call(ctx context.Context, cmd *msnp.Command, accept func(*msnp.Co
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	trid := c.nextTrID()
-	cmd.TrID, cmd.HasTrID = trid, true
-	p := &call{accept: accept, ch: make(chan reply, 1)}
-	c.mu.Lock()
-	if c.err != nil {
-		err := c.err
-		c.mu.Unlock()
-		return nil, &notSentError{err}
-	}
-	c.pending[trid] = p
-	c.mu.Unlock()
-
-	if err := c.send(cmd); err != nil {
-		c.forget(trid)
+	trid, ch, err := c.request(cmd, accept)
+	if err != nil {
 		return nil, err
 	}
 	select {
-	case r := <-p.ch:
+	case r := <-ch:
 		if r.err != nil {
 			var code msnp.ErrorCode
 			if errors.As(r.err, &code) && r.cmd != nil {
@@ -304,6 +297,29 @@ func (c *conn) call(ctx context.Context, cmd *msnp.Command, accept func(*msnp.Co
 		c.forget(trid)
 		return nil, fmt.Errorf("client: no reply to %s: %w", cmd.Name, ctx.Err())
 	}
+}
+
+// request sends cmd with a fresh TrID and returns the channel its reply
+// will come on, without waiting: a sender that keeps several requests in
+// flight (P2P chunks) writes them in order and collects the replies later.
+// accept completes the request as for call.
+func (c *conn) request(cmd *msnp.Command, accept func(*msnp.Command) bool) (uint32, <-chan reply, error) {
+	trid := c.nextTrID()
+	cmd.TrID, cmd.HasTrID = trid, true
+	p := &call{accept: accept, ch: make(chan reply, 1)}
+	c.mu.Lock()
+	if c.err != nil {
+		err := c.err
+		c.mu.Unlock()
+		return 0, nil, &notSentError{err}
+	}
+	c.pending[trid] = p
+	c.mu.Unlock()
+	if err := c.send(cmd); err != nil {
+		c.forget(trid)
+		return 0, nil, err
+	}
+	return trid, p.ch, nil
 }
 
 func (c *conn) forget(trid uint32) {

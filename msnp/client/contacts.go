@@ -3,6 +3,8 @@ package client
 import (
 	"slices"
 	"strings"
+
+	"github.com/nudge-im/nudge/msnp/p2p"
 )
 
 // Status is a presence status, as the protocol names it.
@@ -124,6 +126,10 @@ type Contact struct {
 	// Capabilities are the client capability flags of the contact's
 	// client while online (MSNP8+), such as msnp.CapWebClient.
 	Capabilities uint32
+	// DisplayPicture is the MSNObject of the picture the contact shows
+	// (MSNP9+), as last announced; nil when none. Client.FetchObject
+	// gets its data. The object is shared: do not change it.
+	DisplayPicture *p2p.Object
 }
 
 // Group is a contact group (MSNP7+). ID is a number before MSNP10 and a

@@ -426,7 +426,7 @@ func (cl *Client) answerRing(cmd *msnp.Command) {
 func (cv *Conversation) handle(sb *conn, cmd *msnp.Command) bool {
 	switch cmd.Name {
 	case "MSG":
-		cv.onMSG(cmd)
+		cv.onMSG(sb, cmd)
 	case "JOI":
 		// JOI email friendly [caps]
 		cv.join(sb, cmd.Param(0), cmd.Param(1), true)
@@ -503,13 +503,34 @@ func (cv *Conversation) leaveMember(sb *conn, email string, idle bool) {
 	cv.cl.emit(&Left{Conversation: cv, Email: email, Idle: idle})
 }
 
-func (cv *Conversation) onMSG(cmd *msnp.Command) {
+func (cv *Conversation) onMSG(sb *conn, cmd *msnp.Command) {
 	// MSG sender friendly len
 	from, friendly := cmd.Param(0), msnp.DecodeParam(cmd.Param(1))
 	m, err := message.Parse(cmd.Payload)
 	if err != nil {
 		cv.cl.emit(&RawMessage{Conversation: cv, From: from, FriendlyName: friendly, Payload: cmd.Payload})
 		return
+	}
+	if message.IsChunk(m) {
+		// A part of a message too long for one MSG (a wink).
+		whole, done := sb.chunks.Add(m)
+		if !done {
+			return
+		}
+		m = whole
+	}
+	switch m.Kind() {
+	case message.KindP2P:
+		cv.cl.onP2P(cv, from, m)
+		return
+	case message.KindEmoticon, message.KindDatacast:
+		if cv.onObjectMessage(from, m) {
+			return
+		}
+	case message.KindInvite:
+		if cv.onInvitation(from, m) {
+			return
+		}
 	}
 	switch m.Kind() {
 	case message.KindText:

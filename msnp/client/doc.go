@@ -1,7 +1,9 @@
 // Package client is an MSN Messenger client: it signs in to any MSNP
 // server (Nudge, Escargot, …) with any protocol version from MSNP2 to
-// MSNP12, keeps the contact list and the presence of contacts, and chats on
-// switchboards. The bridges and the bot host are built on it.
+// MSNP12, keeps the contact list and the presence of contacts, chats on
+// switchboards, and exchanges display pictures, files, custom emoticons,
+// winks and voice clips with other clients. The bridges and the bot host
+// are built on it.
 //
 // A bot that answers every message:
 //
@@ -73,6 +75,52 @@
 // Close ends the session and drops the events not yet received; SignOut
 // ends it too but delivers them first, for a consumer that must not lose
 // a message on its way out.
+//
+// # Pictures, files, emoticons, winks (P2P)
+//
+// From MSNP9 the client speaks MSN's peer-to-peer layer over the
+// switchboard (msnp/p2p has its formats): the binary packets, MSNSLP
+// INVITE/200/603/BYE, chunking, acknowledgements, data preparation,
+// timeouts and cancels. Everything goes through the switchboard; direct
+// connections offered by the other side are declined, which every client
+// answers by staying on the switchboard. A bridge uses it so:
+//
+//   - Display pictures. Config.DisplayPicture or SetDisplayPicture puts a
+//     picture's MSNObject in your presence and serves it to whoever asks.
+//     A contact's picture arrives as DisplayPictureChanged (and in
+//     Contact.DisplayPicture); FetchObject(ctx, obj) returns its bytes,
+//     checked against the object's SHA1D and kept in Config.ObjectCache,
+//     keyed by SHA1D, so each picture crosses the network once.
+//   - Files. A FileOffer event carries a Transfer: Accept(w) writes the
+//     file to an io.Writer as it arrives, Decline refuses it. SendFile(ctx,
+//     to, File{Name, Size, Reader, Preview}) offers one from an io.Reader.
+//     Both sides follow a Transfer with Progress, TransferProgress events
+//     (at most four a second), Done, Wait and TransferEnded; Cancel stops
+//     it and tells the contact. Err says how it ended: nil, ErrDeclined,
+//     ErrCancelled (by whom is in the message), ErrTransferTimeout
+//     (Config.TransferTimeout without progress, Config.OfferTimeout
+//     without an answer).
+//   - Custom emoticons arrive as an Emoticons event (shortcut and
+//     MSNObject pairs, before the text that uses them), winks and voice
+//     clips as Wink and VoiceClip events; FetchObject gets their files.
+//     Conversation.SendEmoticons, SendWink and SendVoiceClip send them.
+//
+// Contacts whose clients have no P2P — MSNP2–8, or no MSNC version in
+// their capabilities — get and send files by MSNFTP instead: an
+// invitation on the switchboard (text/x-msmsgsinvite) and a direct TCP
+// connection, made by the receiver to a port the sender listens on
+// (Config.FileTransferAddr). The Transfer API is the same; Transfer.Legacy
+// tells them apart.
+//
+// One sender goroutine per contact writes P2P packets, keeping up to eight
+// waiting for the switchboard's ACK: the switchboard holds its ACK while
+// the reader is behind, so a transfer goes at the reader's pace. Control
+// messages go first and data messages take turns chunk by chunk, so
+// several transfers share a switchboard. A received file is handed to its
+// io.Writer by a goroutine of its own; a writer slower than the network
+// holds the sender back the same way. The version 2 packets of MSNP16+
+// (P2Pv2) would replace the packet codec and the acknowledgement rule of
+// this layer; sessions, MSNSLP, objects and the API above stay as they are.
 //
 // # Versions
 //

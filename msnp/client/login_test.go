@@ -337,8 +337,8 @@ func TestLoginMSNP11Challenge(t *testing.T) {
 		"GTC A", "BLP AL", "PRP MFN Alice%20Eleven",
 		"LSG Friends 6a2d1f3b-0000-4000-8000-000000000001",
 		"LST N=bob@example.com F=Bob C=11111111-2222-3333-4444-555555555555 11 6a2d1f3b-0000-4000-8000-000000000001")
-	n.expect("CHG 6 AWY 0")
-	n.send("CHG 6 AWY 0", "ILN 6 NLN bob@example.com Bob 0 %3Cmsnobj%2F%3E")
+	n.expect("CHG 6 AWY 268730368")
+	n.send("CHG 6 AWY 268730368", "ILN 6 NLN bob@example.com Bob 0 %3Cmsnobj%2F%3E")
 	n.sendPayload("UBX bob@example.com", "<Data><PSM>out &amp; about</PSM><CurrentMedia></CurrentMedia></Data>")
 	n.expect("PNG")
 	n.send("QNG 60")
@@ -412,8 +412,8 @@ func TestLoginMSNP12RST(t *testing.T) {
 		"GTC A", "BLP AL", "PRP MFN Alice",
 		"LST N=bob@example.com F=Bob C=11111111-2222-3333-4444-555555555555 11 1",
 		"LST N=carol@example.com F=Carol 8 1")
-	n.expect("CHG 6 NLN 0")
-	n.send("CHG 6 NLN 0")
+	n.expect("CHG 6 NLN 268730368")
+	n.send("CHG 6 NLN 268730368")
 	n.expect("PNG")
 	n.send("QNG 60")
 	c := dialResult(t, cc, ec)

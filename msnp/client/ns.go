@@ -15,6 +15,7 @@ import (
 	"github.com/nudge-im/nudge/msnp"
 	"github.com/nudge-im/nudge/msnp/auth"
 	"github.com/nudge-im/nudge/msnp/message"
+	"github.com/nudge-im/nudge/msnp/p2p"
 )
 
 // nsSession is one signed-in (or signing-in) connection to a notification
@@ -227,12 +228,17 @@ func hasParam(params []string, v string) bool {
 	return false
 }
 
-// chg is the CHG command for status in this dialect.
+// chg is the CHG command for status in this dialect: with the client's
+// capabilities from MSNP8, and its display picture from MSNP9.
 func (s *nsSession) chg(st Status) *msnp.Command {
-	if s.d.Capabilities {
-		return msnp.New("CHG", 0, string(st), strconv.FormatUint(uint64(s.cl.cfg.Capabilities), 10))
+	if !s.d.Capabilities {
+		return msnp.New("CHG", 0, string(st))
 	}
-	return msnp.New("CHG", 0, string(st))
+	caps := strconv.FormatUint(uint64(s.cl.cfg.Capabilities|p2pCapabilities(s.d)), 10)
+	if obj := s.cl.p2p.presenceObject(); s.d.MSNObject && obj != "" {
+		return msnp.New("CHG", 0, string(st), caps, obj)
+	}
+	return msnp.New("CHG", 0, string(st), caps)
 }
 
 // finishLogin ends the sign-in: contacts that were online before a
@@ -338,6 +344,9 @@ func (s *nsSession) handle(cmd *msnp.Command) bool {
 	case "ILN", "NLN":
 		caps, _ := strconv.ParseUint(cmd.Param(3), 10, 32) // absent before MSNP8: 0
 		s.onPresence(cmd.Param(0), cmd.Param(1), cmd.Param(2), uint32(caps), true)
+		if s.d.MSNObject {
+			s.onObject(cmd.Param(1), presenceObject(cmd.Params[min(len(cmd.Params), 4):]))
+		}
 	case "FLN":
 		s.onPresence(string(Offline), cmd.Param(0), "", 0, false)
 	case "UBX":
@@ -815,6 +824,37 @@ func (s *nsSession) onPresence(status, email, friendly string, caps uint32, onli
 	}
 	if changed {
 		cl.emit(ct.presence())
+	}
+}
+
+// presenceObject finds the MSNObject among the last parameters of ILN or
+// NLN, URL-encoded there; nil when there is none.
+func presenceObject(params []string) *p2p.Object {
+	for _, p := range params {
+		if len(p) > 9 && (strings.EqualFold(p[:9], "%3Cmsnobj") || strings.HasPrefix(p, "<msnobj")) {
+			obj, err := p2p.ParseObject(msnp.DecodeParam(p))
+			if err == nil {
+				return obj
+			}
+		}
+	}
+	return nil
+}
+
+// onObject records a contact's display picture from their presence and
+// tells when it changed.
+func (s *nsSession) onObject(email string, obj *p2p.Object) {
+	cl := s.cl
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	ct := cl.list.contacts[key(email)]
+	var old *p2p.Object
+	if ct != nil {
+		old = ct.DisplayPicture
+		ct.DisplayPicture = obj
+	}
+	if (old == nil) != (obj == nil) || old != nil && old.SHA1D != obj.SHA1D {
+		cl.emit(&DisplayPictureChanged{Email: email, Object: obj})
 	}
 }
 
