@@ -109,7 +109,8 @@ type Passport struct {
 	Cert string `yaml:"cert"`
 	Key  string `yaml:"key"`
 	// LoginHost is what the nexus sends clients as the login server
-	// (host[:port], no scheme). Empty means the host the client asked.
+	// (host[:port], no scheme). Empty means the host the client asked for,
+	// with the HTTPS listener's port unless it is 443.
 	LoginHost string `yaml:"login_host"`
 	// ServiceTicketLifetime is how long the tickets an RST answer gives
 	// for the web services (address book, offline messages, profile)

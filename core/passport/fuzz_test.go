@@ -49,10 +49,11 @@ func FuzzParseRST(f *testing.F) {
 	f.Add([]byte("<Envelope><UsernameToken><Username>a</Username><Password>b</Password></UsernameToken></Envelope>"))
 	f.Add([]byte("<a><AppliesTo><EndpointReference><Address>x</Address></EndpointReference></AppliesTo>"))
 	f.Add([]byte(""))
+	f.Add([]byte(pidginTWNBody))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req, err := parseRST(body)
-		if len(req.addresses) > maxRSTAddresses {
-			t.Fatalf("%d addresses", len(req.addresses))
+		if len(req.addresses) > maxRSTAddresses || len(req.policies) != len(req.addresses) {
+			t.Fatalf("%d addresses, %d policies", len(req.addresses), len(req.policies))
 		}
 		for _, a := range req.addresses {
 			if a == "" || len(a) > maxAddressLen {

@@ -40,9 +40,18 @@ type Config struct {
 	Grants *Grants
 	// LoginHost is the host (and port, if not 443) clients are sent to for
 	// login2.srf, written without a scheme in the nexus reply. "" means the
-	// Host the nexus request came to (or, for HTTP/1.0 requests without a
-	// Host header, the local address the connection came in on).
+	// host the nexus request asked for (its Host, without the port), or,
+	// for a request without one, PublicHost, or else the local address the
+	// connection came in on — with LoginPort.
 	LoginHost string
+	// LoginPort is the port of the HTTPS listener, added to a login host
+	// taken from the request unless it is 443: clients split DALogin at
+	// the first "/" and connect to what is before it, and some (Pidgin's
+	// MSNP9 plugin) cannot take a port at all.
+	LoginPort string
+	// PublicHost is the address clients reach the service at, for
+	// requests that name no host.
+	PublicHost string
 	// Logger receives one line per sign-in attempt (never passwords or
 	// tickets). nil means no logging.
 	Logger *zerolog.Logger
@@ -206,19 +215,37 @@ func (h *handler) loginFailed(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// loginHost is where DALogin points: the configured host, else the Host the
-// request came to, else (HTTP/1.0 without Host) the local address.
+// loginHost is where DALogin points: the configured host as it is, else
+// the host the request asked for, else (no Host: HTTP/1.0, or what
+// LenientListener let in) the public host or the local address the
+// connection came in on — with the HTTPS port unless it is 443.
 func (h *handler) loginHost(r *http.Request) string {
 	if h.cfg.LoginHost != "" {
 		return h.cfg.LoginHost
 	}
-	if r.Host != "" {
-		return r.Host
+	host := r.Host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		host = hh
 	}
-	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-		return a.String()
+	host = strings.Trim(host, "[]")
+	if host == "" {
+		host = h.cfg.PublicHost
 	}
-	return "localhost"
+	if host == "" {
+		if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+			host, _, _ = net.SplitHostPort(a.String())
+		}
+	}
+	if host == "" {
+		host = "localhost"
+	}
+	if h.cfg.LoginPort == "" || h.cfg.LoginPort == "443" {
+		if strings.Contains(host, ":") {
+			return "[" + host + "]" // an IPv6 address
+		}
+		return host
+	}
+	return net.JoinHostPort(host, h.cfg.LoginPort)
 }
 
 func stripScheme(s string) string {

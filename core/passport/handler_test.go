@@ -94,14 +94,48 @@ func TestNexusMinimalHTTP10(t *testing.T) {
 	if _, dup := findHeader(lines, "Passporturls"); dup {
 		t.Fatal("Passporturls sent besides PassportURLs")
 	}
-	// No Host: DALogin names the address the connection came to.
-	want := "DALogin=" + srv.Listener.Addr().String() + "/login2.srf,"
+	// No Host: DALogin names the address the connection came to (with no
+	// port: this handler was given no LoginPort, so 443).
+	host, _, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	want := "DALogin=" + host + "/login2.srf,"
 	if !strings.HasPrefix(v, "DARealm=Passport.Net,") || !strings.Contains(v, want) || !strings.HasSuffix(v, ",ConfigVersion=15") {
 		t.Fatalf("PassportURLs = %q, want DARealm first, %q, ConfigVersion=15 last", v, want)
 	}
 	for _, key := range []string{"DAReg=", "Properties=", "Privacy=", "GeneralRedir=", "Help="} {
 		if !strings.Contains(v, ","+key) {
 			t.Errorf("PassportURLs lacks %s: %q", key, v)
+		}
+	}
+}
+
+// TestNexusDALogin: DALogin names the login server as clients take it:
+// they split it at the first "/" and connect to what is before, and
+// Pidgin's MSNP9 plugin resolves all of that as a host name, so a port is
+// written only when the HTTPS listener is not on 443. The host is the one
+// the client asked for, else the public host, else the address the
+// connection came in on; a configured login host is used as it is.
+func TestNexusDALogin(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		req  string
+		want string
+	}{
+		{Config{LoginPort: "443"}, "GET /rdr/pprdr.asp HTTP/1.1\r\nHost: nexus.passport.com\r\nConnection: close\r\n\r\n", "DALogin=nexus.passport.com/login2.srf,"},
+		{Config{LoginPort: "443"}, "GET /rdr/pprdr.asp HTTP/1.1\r\nHost: nexus.passport.com:443\r\nConnection: close\r\n\r\n", "DALogin=nexus.passport.com/login2.srf,"},
+		{Config{LoginPort: "443"}, "GET /rdr/pprdr.asp HTTP/1.0\r\n\r\n", "DALogin=127.0.0.1/login2.srf,"},
+		{Config{LoginPort: "8443"}, "GET /rdr/pprdr.asp HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nConnection: close\r\n\r\n", "DALogin=127.0.0.1:8443/login2.srf,"},
+		{Config{LoginPort: "8443"}, "GET /rdr/pprdr.asp HTTP/1.0\r\n\r\n", "DALogin=127.0.0.1:8443/login2.srf,"},
+		{Config{LoginPort: "8443", PublicHost: "192.0.2.7"}, "GET /rdr/pprdr.asp HTTP/1.0\r\n\r\n", "DALogin=192.0.2.7:8443/login2.srf,"},
+		{Config{LoginPort: "8443", PublicHost: "192.0.2.7"}, "GET /rdr/pprdr.asp HTTP/1.1\r\nHost: nexus.passport.com\r\nConnection: close\r\n\r\n", "DALogin=nexus.passport.com:8443/login2.srf,"},
+		{Config{LoginPort: "8443", LoginHost: "login.passport.com"}, "GET /rdr/pprdr.asp HTTP/1.0\r\n\r\n", "DALogin=login.passport.com/login2.srf,"},
+	} {
+		tc.cfg.Auth, tc.cfg.Tickets = testAuth, NewTickets(time.Minute)
+		srv := httptest.NewServer(Handler(tc.cfg))
+		raw := rawExchange(t, srv.Listener.Addr().String(), tc.req)
+		srv.Close()
+		_, lines := headerLines(raw)
+		if v, _ := findHeader(lines, "PassportURLs"); !strings.Contains(v, tc.want) {
+			t.Errorf("%+v, %q: PassportURLs = %q, want it to contain %q", tc.cfg, tc.req, v, tc.want)
 		}
 	}
 }

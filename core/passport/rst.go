@@ -60,7 +60,10 @@ var errRSTCredentials = errors.New("passport: RST without username and password"
 type rstRequest struct {
 	username, password string
 	addresses          []string
-	ns                 rstNamespaces
+	// policies[i] is the PolicyReference URI of the token for
+	// addresses[i] ("" when it had none).
+	policies []string
+	ns       rstNamespaces
 }
 
 // rstNamespaces are the namespace URIs the request used for the prefixes the
@@ -73,6 +76,7 @@ type rstNamespaces struct{ wst, wsse, wsp, wsa string }
 //
 //	…/UsernameToken/Username, …/UsernameToken/Password
 //	…/AppliesTo/…/EndpointReference/Address   (one per requested token)
+//	…/RequestSecurityToken/PolicyReference@URI (the token's policy)
 //
 // Only the first maxRSTAddresses addresses are kept; longer ones than
 // maxAddressLen are skipped.
@@ -85,7 +89,15 @@ func parseRST(body []byte) (rstRequest, error) {
 		appliesTo int    // open AppliesTo elements
 		haveUser  bool
 		havePass  bool
+		inToken   int    // open RequestSecurityToken elements
+		policy    string // of the token being read
+		policyAt  = -1   // index of the address the policy belongs to, once known
 	)
+	setPolicy := func(i int) {
+		if i >= 0 && i < len(req.policies) && req.policies[i] == "" {
+			req.policies[i] = policy
+		}
+	}
 	d := xml.NewDecoder(bytes.NewReader(body))
 	for {
 		tok, err := d.Token()
@@ -109,6 +121,15 @@ func parseRST(body []byte) (rstRequest, error) {
 			switch name {
 			case "RequestSecurityToken":
 				noteNS(&req.ns.wst, t.Name.Space)
+				inToken++
+				policy, policyAt = "", -1
+			case "PolicyReference":
+				for _, a := range t.Attr {
+					if a.Name.Local == "URI" && len(a.Value) <= maxAddressLen {
+						policy = a.Value
+						setPolicy(policyAt)
+					}
+				}
 			case "Security", "UsernameToken":
 				noteNS(&req.ns.wsse, t.Name.Space)
 			case "AppliesTo":
@@ -135,8 +156,12 @@ func parseRST(body []byte) (rstRequest, error) {
 			}
 			name := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
-			if name == "AppliesTo" {
+			switch name {
+			case "AppliesTo":
 				appliesTo--
+			case "RequestSecurityToken":
+				inToken--
+				policy, policyAt = "", -1
 			}
 			if capturing != name {
 				capturing = ""
@@ -156,6 +181,12 @@ func parseRST(body []byte) (rstRequest, error) {
 				v = strings.TrimSpace(v)
 				if v != "" && len(v) <= maxAddressLen && len(req.addresses) < maxRSTAddresses {
 					req.addresses = append(req.addresses, v)
+					req.policies = append(req.policies, "")
+					if inToken > 0 {
+						// The policy may come before or after the address.
+						policyAt = len(req.addresses) - 1
+						setPolicy(policyAt)
+					}
 				}
 			}
 		}
@@ -312,20 +343,28 @@ func rstFault(ns rstNamespaces, now time.Time) []byte {
 	return b.Bytes()
 }
 
-// rstResponse is the RequestSecurityTokenResponseCollection: one response
-// per requested address, in request order, numbered by that order
-// (Compact1 is the second address, as in Passport's own replies). An empty
-// request gets a token for messenger.msn.com.
 // rstTickets are the tickets of one RST answer (see rst).
 type rstTickets struct {
 	signIn, sso, service string
 	proof                []byte // sso's proof key
 }
 
+// rstResponse is the RequestSecurityTokenResponseCollection: one response
+// per requested address, in request order, numbered by that order
+// (Compact1 is the second address, as in Passport's own replies). An empty
+// request gets a token for messenger.msn.com.
+//
+// A compact token is labelled in the shape the request asks for. A token
+// requested with a Passport 1.4 policy — the "?" followed by the USR TWN S
+// challenge, or "?id=507", that MSNP8–12-era clients send — is
+// "PPToken<n>", as MSN 7.x's Passport labelled it and as clients of that
+// era (Pidgin 2.5's MSN plugin, phpmsnclass) look for it, literally; one
+// requested with an MBI policy (MBI_KEY_OLD, MBI, the Windows Live
+// Messenger clients) is "Compact<n>".
 func rstResponse(req rstRequest, tk rstTickets, now time.Time, ttl time.Duration) []byte {
-	addrs := req.addresses
+	addrs, policies := req.addresses, req.policies
 	if len(addrs) == 0 {
-		addrs = []string{addrMessenger}
+		addrs, policies = []string{addrMessenger}, []string{""}
 	}
 	email := normalizeEmail(req.username)
 	puid, cid := accountIDs(email)
@@ -384,11 +423,15 @@ func rstResponse(req rstRequest, tk rstTickets, now time.Time, ttl time.Duration
 				`<wst:RequestedTokenReference><wsse:KeyIdentifier ValueType="urn:passport"></wsse:KeyIdentifier>`,
 				`<wsse:Reference URI="#BinaryDAToken`, n, `"></wsse:Reference></wst:RequestedTokenReference>`)
 		} else {
-			b.raw(`<wsse:BinarySecurityToken Id="Compact`, n, `">`)
+			id := "Compact" + n
+			if i < len(policies) && strings.HasPrefix(policies[i], "?") {
+				id = "PPToken" + n
+			}
+			b.raw(`<wsse:BinarySecurityToken Id="`, id, `">`)
 			b.esc(token)
 			b.raw("</wsse:BinarySecurityToken></wst:RequestedSecurityToken>",
 				`<wst:RequestedTokenReference><wsse:KeyIdentifier ValueType="urn:passport:compact"></wsse:KeyIdentifier>`,
-				`<wsse:Reference URI="#Compact`, n, `"></wsse:Reference></wst:RequestedTokenReference>`)
+				`<wsse:Reference URI="#`, id, `"></wsse:Reference></wst:RequestedTokenReference>`)
 		}
 		switch {
 		case proof != nil:

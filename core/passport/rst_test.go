@@ -368,3 +368,60 @@ func TestParseRSTLimits(t *testing.T) {
 		t.Fatalf("credentials %q %q", req.username, req.password)
 	}
 }
+
+// pidginTWNBody is the RST.srf request of Pidgin 2.5's MSN plugin (and, in
+// the same shape, phpmsnclass) at MSNP12: the ticket for messenger.msn.com
+// is asked for with the USR TWN S challenge as its policy, "?" first.
+const pidginTWNBody = `<?xml version="1.0" encoding="UTF-8"?><Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/" xmlns:wsse="http://schemas.xmlsoap.org/ws/2003/06/secext" xmlns:saml="urn:oasis:names:tc:SAML:1.0:assertion" xmlns:wsp="http://schemas.xmlsoap.org/ws/2002/12/policy" xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd" xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/03/addressing" xmlns:wssc="http://schemas.xmlsoap.org/ws/2004/04/sc" xmlns:wst="http://schemas.xmlsoap.org/ws/2004/04/trust">` +
+	`<Header><ps:AuthInfo xmlns:ps="http://schemas.microsoft.com/Passport/SoapServices/PPCRL" Id="PPAuthInfo"><ps:HostingApp>{7108E71A-9926-4FCB-BCC9-9A9D3F32E423}</ps:HostingApp><ps:BinaryVersion>4</ps:BinaryVersion><ps:UIVersion>1</ps:UIVersion><ps:Cookies></ps:Cookies><ps:RequestParams>AQAAAAIAAABsYwQAAAAzMDg0</ps:RequestParams></ps:AuthInfo>` +
+	`<wsse:Security><wsse:UsernameToken Id="user"><wsse:Username>alice@example.com</wsse:Username><wsse:Password>secret</wsse:Password></wsse:UsernameToken></wsse:Security></Header><Body>` +
+	`<ps:RequestMultipleSecurityTokens xmlns:ps="http://schemas.microsoft.com/Passport/SoapServices/PPCRL" Id="RSTS">` +
+	`<wst:RequestSecurityToken Id="RST0"><wst:RequestType>http://schemas.xmlsoap.org/ws/2004/04/security/trust/Issue</wst:RequestType><wsp:AppliesTo><wsa:EndpointReference><wsa:Address>http://Passport.NET/tb</wsa:Address></wsa:EndpointReference></wsp:AppliesTo></wst:RequestSecurityToken>` +
+	`<wst:RequestSecurityToken Id="RST1"><wst:RequestType>http://schemas.xmlsoap.org/ws/2004/04/security/trust/Issue</wst:RequestType><wsp:AppliesTo><wsa:EndpointReference><wsa:Address>messenger.msn.com</wsa:Address></wsa:EndpointReference></wsp:AppliesTo>` +
+	`<wsse:PolicyReference URI="?lc=1033,id=507,tw=40,fs=1,ru=http%3A%2F%2Fmessenger%2Emsn%2Ecom,ct=1136214245,kpp=1,kv=5,ver=2.1.0173.1,tpf=0123456789abcdef0123456789abcdef"></wsse:PolicyReference>` +
+	`</wst:RequestSecurityToken></ps:RequestMultipleSecurityTokens></Body></Envelope>`
+
+// TestRSTTokenShapes: each generation finds its ticket where it looks.
+// Clients compare the element as a string: Pidgin 2.5's plugin and
+// phpmsnclass look only for Id="PPToken1", which is what Passport gave
+// tokens asked for with a Passport 1.4 ("?…") policy; Windows Live clients
+// ask with an MBI policy and read Compact1. msn-pecan and bitlbee take
+// either.
+func TestRSTTokenShapes(t *testing.T) {
+	srv, _ := newServer(t, time.Minute, "")
+	const user, pass = testEmail, testPassword
+	var esc strings.Builder
+	xml.EscapeText(&esc, []byte(pass))
+	body := strings.Replace(strings.Replace(pidginTWNBody, "alice@example.com", user, 1), ">secret<", ">"+esc.String()+"<", 1)
+	status, resp := postRST(t, srv.URL+"/RST.srf", body)
+	if status != 200 || !strings.Contains(resp, `<wsse:BinarySecurityToken Id="PPToken1">t=`) ||
+		!strings.Contains(resp, `<wsse:Reference URI="#PPToken1">`) || strings.Contains(resp, `Id="Compact1"`) {
+		t.Fatalf("Passport 1.4 policy: status %d\n%s", status, resp)
+	}
+	// The token is where Pidgin cuts it out: between the tag and the next
+	// '<', "t=…&amp;p=…".
+	start := strings.Index(resp, `<wsse:BinarySecurityToken Id="PPToken1">`) + len(`<wsse:BinarySecurityToken Id="PPToken1">`)
+	if token := resp[start : start+strings.IndexByte(resp[start:], '<')]; !strings.HasPrefix(token, "t=") || !strings.HasSuffix(token, "&amp;p=") {
+		t.Fatalf("PPToken1 holds %q", token)
+	}
+
+	// Windows Live Messenger asks with MBI_KEY_OLD: Compact1.
+	wlm := strings.Replace(rstBody(user, pass, "http://Passport.NET/tb", "messengerclear.live.com"), `URI="MBI"`, `URI="MBI_KEY_OLD"`, -1)
+	status, resp = postRST(t, srv.URL+"/RST.srf", wlm)
+	if status != 200 || !strings.Contains(resp, `<wsse:BinarySecurityToken Id="Compact1">t=`) || strings.Contains(resp, "PPToken") {
+		t.Fatalf("MBI policy: status %d\n%s", status, resp)
+	}
+
+	// The policy may come before the address, and goes with its own token.
+	mixed := strings.Replace(rstBody(user, pass, "messenger.msn.com", "contacts.msn.com"),
+		`<wsp:AppliesTo><wsa:EndpointReference><wsa:Address>messenger.msn.com`,
+		`<wsse:PolicyReference URI="?id=507"></wsse:PolicyReference><wsp:AppliesTo><wsa:EndpointReference><wsa:Address>messenger.msn.com`, 1)
+	mixed = strings.Replace(mixed, `<wsse:PolicyReference URI="MBI"></wsse:PolicyReference>
+   </wst:RequestSecurityToken>
+   <wst:RequestSecurityToken Id="RST1">`, `</wst:RequestSecurityToken>
+   <wst:RequestSecurityToken Id="RST1">`, 1)
+	status, resp = postRST(t, srv.URL+"/RST.srf", mixed)
+	if status != 200 || !strings.Contains(resp, `Id="PPToken0">`) || !strings.Contains(resp, `Id="Compact1">`) {
+		t.Fatalf("policy before the address: status %d\n%s", status, resp)
+	}
+}

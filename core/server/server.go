@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -224,10 +225,14 @@ func (s *Server) start() error {
 		s.serve("ds", func() error { return s.ds.Serve(ln) })
 	}
 
+	// Both HTTP ports serve Passport, so both take the requests vintage
+	// clients send (passport.LenientListener): under TLS on the HTTPS one.
 	shared, operator := s.httpHandlers()
 	if ln := s.listeners["http"]; ln != nil {
 		srv := s.httpServer(shared)
-		s.serve("http", func() error { return srv.Serve(connlimit.Listener(ln, lim.HTTPConnections)) })
+		s.serve("http", func() error {
+			return srv.Serve(passport.LenientListener(connlimit.Listener(ln, lim.HTTPConnections)))
+		})
 	}
 	if ln := s.listeners["https"]; ln != nil {
 		cert, err := s.certificate()
@@ -235,8 +240,8 @@ func (s *Server) start() error {
 			return err
 		}
 		srv := s.httpServer(shared)
-		srv.TLSConfig = passport.TLSConfig(cert)
-		s.serve("https", func() error { return srv.ServeTLS(connlimit.Listener(ln, lim.HTTPConnections), "", "") })
+		tlsLn := tls.NewListener(connlimit.Listener(ln, lim.HTTPConnections), passport.TLSConfig(cert))
+		s.serve("https", func() error { return srv.Serve(passport.LenientListener(tlsLn)) })
 	}
 	if ln := s.listeners["operator"]; ln != nil {
 		srv := s.httpServer(operator)
@@ -313,22 +318,22 @@ func (s *Server) httpHandlers() (shared, operator http.Handler) {
 	mux := http.NewServeMux()
 	ops := http.NewServeMux()
 	plog := s.log.With().Str("component", "passport").Logger()
-	// Clients always reach the login server over TLS: point the nexus at
-	// the HTTPS listener unless the operator named a host.
-	loginHost := s.cfg.Passport.LoginHost
-	if loginHost == "" {
-		loginHost = s.public(s.Addrs().HTTPS)
-	}
+	// Clients always reach the login server over TLS: unless the operator
+	// named a host, the nexus names the host the client asked for with the
+	// HTTPS listener's port.
+	_, loginPort, _ := net.SplitHostPort(s.Addrs().HTTPS)
 	pp := passport.Handler(passport.Config{
 		Auth: passport.AuthFunc(func(ctx context.Context, email, password string) error {
 			_, err := s.Store.CheckPassword(ctx, email, password)
 			return err
 		}),
-		Tickets:   s.Tickets,
-		Grants:    s.Grants,
-		LoginHost: loginHost,
-		Logger:    &plog,
-		SignIn:    s.SignIn,
+		Tickets:    s.Tickets,
+		Grants:     s.Grants,
+		LoginHost:  s.cfg.Passport.LoginHost,
+		LoginPort:  loginPort,
+		PublicHost: s.cfg.PublicHost,
+		Logger:     &plog,
+		SignIn:     s.SignIn,
 		Count: func(endpoint, result string) {
 			s.Metrics.Passport.WithLabelValues(endpoint, result).Inc()
 		},
