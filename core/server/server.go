@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 
+	"github.com/nudge-im/nudge/core/abch"
 	"github.com/nudge-im/nudge/core/admin"
 	"github.com/nudge-im/nudge/core/config"
 	"github.com/nudge-im/nudge/core/connlimit"
@@ -341,6 +342,18 @@ func (s *Server) httpHandlers() (shared, operator http.Handler) {
 	for _, p := range passport.Paths() {
 		mux.Handle(p, pp)
 	}
+	ab := abch.Handler(abch.Config{
+		Store:     s.Store,
+		Grants:    s.Grants,
+		Directory: s.Dir,
+		Log:       s.log.With().Str("component", "abch").Logger(),
+	})
+	for _, p := range abch.Paths() {
+		mux.Handle(p, ab)
+		if l := strings.ToLower(p); l != p {
+			mux.Handle(l, ab)
+		}
+	}
 	s.Admin = admin.New(s.Store, s.AdminToken, s.log)
 	mux.Handle("/admin/", s.Admin)
 	ops.Handle("/admin/", s.Admin)
@@ -394,7 +407,7 @@ func (s *Server) httpHandlers() (shared, operator http.Handler) {
 	})
 	mux.Handle("GET /healthz", health)
 	ops.Handle("GET /healthz", health)
-	return mux, ops
+	return foldSlashes(mux), ops
 }
 
 // dialInside connects a gateway session to the NS or SB server in this
@@ -425,6 +438,25 @@ func clientAddr(hostport string) net.Addr {
 		return a
 	}
 	return &net.TCPAddr{}
+}
+
+// foldSlashes serves a path with doubled slashes as the single-slash one
+// (Pidgin posts to //RST.srf and //abservice/abservice.asmx); ServeMux
+// would answer those with a redirect, which a SOAP POST does not follow.
+func foldSlashes(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "//") {
+			r2 := *r
+			u := *r.URL
+			for strings.Contains(u.Path, "//") {
+				u.Path = strings.ReplaceAll(u.Path, "//", "/")
+			}
+			u.RawPath = ""
+			r2.URL = &u
+			r = &r2
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // watchAccounts ends the sessions of accounts that are deleted or get a
