@@ -16,13 +16,25 @@
 // each member's messages reach Discord through a webhook with their name
 // and the other members on MSN with their name in front.
 //
+// What the bridge does with MSN accounts — keeping them signed in, the
+// hosted-account policy, the errors that need the user — is
+// bridges/msnbridge, shared with the Matrix bridge.
+//
 // Order, echoes and restarts: every conversation has one queue per
 // direction, so its messages arrive in order; the bot ignores its own
 // messages and those of its webhooks; the database remembers the last
 // Discord message handled in every bridged channel and thread, so after a
 // restart (or a gateway session that could not be resumed) the bridge
-// fetches what it missed and skips what it already sent. Discord's rate
-// limits are discordgo's business: it reads the headers and waits.
+// fetches what it missed and skips what it already sent. Nothing that
+// needs the gateway — MSN sessions included — starts before its READY.
+// Discord's rate limits are discordgo's business: it reads the headers
+// and waits.
+//
+// The files: bridge.go (the bridge's life), events.go (what the gateway
+// sends), post.go (posting, categories, webhooks, permissions),
+// personal.go, threads.go and tomsn.go (a user's bridge: MSN events, its
+// channel and threads, Discord messages to MSN), room.go (bridged rooms),
+// commands.go and login.go (slash commands, signing in and out).
 package discord
 
 import (
@@ -31,8 +43,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,34 +51,44 @@ import (
 	"github.com/bwmarrin/discordgo"
 	"github.com/rs/zerolog"
 
+	"github.com/nudge-im/nudge/bridges/msnbridge"
 	"github.com/nudge-im/nudge/core/adminapi"
 )
 
 // Intents the bridge identifies with. Message Content is privileged: it
-// must also be switched on in the Developer Portal.
+// must also be switched on in the Developer Portal. Guild Members, also
+// privileged, is not needed.
 const Intents = discordgo.IntentGuilds | discordgo.IntentGuildMessages | discordgo.IntentGuildMessageTyping |
-	discordgo.IntentMessageContent
+	discordgo.IntentGuildMessageReactions | discordgo.IntentMessageContent
+
+// readyWait bounds how long Start waits for the gateway's READY.
+const readyWait = time.Minute
 
 // Bridge is a running Discord bridge.
 type Bridge struct {
-	cfg   Config
-	log   zerolog.Logger
-	store *Store
-	dg    *discordgo.Session
-	admin *adminapi.Client
-	q     *serial
+	cfg    Config
+	log    zerolog.Logger
+	store  *Store
+	dg     *discordgo.Session
+	hosted *msnbridge.Hosted // nil when the bridge makes no accounts
+	q      *serial
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
 
+	readyOnce sync.Once
+	ready     chan struct{} // closed at the first READY
+
 	mu          sync.Mutex
 	appID       string
+	botID       string
 	users       map[string]*userSession // by Discord user ID
 	byChannel   map[string]*userSession // personal channel → user
 	byThread    map[string]threadRef    // thread → user and conversation
 	rooms       map[string]*room        // by channel ID
 	webhooks    map[string]bool         // the bridge's own webhooks
 	checkpoints map[string]string       // channel → last Discord message handled
+	started     bool                    // the MSN sessions run
 	closing     bool
 
 	categoryMu sync.Mutex
@@ -90,12 +110,17 @@ func New(ctx context.Context, cfg Config) (*Bridge, error) {
 		return nil, err
 	}
 	b := &Bridge{
-		cfg: cfg, log: cfg.Logger, store: st, q: newSerial(),
+		cfg: cfg, log: cfg.Logger, store: st, q: newSerial(), ready: make(chan struct{}),
 		users: map[string]*userSession{}, byChannel: map[string]*userSession{}, byThread: map[string]threadRef{},
 		rooms: map[string]*room{}, webhooks: map[string]bool{}, checkpoints: map[string]string{},
 	}
 	if cfg.hosted() {
-		b.admin = adminapi.New(cfg.Hosted.AdminURL, cfg.Hosted.AdminToken)
+		owners, err := msnbridge.OpenOwners(ctx, st.DB(), "discord_hosted")
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("discord: database: %w", err)
+		}
+		b.hosted = &msnbridge.Hosted{Admin: adminapi.New(cfg.Hosted.AdminURL, cfg.Hosted.AdminToken), Domain: cfg.Hosted.Domain, Owners: owners}
 	}
 	dg, err := discordgo.New("Bot " + strings.TrimPrefix(strings.TrimSpace(cfg.Token), "Bot "))
 	if err != nil {
@@ -111,7 +136,7 @@ func New(ctx context.Context, cfg Config) (*Bridge, error) {
 			st.Close()
 			return nil, fmt.Errorf("discord: api_url %q is not a URL", cfg.APIURL)
 		}
-		dg.Client = &http.Client{Transport: rewriteTransport{base: u}, Timeout: 30 * time.Second}
+		dg.Client = &http.Client{Transport: msnbridge.RewriteTransport(u), Timeout: 30 * time.Second}
 	default:
 		dg.Client = &http.Client{Timeout: 30 * time.Second}
 	}
@@ -121,23 +146,15 @@ func New(ctx context.Context, cfg Config) (*Bridge, error) {
 	dg.SyncEvents = true
 	dg.LogLevel = discordgo.LogWarning // never Debug: it would log modal passwords
 	routeDiscordgoLogs(cfg.Logger)
-	dg.AddHandler(b.onReady)
-	dg.AddHandler(func(_ *discordgo.Session, m *discordgo.MessageCreate) { b.onMessage(m.Message) })
-	dg.AddHandler(func(_ *discordgo.Session, m *discordgo.MessageUpdate) { b.onEdit(m.Message) })
-	dg.AddHandler(func(_ *discordgo.Session, m *discordgo.MessageDelete) { b.onDelete(m.Message) })
-	dg.AddHandler(func(_ *discordgo.Session, t *discordgo.TypingStart) { b.onTyping(t) })
-	dg.AddHandler(func(_ *discordgo.Session, i *discordgo.InteractionCreate) { b.onInteraction(i.Interaction) })
-	dg.AddHandler(func(_ *discordgo.Session, c *discordgo.ThreadDelete) { b.onThreadDelete(c.Channel) })
-	dg.AddHandler(func(_ *discordgo.Session, c *discordgo.ChannelDelete) { b.onChannelDelete(c.Channel) })
-	dg.AddHandler(func(_ *discordgo.Session, r *discordgo.RateLimit) {
-		b.log.Debug().Str("url", r.URL).Dur("retry_after", r.RetryAfter).Msg("Discord rate limit")
-	})
 	b.dg = dg
+	b.addHandlers()
 	return b, nil
 }
 
-// Start signs the bridged users and rooms in to MSN, connects to Discord
-// and registers the slash commands.
+// Start connects to Discord and, once the gateway is READY, registers the
+// slash commands and signs the bridged users and rooms in to MSN: before
+// READY the bridge knows neither itself nor the guilds, and an MSN message
+// could not be carried.
 func (b *Bridge) Start(ctx context.Context) error {
 	b.ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	b.store.PruneMessages(ctx, 90*24*time.Hour)
@@ -146,6 +163,12 @@ func (b *Bridge) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("discord: database: %w", err)
 	}
+	rooms, err := b.store.Rooms(ctx)
+	if err != nil {
+		return fmt.Errorf("discord: database: %w", err)
+	}
+	b.adoptHosted(ctx, users, rooms)
+	var start []func()
 	for _, rec := range users {
 		u := b.newUserSession(rec)
 		threads, err := b.store.Threads(ctx, rec.UserID)
@@ -164,32 +187,69 @@ func (b *Bridge) Start(ctx context.Context) error {
 		}
 		b.users[rec.UserID] = u
 		if rec.SignedIn {
-			u.start(nil)
+			start = append(start, func() { u.start(nil) })
 		}
-	}
-	rooms, err := b.store.Rooms(ctx)
-	if err != nil {
-		return fmt.Errorf("discord: database: %w", err)
 	}
 	for _, rec := range rooms {
 		r := b.newRoom(rec)
 		b.rooms[rec.ChannelID] = r
 		b.webhooks[rec.WebhookID] = true
-		r.start(nil)
+		start = append(start, func() { r.start(nil) })
 	}
 
 	if err := b.dg.Open(); err != nil {
-		b.stopAccounts()
 		return gatewayError(err)
+	}
+	select {
+	case <-b.ready:
+	case <-time.After(readyWait):
+		b.dg.Close()
+		return errors.New("discord: the gateway did not say READY within a minute")
+	case <-ctx.Done():
+		b.dg.Close()
+		return ctx.Err()
 	}
 	if err := b.registerCommands(); err != nil {
 		b.dg.Close()
-		b.stopAccounts()
 		return err
 	}
+	for _, f := range start {
+		f()
+	}
+	// What was written while the bridge was away goes out now that the
+	// sessions that carry it run.
+	b.mu.Lock()
+	b.started = true
+	b.mu.Unlock()
+	b.catchUpAll()
 	b.log.Info().Str("bot", b.dg.State.User.Username).Int("users", len(users)).Int("rooms", len(rooms)).Msg("Discord bridge running")
 	return nil
 }
+
+// adoptHosted records, for an owner, each hosted account made before the
+// bridge recorded owners.
+func (b *Bridge) adoptHosted(ctx context.Context, users []UserRecord, rooms []RoomRecord) {
+	if b.hosted == nil {
+		return
+	}
+	adopt := func(a msnbridge.HostedAccount) {
+		if err := b.hosted.Adopt(ctx, a); err != nil {
+			b.log.Warn().Err(err).Str("owner", a.Owner).Str("email", a.Email).Msg("Cannot record the owner of a hosted account")
+		}
+	}
+	for _, r := range rooms {
+		adopt(msnbridge.HostedAccount{Owner: roomOwner(r.ChannelID), Email: r.Email, Password: r.Password})
+	}
+	for _, u := range users {
+		if u.Kind == KindHosted && u.Email != "" {
+			adopt(msnbridge.HostedAccount{Owner: userOwner(u.UserID), Email: u.Email, Password: u.Password})
+		}
+	}
+}
+
+// The owners of hosted accounts: Discord IDs, which never change.
+func userOwner(id string) string { return "user:" + id }
+func roomOwner(id string) string { return "room:" + id }
 
 // gatewayError says why Discord refused the connection, in terms an
 // operator can act on.
@@ -207,7 +267,8 @@ func gatewayError(err error) error {
 }
 
 // Close disconnects from Discord, finishes the work queued, signs the
-// accounts out of MSN and closes the database.
+// accounts out of MSN — handing on what MSN users sent before — and
+// closes the database.
 func (b *Bridge) Close() error {
 	b.mu.Lock()
 	if b.closing {
@@ -220,7 +281,7 @@ func (b *Bridge) Close() error {
 	// What was received is delivered before the accounts sign out, so a
 	// restart loses nothing that reached the bridge.
 	b.q.Wait()
-	b.stopAccounts()
+	b.signOutAccounts()
 	b.q.Wait()
 	if b.cancel != nil {
 		b.cancel()
@@ -228,22 +289,24 @@ func (b *Bridge) Close() error {
 	return b.store.Close()
 }
 
-func (b *Bridge) stopAccounts() {
+// signOutAccounts signs every account out, handing on the events they
+// received first.
+func (b *Bridge) signOutAccounts() {
 	b.mu.Lock()
-	var accts []*account
+	var sessions []*msnbridge.Session
 	for _, u := range b.users {
-		accts = append(accts, u.acct)
+		sessions = append(sessions, u.session())
 	}
 	for _, r := range b.rooms {
-		accts = append(accts, r.acct)
+		sessions = append(sessions, r.sess)
 	}
 	b.mu.Unlock()
 	var wg sync.WaitGroup
-	for _, a := range accts {
+	for _, s := range sessions {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a.stop()
+			s.SignOut()
 		}()
 	}
 	wg.Wait()
@@ -255,373 +318,11 @@ func (b *Bridge) isClosing() bool {
 	return b.closing
 }
 
-// ---- Discord events ----
-
-func (b *Bridge) onReady(_ *discordgo.Session, r *discordgo.Ready) {
-	b.mu.Lock()
-	if r.Application != nil && r.Application.ID != "" {
-		b.appID = r.Application.ID
-	} else if r.User != nil {
-		b.appID = r.User.ID
-	}
-	// A new session (not a resume): events while the bridge was away are
-	// lost on the gateway; fetch what is missing from every bridged
-	// channel, through the same queues as live messages.
-	var chans []string
-	for id := range b.byThread {
-		chans = append(chans, id)
-	}
-	for id := range b.rooms {
-		chans = append(chans, id)
-	}
-	b.mu.Unlock()
-	sort.Strings(chans)
-	for _, id := range chans {
-		b.q.Do("d2m:"+id, func() { b.catchUp(id) })
-	}
-}
-
-// catchUp handles the messages of a channel newer than its checkpoint.
-func (b *Bridge) catchUp(channelID string) {
-	last := b.checkpoint(channelID)
-	if last == "" {
-		return
-	}
-	for range 50 { // at most 5000 messages
-		msgs, err := b.dg.ChannelMessages(channelID, 100, "", last, "")
-		if err != nil {
-			b.log.Warn().Err(err).Str("channel", channelID).Msg("cannot fetch missed messages")
-			return
-		}
-		sort.Slice(msgs, func(i, j int) bool { return snowflakeLess(msgs[i].ID, msgs[j].ID) })
-		for _, m := range msgs {
-			if m.GuildID == "" {
-				m.GuildID = b.guildOf(channelID)
-			}
-			b.handleMessage(m)
-			last = m.ID
-		}
-		if len(msgs) < 100 {
-			return
-		}
-	}
-}
-
-func (b *Bridge) guildOf(channelID string) string {
-	if c, err := b.dg.State.Channel(channelID); err == nil {
-		return c.GuildID
-	}
-	return ""
-}
-
-// own reports whether a message is the bridge's: the bot's or one of its
-// webhooks'.
-func (b *Bridge) own(m *discordgo.Message) bool {
-	if m.Author == nil {
-		return true // a partial event: nothing to bridge
-	}
-	if b.dg.State.User != nil && m.Author.ID == b.dg.State.User.ID {
-		return true
-	}
+// bot is the bot's user ID (known from READY on).
+func (b *Bridge) bot() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return m.WebhookID != "" && b.webhooks[m.WebhookID]
-}
-
-// bridgedKind is the message types the bridge carries: plain messages and
-// replies.
-func bridgedKind(m *discordgo.Message) bool {
-	return m.Type == discordgo.MessageTypeDefault || m.Type == discordgo.MessageTypeReply
-}
-
-func (b *Bridge) onMessage(m *discordgo.Message) {
-	if b.isClosing() || b.own(m) || !bridgedKind(m) {
-		return
-	}
-	b.q.Do("d2m:"+m.ChannelID, func() { b.handleMessage(m) })
-}
-
-// handleMessage carries a Discord message to MSN, once: messages at or
-// before the channel's checkpoint were handled already.
-func (b *Bridge) handleMessage(m *discordgo.Message) {
-	if b.own(m) || !bridgedKind(m) {
-		return
-	}
-	b.mu.Lock()
-	ref, inThread := b.byThread[m.ChannelID]
-	owner := b.byChannel[m.ChannelID]
-	r := b.rooms[m.ChannelID]
-	b.mu.Unlock()
-	if !inThread && owner == nil && r == nil {
-		// A thread of a user's channel that the bridge is still making
-		// (the user can write in it as soon as Discord shows it): wait
-		// until it is registered.
-		if c, err := b.dg.State.Channel(m.ChannelID); err == nil && c.ParentID != "" {
-			b.mu.Lock()
-			pu := b.byChannel[c.ParentID]
-			b.mu.Unlock()
-			if pu != nil {
-				pu.waitThreads()
-				b.mu.Lock()
-				ref, inThread = b.byThread[m.ChannelID]
-				b.mu.Unlock()
-			}
-		}
-	}
-	switch {
-	case inThread:
-		if m.Author.ID != ref.u.rec().UserID || !b.fresh(m.ChannelID, m.ID) {
-			return
-		}
-		ref.u.fromDiscord(ref.key, m)
-	case r != nil:
-		if !b.fresh(m.ChannelID, m.ID) {
-			return
-		}
-		r.fromDiscord(m)
-	case owner != nil:
-		if m.Author.ID == owner.rec().UserID {
-			b.notice(m.ChannelID, "Write in a contact's thread to talk to them. Start one with `/msn chat`, see your contacts with `/msn contacts`.")
-		}
-		return
-	default:
-		return
-	}
-	b.setCheckpoint(m.ChannelID, m.ID)
-}
-
-func (b *Bridge) onEdit(m *discordgo.Message) {
-	if b.isClosing() || m.Author == nil || b.own(m) || !bridgedKind(m) {
-		return
-	}
-	b.q.Do("d2m:"+m.ChannelID, func() {
-		rec, ok, err := b.store.Message(b.ctx, m.ID)
-		if err != nil || !ok || rec.Direction != ToMSN {
-			return
-		}
-		b.mu.Lock()
-		ref, inThread := b.byThread[m.ChannelID]
-		r := b.rooms[m.ChannelID]
-		b.mu.Unlock()
-		switch {
-		case inThread:
-			ref.u.editFromDiscord(ref.key, m)
-		case r != nil:
-			r.editFromDiscord(m)
-		}
-	})
-}
-
-func (b *Bridge) onDelete(m *discordgo.Message) {
-	if b.isClosing() {
-		return
-	}
-	b.q.Do("d2m:"+m.ChannelID, func() {
-		rec, ok, err := b.store.Message(b.ctx, m.ID)
-		if err != nil || !ok || rec.Direction != ToMSN {
-			return
-		}
-		b.mu.Lock()
-		ref, inThread := b.byThread[m.ChannelID]
-		r := b.rooms[m.ChannelID]
-		b.mu.Unlock()
-		switch {
-		case inThread:
-			ref.u.deleteFromDiscord(ref.key, rec)
-		case r != nil:
-			r.deleteFromDiscord(rec)
-		}
-	})
-}
-
-func (b *Bridge) onTyping(t *discordgo.TypingStart) {
-	if b.isClosing() || (b.dg.State.User != nil && t.UserID == b.dg.State.User.ID) {
-		return
-	}
-	b.mu.Lock()
-	ref, ok := b.byThread[t.ChannelID]
-	b.mu.Unlock()
-	if ok && t.UserID == ref.u.rec().UserID {
-		b.q.Do("typing:"+t.ChannelID, func() { ref.u.typingFromDiscord(ref.key) })
-	}
-}
-
-func (b *Bridge) onThreadDelete(c *discordgo.Channel) {
-	b.mu.Lock()
-	ref, ok := b.byThread[c.ID]
-	if ok {
-		delete(b.byThread, c.ID)
-	}
-	b.mu.Unlock()
-	if ok {
-		ref.u.forgetThread(ref.key, c.ID)
-	}
-}
-
-func (b *Bridge) onChannelDelete(c *discordgo.Channel) {
-	b.mu.Lock()
-	u := b.byChannel[c.ID]
-	r := b.rooms[c.ID]
-	b.mu.Unlock()
-	if u != nil {
-		b.q.Do("user:"+u.id, func() { u.forgetChannel(c.ID) })
-	}
-	if r != nil {
-		b.q.Do("d2m:"+c.ID, func() { b.unbridge(r, "") })
-	}
-}
-
-// ---- checkpoints ----
-
-func (b *Bridge) checkpoint(channelID string) string {
-	b.mu.Lock()
-	last, ok := b.checkpoints[channelID]
-	b.mu.Unlock()
-	if ok {
-		return last
-	}
-	last, err := b.store.Checkpoint(b.ctx, channelID)
-	if err != nil {
-		b.log.Error().Err(err).Msg("database")
-	}
-	b.mu.Lock()
-	b.checkpoints[channelID] = last
-	b.mu.Unlock()
-	return last
-}
-
-// fresh reports whether a message is newer than the channel's checkpoint.
-// A channel without one (never bridged) takes everything.
-func (b *Bridge) fresh(channelID, msgID string) bool {
-	last := b.checkpoint(channelID)
-	return last == "" || snowflakeLess(last, msgID)
-}
-
-func (b *Bridge) setCheckpoint(channelID, msgID string) {
-	if err := b.store.SetCheckpoint(b.ctx, channelID, msgID); err != nil {
-		b.log.Error().Err(err).Msg("database")
-	}
-	b.mu.Lock()
-	if last := b.checkpoints[channelID]; last == "" || snowflakeLess(last, msgID) {
-		b.checkpoints[channelID] = msgID
-	}
-	b.mu.Unlock()
-}
-
-// ---- posting to Discord ----
-
-// noMentions stops anything the bridge posts from pinging anyone.
-var noMentions = &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}}
-
-// notice posts a message from the bot itself.
-func (b *Bridge) notice(channelID, text string) {
-	_, err := b.dg.ChannelMessageSendComplex(channelID, &discordgo.MessageSend{Content: truncate(text, maxContent), AllowedMentions: noMentions})
-	if err != nil {
-		b.log.Warn().Err(err).Str("channel", channelID).Msg("cannot post a notice")
-	}
-}
-
-// speak posts messages through a webhook as an MSN contact, into a thread
-// when threadID is set, and returns their IDs.
-func (b *Bridge) speak(webhookID, token, threadID, name, email string, contents []string) ([]string, error) {
-	var ids []string
-	for _, c := range contents {
-		p := &discordgo.WebhookParams{Content: c, Username: webhookName(name, email), AvatarURL: avatarURL(b.cfg.AvatarURL, email), AllowedMentions: noMentions}
-		m, err := b.execute(webhookID, token, threadID, p)
-		if err != nil && restCode(err) == discordgo.ErrCodeInvalidFormBody {
-			// A name Discord still refuses: speak as the address alone.
-			p.Username = webhookName("", strings.SplitN(email, "@", 2)[0]+" (MSN)")
-			m, err = b.execute(webhookID, token, threadID, p)
-		}
-		if err != nil {
-			return ids, err
-		}
-		ids = append(ids, m.ID)
-	}
-	return ids, nil
-}
-
-func (b *Bridge) execute(webhookID, token, threadID string, p *discordgo.WebhookParams) (*discordgo.Message, error) {
-	if threadID != "" {
-		return b.dg.WebhookThreadExecute(webhookID, token, true, threadID, p)
-	}
-	return b.dg.WebhookExecute(webhookID, token, true, p)
-}
-
-// maxInCategory is how many channels Discord allows in one category.
-const maxInCategory = 50
-
-// category returns the category a new private channel goes in: the
-// guild's "MSN" category, or when it is full the next one ("MSN 2", …),
-// adopting categories of those names and making them when missing.
-func (b *Bridge) category(guildID string) (string, error) {
-	b.categoryMu.Lock()
-	defer b.categoryMu.Unlock()
-	chans, err := b.dg.GuildChannels(guildID)
-	if err != nil {
-		return "", err
-	}
-	children := map[string]int{}
-	for _, c := range chans {
-		if c.ParentID != "" {
-			children[c.ParentID]++
-		}
-	}
-	byName := map[string]string{}
-	for _, c := range chans {
-		if c.Type == discordgo.ChannelTypeGuildCategory {
-			byName[strings.ToLower(c.Name)] = c.ID
-		}
-	}
-	if id, err := b.store.Category(b.ctx, guildID); err != nil {
-		return "", err
-	} else if id != "" && children[id] < maxInCategory && slices.ContainsFunc(chans, func(c *discordgo.Channel) bool { return c.ID == id }) {
-		return id, nil
-	}
-	for n := 1; n <= 20; n++ {
-		name := b.cfg.Category
-		if n > 1 {
-			name = fmt.Sprintf("%s %d", b.cfg.Category, n)
-		}
-		id := byName[strings.ToLower(name)]
-		if id != "" && children[id] >= maxInCategory {
-			continue
-		}
-		if id == "" {
-			c, err := b.dg.GuildChannelCreateComplex(guildID, discordgo.GuildChannelCreateData{Name: name, Type: discordgo.ChannelTypeGuildCategory})
-			if err != nil {
-				return "", err
-			}
-			id = c.ID
-		}
-		return id, b.store.SetCategory(b.ctx, guildID, id)
-	}
-	return "", errors.New("every MSN category of the server is full")
-}
-
-// addWebhook remembers one of the bridge's webhooks, to ignore its
-// messages.
-func (b *Bridge) addWebhook(id string) {
-	b.mu.Lock()
-	b.webhooks[id] = true
-	b.mu.Unlock()
-}
-
-// record remembers a message the bridge carried.
-func (b *Bridge) record(discordID, channelID, direction, text string) {
-	if err := b.store.PutMessage(b.ctx, MessageRecord{DiscordID: discordID, ChannelID: channelID, Direction: direction, Excerpt: truncate(text, 200)}); err != nil {
-		b.log.Error().Err(err).Msg("database")
-	}
-}
-
-// rewriteTransport sends every request to another server (a
-// Discord-compatible API, or an emulator), keeping path and query.
-type rewriteTransport struct{ base *url.URL }
-
-func (r rewriteTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	req = req.Clone(req.Context())
-	req.URL.Scheme, req.URL.Host, req.Host = r.base.Scheme, r.base.Host, r.base.Host
-	return http.DefaultTransport.RoundTrip(req)
+	return b.botID
 }
 
 // discordgo logs through a package variable; the bridge's logger takes

@@ -2,24 +2,16 @@ package discord
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"errors"
 	"fmt"
-	"net"
-	"slices"
 	"sort"
 	"strings"
 
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/nudge-im/nudge/bridges/format"
-	"github.com/nudge-im/nudge/core/adminapi"
+	"github.com/nudge-im/nudge/bridges/msnbridge"
 	"github.com/nudge-im/nudge/msnp/client"
 )
-
-// The custom ID of the sign-in modal.
-const loginModal = "msn-login"
 
 func contactOption(required bool, what string) *discordgo.ApplicationCommandOption {
 	return &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "contact", Description: what, Required: required}
@@ -117,7 +109,7 @@ func (b *Bridge) onInteraction(i *discordgo.Interaction) {
 				opts[o.Name] = strings.TrimSpace(fmt.Sprint(o.Value))
 			}
 		}
-		if sub.Name == "login" && (opts["account"] == KindOwn || (opts["account"] == "" && !b.cfg.hosted())) {
+		if sub.Name == "login" && (opts["account"] == KindOwn || (opts["account"] == "" && b.hosted == nil)) {
 			go b.openLoginModal(i)
 			return
 		}
@@ -170,29 +162,6 @@ func (b *Bridge) answer(i *discordgo.Interaction, ephemeral bool, work func() st
 	})
 }
 
-func (b *Bridge) openLoginModal(i *discordgo.Interaction) {
-	if !b.cfg.OwnAccounts {
-		msg := "This bridge only signs in with accounts it makes: use `/msn login` without options."
-		b.dg.InteractionRespond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
-			Data: &discordgo.InteractionResponseData{Content: msg, Flags: discordgo.MessageFlagsEphemeral}})
-		return
-	}
-	row := func(t discordgo.TextInput) discordgo.ActionsRow {
-		return discordgo.ActionsRow{Components: []discordgo.MessageComponent{t}}
-	}
-	err := b.dg.InteractionRespond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseModal, Data: &discordgo.InteractionResponseData{
-		CustomID: loginModal, Title: "Sign in to MSN Messenger",
-		Components: []discordgo.MessageComponent{
-			row(discordgo.TextInput{CustomID: "email", Label: "Handle (e-mail address)", Style: discordgo.TextInputShort, Required: true, MinLength: 3, MaxLength: 129, Placeholder: "you@example.com"}),
-			row(discordgo.TextInput{CustomID: "password", Label: "Password", Style: discordgo.TextInputShort, Required: true, MinLength: 1, MaxLength: 128}),
-			row(discordgo.TextInput{CustomID: "server", Label: "Server (host:port; empty for this bridge's)", Style: discordgo.TextInputShort, Required: false, MaxLength: 255, Placeholder: b.cfg.MSN.Server}),
-		},
-	}})
-	if err != nil {
-		b.log.Warn().Err(err).Msg("cannot open the sign-in modal")
-	}
-}
-
 // command runs a subcommand and returns the reply.
 func (b *Bridge) command(i *discordgo.Interaction, name string, opts map[string]string, user *discordgo.User, member *discordgo.Member) string {
 	switch name {
@@ -214,17 +183,17 @@ func (b *Bridge) command(i *discordgo.Interaction, name string, opts map[string]
 	}
 	ctx, cancel := context.WithTimeout(b.ctx, b.cfg.RequestTimeout)
 	defer cancel()
-	cl, err := u.account().client(ctx)
+	cl, err := u.session().Client(ctx)
 	if err != nil {
-		return "MSN is not reachable right now (" + msnError(err, "") + "); try again in a moment."
+		return "MSN is not reachable right now (" + msnbridge.Explain(err, "") + "); try again in a moment."
 	}
-	contact := strings.ToLower(opts["contact"])
-	if name != "contacts" && name != "status" && !(name == "nudge" && contact == "") && !validHandle(contact) {
+	contact, valid := msnbridge.NormalizeHandle(opts["contact"])
+	if name != "contacts" && name != "status" && !(name == "nudge" && contact == "") && !valid {
 		return fmt.Sprintf("%q is not an MSN handle: write the contact's e-mail address.", opts["contact"])
 	}
 	done := func(err error, ok string) string {
 		if err != nil {
-			return "⚠️ " + format.EscapeDiscord(msnError(err, contact)) + "."
+			return "⚠️ " + format.EscapeDiscord(msnbridge.Explain(err, contact)) + "."
 		}
 		return ok
 	}
@@ -251,11 +220,6 @@ func (b *Bridge) command(i *discordgo.Interaction, name string, opts map[string]
 		return b.nudge(ctx, u, cl, i.ChannelID, contact)
 	}
 	return "Unknown command."
-}
-
-func validHandle(s string) bool {
-	at := strings.IndexByte(s, '@')
-	return at > 0 && at < len(s)-1 && strings.Contains(s[at:], ".") && !strings.ContainsAny(s, " \t<>,")
 }
 
 // contactList shows the contact list with presence.
@@ -305,19 +269,19 @@ func (b *Bridge) setStatus(ctx context.Context, cl *client.Client, opts map[stri
 		return fmt.Sprintf("%q is not a status.", opts["status"])
 	}
 	if err := cl.SetStatus(ctx, st); err != nil {
-		return "⚠️ " + msnError(err, "")
+		return "⚠️ " + msnbridge.Explain(err, "")
 	}
 	reply := "You are " + statusWord(st) + " on MSN."
 	if pm, ok := opts["message"]; ok {
 		if err := cl.SetPersonalMessage(ctx, pm); err != nil {
-			reply += " Personal message not set: " + msnError(err, "") + "."
+			reply += " Personal message not set: " + msnbridge.Explain(err, "") + "."
 		} else {
 			reply += " Personal message: " + format.EscapeDiscord(pm)
 		}
 	}
 	if name, ok := opts["name"]; ok && name != "" {
 		if err := cl.SetFriendlyName(ctx, name); err != nil {
-			reply += " Name not changed: " + msnError(err, "") + "."
+			reply += " Name not changed: " + msnbridge.Explain(err, "") + "."
 		} else {
 			reply += " Name: " + format.EscapeDiscord(name)
 		}
@@ -341,281 +305,10 @@ func (b *Bridge) nudge(ctx context.Context, u *userSession, cl *client.Client, c
 		err = cv.SendNudge(ctx)
 	}
 	if err != nil {
-		return "⚠️ Nudge not sent: " + format.EscapeDiscord(msnError(err, u.who(key))) + "."
+		return "⚠️ Nudge not sent: " + format.EscapeDiscord(msnbridge.Explain(err, u.who(key))) + "."
 	}
 	if th, err := u.ensureThread(cl, key); err == nil {
 		b.notice(th, "📳 You sent a nudge.")
 	}
 	return "Nudged " + format.EscapeDiscord(u.who(key)) + "."
-}
-
-// ---- signing in and out ----
-
-func randomPassword() string {
-	p := make([]byte, 18)
-	rand.Read(p)
-	return base64.RawURLEncoding.EncodeToString(p)
-}
-
-func (b *Bridge) loginHosted(i *discordgo.Interaction, user *discordgo.User, member *discordgo.Member) string {
-	if !b.cfg.hosted() {
-		return "This bridge makes no accounts: use `/msn login account:own` with your MSN handle and password."
-	}
-	b.mu.Lock()
-	u := b.users[user.ID]
-	b.mu.Unlock()
-	rec := UserRecord{UserID: user.ID, GuildID: i.GuildID}
-	if u != nil {
-		rec = u.rec()
-		if rec.SignedIn {
-			return fmt.Sprintf("You are already signed in as **%s**; `/msn logout` first.", format.EscapeDiscord(rec.Email))
-		}
-	}
-	if rec.Kind != KindHosted || rec.Email == "" {
-		lp := localPart(user.Username)
-		if lp == "" {
-			lp = "user" + user.ID
-		}
-		rec.Kind, rec.Email, rec.Password, rec.Server = KindHosted, lp+"@"+b.cfg.Hosted.Domain, randomPassword(), ""
-	}
-	rec.Name = displayName(user, member)
-	ctx, cancel := context.WithTimeout(b.ctx, b.cfg.RequestTimeout)
-	defer cancel()
-	if _, err := b.admin.EnsureAccount(ctx, adminapi.NewAccount{Email: rec.Email, Password: rec.Password, FriendlyName: rec.Name}); err != nil {
-		b.log.Warn().Err(err).Msg("cannot make a hosted account")
-		return "⚠️ Cannot make your MSN account: " + format.EscapeDiscord(err.Error())
-	}
-	return b.signIn(i, rec)
-}
-
-func (b *Bridge) loginOwn(i *discordgo.Interaction, user *discordgo.User, member *discordgo.Member, vals map[string]string) string {
-	email, password, server := strings.ToLower(vals["email"]), vals["password"], vals["server"]
-	if !validHandle(email) {
-		return fmt.Sprintf("%q is not an MSN handle: it looks like an e-mail address.", vals["email"])
-	}
-	if server == b.cfg.MSN.Server {
-		server = ""
-	}
-	if server != "" {
-		if _, _, err := net.SplitHostPort(server); err != nil {
-			server = net.JoinHostPort(server, "1863")
-		}
-	}
-	b.mu.Lock()
-	u := b.users[user.ID]
-	b.mu.Unlock()
-	rec := UserRecord{UserID: user.ID, GuildID: i.GuildID}
-	if u != nil {
-		rec = u.rec()
-		if rec.SignedIn {
-			return fmt.Sprintf("You are already signed in as **%s**; `/msn logout` first.", format.EscapeDiscord(rec.Email))
-		}
-	}
-	rec.Kind, rec.Email, rec.Password, rec.Server = KindOwn, email, password, server
-	rec.Name = displayName(user, member)
-	return b.signIn(i, rec)
-}
-
-// signIn signs a user in with rec and starts their bridge.
-func (b *Bridge) signIn(i *discordgo.Interaction, rec UserRecord) string {
-	if rec.ChannelID == "" {
-		rec.GuildID = i.GuildID
-	}
-	b.mu.Lock()
-	u := b.users[rec.UserID]
-	if u == nil {
-		u = b.newUserSession(rec)
-		b.users[rec.UserID] = u
-	}
-	b.mu.Unlock()
-	acct := newAccount(u.log, b.clientConfig(rec.Email, rec.Password, rec.Server, u.log), b.cfg.RequestTimeout)
-	cl, err := acct.dial(b.ctx)
-	if err != nil {
-		b.log.Info().Err(err).Str("email", rec.Email).Msg("sign-in failed")
-		return "⚠️ Cannot sign in to MSN: " + format.EscapeDiscord(msnError(err, rec.Email)) + "."
-	}
-	if rec.Kind == KindHosted {
-		ctx, cancel := context.WithTimeout(b.ctx, b.cfg.RequestTimeout)
-		cl.SetFriendlyName(ctx, rec.Name)
-		cancel()
-	}
-	rec.SignedIn = true
-	u.mu.Lock()
-	old := u.acct
-	u.record = rec
-	u.acct = acct
-	u.convs = map[string]*client.Conversation{}
-	u.keys = map[*client.Conversation]string{}
-	u.mu.Unlock()
-	old.stop()
-	u.save(func(*UserRecord) {})
-	u.start(cl)
-	ch, err := u.ensureChannel()
-	if err != nil {
-		return fmt.Sprintf("Signed in to MSN as **%s**, but %s.", format.EscapeDiscord(rec.Email), err)
-	}
-	return fmt.Sprintf("Signed in to MSN as **%s**. Your conversations will appear as threads in <#%s>; MSN users can add you as %s.",
-		format.EscapeDiscord(rec.Email), ch, format.EscapeDiscord(rec.Email))
-}
-
-func (b *Bridge) logout(u *userSession) string {
-	u.account().stop()
-	email := u.rec().Email
-	u.save(func(r *UserRecord) {
-		r.SignedIn = false
-		if r.Kind == KindOwn {
-			r.Password = "" // the bridge keeps no password it does not need
-		}
-	})
-	return fmt.Sprintf("Signed out of MSN (%s). Your channel and threads stay; `/msn login` signs you in again.", format.EscapeDiscord(email))
-}
-
-// ---- rooms ----
-
-// isAdmin reports whether a member may link rooms.
-func (b *Bridge) isAdmin(user *discordgo.User, member *discordgo.Member) bool {
-	if slices.Contains(b.cfg.Admins, user.ID) {
-		return true
-	}
-	return member != nil && member.Permissions&(discordgo.PermissionManageChannels|discordgo.PermissionAdministrator) != 0
-}
-
-func (b *Bridge) bridgeRoom(i *discordgo.Interaction, user *discordgo.User, member *discordgo.Member, handle string) string {
-	if !b.isAdmin(user, member) {
-		return "Only members who can manage channels may bridge a channel."
-	}
-	if !b.cfg.hosted() {
-		return "This bridge makes no accounts, and a room needs one: give the bridge the admin API of a Nudge server."
-	}
-	ch, err := b.dg.Channel(i.ChannelID)
-	if err != nil {
-		return "⚠️ " + permissionHint(err)
-	}
-	if ch.Type != discordgo.ChannelTypeGuildText {
-		return "Run `/msn bridge` in a text channel (not a thread)."
-	}
-	b.mu.Lock()
-	r := b.rooms[ch.ID]
-	_, personal := b.byChannel[ch.ID]
-	b.mu.Unlock()
-	if r != nil {
-		return fmt.Sprintf("This channel is already bridged to MSN as **%s**.", format.EscapeDiscord(r.rec().Email))
-	}
-	if personal {
-		return "This is someone's private MSN channel; bridge a public channel instead."
-	}
-	lp := localPart(handle)
-	if lp == "" {
-		lp = localPart(ch.Name)
-	}
-	if lp == "" {
-		lp = "room" + ch.ID
-	}
-	ctx, cancel := context.WithTimeout(b.ctx, b.cfg.RequestTimeout)
-	defer cancel()
-	email, err := b.freeHandle(ctx, lp, handle != "")
-	if err != nil {
-		return "⚠️ " + format.EscapeDiscord(err.Error())
-	}
-	rec := RoomRecord{ChannelID: ch.ID, GuildID: ch.GuildID, Email: email, Password: randomPassword(), CreatedBy: user.ID}
-	friendly := "#" + ch.Name + " (Discord)"
-	if _, err := b.admin.EnsureAccount(ctx, adminapi.NewAccount{Email: email, Password: rec.Password, FriendlyName: friendly}); err != nil {
-		return "⚠️ Cannot make the room's MSN account: " + format.EscapeDiscord(err.Error())
-	}
-	w, err := b.dg.WebhookCreate(ch.ID, "MSN", "")
-	if err != nil {
-		return "⚠️ Cannot make the channel's webhook: " + permissionHint(err)
-	}
-	b.addWebhook(w.ID)
-	rec.WebhookID, rec.WebhookToken = w.ID, w.Token
-	r = b.newRoom(rec)
-	cl, err := r.acct.dial(ctx)
-	if err != nil {
-		b.dg.WebhookDelete(w.ID)
-		return "⚠️ The room cannot sign in to MSN: " + format.EscapeDiscord(msnError(err, email)) + "."
-	}
-	cl.SetFriendlyName(ctx, friendly)
-	if err := b.store.PutRoom(ctx, rec); err != nil {
-		cl.Close()
-		return "⚠️ " + err.Error()
-	}
-	// Only what is said from now on is carried.
-	b.setCheckpoint(ch.ID, i.ID)
-	b.mu.Lock()
-	b.rooms[ch.ID] = r
-	b.mu.Unlock()
-	r.start(cl)
-	return fmt.Sprintf("This channel is now bridged to MSN. MSN users join by adding **%s** to their contacts; "+
-		"they see messages from here as \"Name: text\", and theirs appear here under their names.", format.EscapeDiscord(email))
-}
-
-// freeHandle finds an address for a room that no account has: the handle
-// asked for, or it with a number after it.
-func (b *Bridge) freeHandle(ctx context.Context, lp string, exact bool) (string, error) {
-	users, err := b.store.Users(ctx)
-	if err != nil {
-		return "", err
-	}
-	for n := 1; n < 100; n++ {
-		email := lp + "@" + b.cfg.Hosted.Domain
-		if n > 1 {
-			email = fmt.Sprintf("%s-%d@%s", lp, n, b.cfg.Hosted.Domain)
-		}
-		taken := slices.ContainsFunc(users, func(u UserRecord) bool { return u.Email == email })
-		if !taken {
-			if _, ok, err := b.store.RoomByEmail(ctx, email); err != nil {
-				return "", err
-			} else if ok {
-				taken = true
-			}
-		}
-		if !taken {
-			_, err := b.admin.Account(ctx, email)
-			switch {
-			case errors.Is(err, adminapi.ErrNotFound):
-			case err != nil:
-				return "", fmt.Errorf("cannot reach the admin API: %w", err)
-			default:
-				taken = true
-			}
-		}
-		if !taken {
-			return email, nil
-		}
-		if exact {
-			return "", fmt.Errorf("%s is taken: choose another handle", email)
-		}
-	}
-	return "", errors.New("no free handle for this room: give one with the handle option")
-}
-
-func (b *Bridge) unbridgeRoom(i *discordgo.Interaction, user *discordgo.User, member *discordgo.Member) string {
-	if !b.isAdmin(user, member) {
-		return "Only members who can manage channels may unbridge a channel."
-	}
-	b.mu.Lock()
-	r := b.rooms[i.ChannelID]
-	b.mu.Unlock()
-	if r == nil {
-		return "This channel is not bridged to MSN."
-	}
-	b.unbridge(r, user.ID)
-	return "This channel is no longer bridged to MSN."
-}
-
-// unbridge ends a room. Its MSN account stays, so bridging the channel
-// again gets its members back.
-func (b *Bridge) unbridge(r *room, by string) {
-	rec := r.rec()
-	r.acct.stop()
-	b.mu.Lock()
-	delete(b.rooms, rec.ChannelID)
-	b.mu.Unlock()
-	if err := b.store.DeleteRoom(b.ctx, rec.ChannelID); err != nil {
-		b.log.Error().Err(err).Msg("database")
-	}
-	if by != "" {
-		b.dg.WebhookDelete(rec.WebhookID)
-	}
-	b.log.Info().Str("channel", rec.ChannelID).Str("by", by).Msg("room unbridged")
 }

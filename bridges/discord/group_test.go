@@ -82,18 +82,7 @@ func TestDeletedChannelIsRemade(t *testing.T) {
 		t.Fatal(err)
 	}
 	bob.say(nellyMSN, "second", nil)
-	var ch2 string
-	if err := h.dc.WaitFor(ctxT(t), func() bool {
-		for _, c := range h.dc.Channels(h.guild) {
-			if c.Name == "msn-nelly" && c.ID != ch {
-				ch2 = c.ID
-				return true
-			}
-		}
-		return false
-	}); err != nil {
-		t.Fatal("no new channel")
-	}
+	ch2 := h.newChannel("msn-nelly", ch)
 	th := h.thread(ch2, "Bob (bob@example.com)")
 	h.waitContent(th, "second")
 	h.post(th, h.nelly, "back")

@@ -142,7 +142,7 @@ func TestOwnAccountLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	bad, err := h.dc.Reply(ctxT(t), sub)
-	if err != nil || !strings.Contains(bad.Content, "refused the handle or password") || !bad.Ephemeral {
+	if err != nil || !strings.Contains(bad.Content, "refused the address or the password") || !bad.Ephemeral {
 		t.Fatalf("wrong password reply %+v %v", bad, err)
 	}
 	sub, _ = h.dc.SubmitModal(ix, map[string]string{"email": "Carol@Example.com", "password": "carolpw"})
@@ -211,12 +211,13 @@ func TestUnsupportedMSNThings(t *testing.T) {
 		t.Fatal(err)
 	}
 	th := h.thread(ch, "Bob (bob@example.com)")
-	h.waitContent(th, "Bob sent a wink, which the bridge cannot carry.")
-	inv := message.NewInvite(message.Fields{{Name: "Invitation-Command", Value: "INVITE"}, {Name: "Application-Name", Value: "File Transfer"}})
+	h.waitContent(th, "Bob sent a wink, which the bridge cannot show.")
+	inv := message.NewInvite(message.Fields{{Name: "Application-Name", Value: "File Transfer"}, {Name: "Invitation-Command", Value: "INVITE"},
+		{Name: "Invitation-Cookie", Value: "7"}, {Name: "Application-File", Value: "notes.txt"}, {Name: "Application-FileSize", Value: "2048"}})
 	if err := cv.SendRaw(ctx, inv.Bytes()); err != nil {
 		t.Fatal(err)
 	}
-	h.waitContent(th, "Bob wants to send a file or start an activity (ask them for a link instead), which the bridge cannot carry.")
+	h.waitContent(th, "Bob wants to send you a file, notes.txt (2 KB), which the bridge cannot carry yet: ask for a link instead.")
 }
 
 // Discord allows 50 channels in a category: the next private channel goes

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/nudge-im/nudge/bridges/format"
+	"github.com/nudge-im/nudge/bridges/msnbridge"
 	"github.com/nudge-im/nudge/msnp"
 	"github.com/nudge-im/nudge/msnp/client"
 	"github.com/nudge-im/nudge/msnp/message"
@@ -23,18 +24,28 @@ import (
 // membership: whoever adds it (or writes to it) is a member, whoever
 // removes it has left.
 type room struct {
-	b   *Bridge
-	log zerolog.Logger
+	b    *Bridge
+	log  zerolog.Logger
+	sess *msnbridge.Session
 
 	mu     sync.Mutex
 	record RoomRecord
-	acct   *account
 	typed  time.Time
 }
 
 func (b *Bridge) newRoom(rec RoomRecord) *room {
 	r := &room{b: b, record: rec, log: b.log.With().Str("room", rec.ChannelID).Str("email", rec.Email).Logger()}
-	r.acct = newAccount(r.log, b.clientConfig(rec.Email, rec.Password, "", r.log), b.cfg.RequestTimeout)
+	hooks := msnbridge.Hooks{Event: r.onMSN, Extra: r.onExtra, State: r.onState}
+	if b.hosted != nil {
+		hooks.Refused = func(ctx context.Context) bool {
+			made, err := b.hosted.Recreate(ctx, msnbridge.HostedAccount{Owner: roomOwner(rec.ChannelID), Email: rec.Email, Password: rec.Password}, "")
+			if err != nil {
+				r.log.Warn().Err(err).Msg("cannot make the room's account again")
+			}
+			return made
+		}
+	}
+	r.sess = msnbridge.NewSession(b.clientConfig(rec.Email, rec.Password, "", r.log), r.log, hooks)
 	return r
 }
 
@@ -44,23 +55,32 @@ func (r *room) rec() RoomRecord {
 	return r.record
 }
 
-func (r *room) start(first *client.Client) {
-	r.acct.handle = r.onMSN
-	r.acct.gone = func(err error) {
-		if !r.b.isClosing() {
-			r.b.notice(r.rec().ChannelID, "⚠️ The room's MSN account was signed out: "+format.EscapeDiscord(goneReason(err))+". An admin can run `/msn bridge` again.")
-		}
+func (r *room) start(first *client.Client) { r.sess.Start(r.b.ctx, first) }
+
+// onState says in the channel when the room's account is signed out for
+// good.
+func (r *room) onState(_ *client.Client, st msnbridge.State, err error) {
+	if st == msnbridge.Gone && !r.b.isClosing() {
+		r.b.notice(r.rec().ChannelID, "⚠️ The room's MSN account was signed out: "+format.EscapeDiscord(msnbridge.Explain(err, ""))+". An admin can run `/msn bridge` again.")
 	}
-	r.acct.start(r.b.ctx, first)
+}
+
+// onExtra says in the channel what a member sent that is not text.
+func (r *room) onExtra(cl *client.Client, x *msnbridge.Extra) {
+	r.b.q.Do(r.m2d(), func() {
+		name := r.memberName(cl, x.From, x.FriendlyName)
+		if x.Kind == msnbridge.Action {
+			r.fromMSNSpeech(cl, x.Conversation, x.From, name, []string{"_" + format.EscapeDiscord(x.Name) + "_"}, "* "+name+" "+x.Name, nil)
+			return
+		}
+		r.b.notice(r.rec().ChannelID, format.EscapeDiscord(x.Describe(name)))
+	})
 }
 
 func (r *room) m2d() string { return "m2d:room:" + r.rec().ChannelID }
 
 func (r *room) onMSN(cl *client.Client, ev client.Event) {
 	b := r.b
-	if b.isClosing() {
-		return
-	}
 	switch ev := ev.(type) {
 	case *client.Message:
 		b.q.Do(r.m2d(), func() { r.fromMSN(cl, ev.Conversation, ev.From, ev.FriendlyName, ev.Text, ev.Format) })
@@ -135,7 +155,7 @@ func (r *room) fromMSNSpeech(cl *client.Client, cv *client.Conversation, from, n
 		rec := r.rec()
 		ids, err := r.b.speak(rec.WebhookID, rec.WebhookToken, "", name, from, contents)
 		for _, id := range ids {
-			r.b.record(id, rec.ChannelID, ToDiscord, text)
+			r.b.record(id, rec.ChannelID, ToDiscord, text, text)
 		}
 		contents = contents[len(ids):]
 		if c := restCode(err); attempt == 0 && (c == discordgo.ErrCodeUnknownWebhook || c == 50027) {
@@ -265,26 +285,27 @@ func (r *room) fromDiscord(m *discordgo.Message) {
 	if text == "" {
 		return
 	}
-	name := displayName(m.Author, m.Member)
+	name := r.b.authorName(m)
 	r.deliver(m.ChannelID, name+": "+text, f)
-	r.b.record(m.ID, m.ChannelID, ToMSN, name+": "+text)
+	content, _ := r.b.editText(m)
+	r.b.record(m.ID, m.ChannelID, ToMSN, name+": "+text, content)
 }
 
 // deliver sends a line to the members and reports failures in the
 // channel (members who went offline meanwhile are not a failure).
 func (r *room) deliver(channelID, line string, f *message.Format) {
 	ctx, cancel := context.WithTimeout(r.b.ctx, r.b.cfg.RequestTimeout)
-	cl, err := r.acct.client(ctx)
+	cl, err := r.sess.Client(ctx)
 	cancel()
 	if err != nil {
-		r.b.notice(channelID, "⚠️ Not delivered to MSN: "+format.EscapeDiscord(msnError(err, ""))+".")
+		r.b.notice(channelID, "⚠️ Not delivered to MSN: "+format.EscapeDiscord(msnbridge.Explain(err, ""))+".")
 		return
 	}
 	fails := r.fanOut(cl, line, f, nil)
 	var names []string
 	for e, err := range fails {
-		if !isOffline(err) {
-			names = append(names, r.memberName(cl, e, "")+" ("+msnError(err, e)+")")
+		if !errors.Is(err, msnp.ErrNotOnline) {
+			names = append(names, r.memberName(cl, e, "")+" ("+msnbridge.Explain(err, e)+")")
 		}
 	}
 	sort.Strings(names)
@@ -293,20 +314,17 @@ func (r *room) deliver(channelID, line string, f *message.Format) {
 	}
 }
 
-func (r *room) editFromDiscord(m *discordgo.Message) {
-	text, f := r.b.editText(m)
-	if text == "" {
-		return
-	}
-	name := displayName(m.Author, m.Member)
-	r.deliver(m.ChannelID, name+" (edited): "+text, f)
-	r.b.record(m.ID, m.ChannelID, ToMSN, name+": "+text)
+// editFromDiscord sends an edit's new text; it reports whether it went.
+func (r *room) editFromDiscord(m *discordgo.Message, text string, f *message.Format) bool {
+	r.deliver(m.ChannelID, r.b.authorName(m)+" (edited): "+text, f)
+	return true
 }
 
 func (r *room) deleteFromDiscord(rec MessageRecord) {
-	r.deliver(rec.ChannelID, "(deleted on Discord: "+quote(rec.Excerpt)+")", nil)
+	r.deliver(rec.ChannelID, "(deleted on Discord: "+format.Quoted(format.Snippet(rec.Excerpt))+")", nil)
 }
 
-// isOffline reports whether a delivery failed because the member is not
-// online (which is no failure worth reporting in a room).
-func isOffline(err error) bool { return errors.Is(err, msnp.ErrNotOnline) }
+// noteFromDiscord sends a member's note (a reaction) to the room.
+func (r *room) noteFromDiscord(channelID, name, note string) {
+	r.deliver(channelID, name+": "+note, nil)
+}

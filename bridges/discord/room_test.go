@@ -130,7 +130,7 @@ func TestAttachmentsEditsDeletesAndFailures(t *testing.T) {
 	}
 	bob.wait("the delete note", func(ev client.Event) bool {
 		mm, ok := ev.(*client.Message)
-		return ok && strings.HasPrefix(mm.Text, `(deleted the message "look at *this*`)
+		return ok && strings.HasPrefix(mm.Text, "(deleted the message “look at *this*")
 	})
 
 	// Bob goes away: Nelly's next message is reported as not delivered.

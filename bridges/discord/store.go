@@ -2,11 +2,14 @@ package discord
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -77,6 +80,15 @@ type MessageRecord struct {
 	ChannelID string
 	Direction string
 	Excerpt   string
+	// Digest identifies the text carried (Digest), so that an update of
+	// the message that leaves its text alone is not taken for an edit.
+	Digest string
+}
+
+// Digest identifies a text without keeping it.
+func Digest(text string) string {
+	sum := sha256.Sum256([]byte(text))
+	return hex.EncodeToString(sum[:12])
 }
 
 const schema = `
@@ -95,14 +107,19 @@ CREATE TABLE IF NOT EXISTS discord_rooms (
 	webhook_id TEXT NOT NULL, webhook_token TEXT NOT NULL, created_by TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS discord_messages (
 	discord_id TEXT PRIMARY KEY, channel_id TEXT NOT NULL, direction TEXT NOT NULL,
-	excerpt TEXT NOT NULL, created BIGINT NOT NULL);
+	excerpt TEXT NOT NULL, created BIGINT NOT NULL, digest TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS discord_messages_created ON discord_messages (created);
 CREATE TABLE IF NOT EXISTS discord_checkpoints (channel_id TEXT PRIMARY KEY, last_id TEXT NOT NULL);
 `
 
 // schemaVersion is the version of the schema above, kept in discord_meta
-// so that a later release knows what to migrate.
-const schemaVersion = "1"
+// so that a later release knows what to migrate. migrations[v] takes a
+// database from version v to v+1.
+const schemaVersion = "2"
+
+var migrations = map[string]string{
+	"1": `ALTER TABLE discord_messages ADD COLUMN digest TEXT NOT NULL DEFAULT ''`,
+}
 
 // OpenStore opens (and creates) the database named by dsn: a PostgreSQL
 // URL ("postgres://user:pw@host/db?sslmode=disable") or connection string
@@ -148,12 +165,45 @@ func OpenStore(ctx context.Context, dsn string) (*Store, error) {
 			return nil, fmt.Errorf("discord: database schema: %w", err)
 		}
 	}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO discord_meta (key, value) VALUES ('schema', $1) ON CONFLICT (key) DO NOTHING`, schemaVersion); err != nil {
+	if err := s.migrate(ctx); err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("discord: database schema: %w", err)
 	}
 	return s, nil
 }
+
+// migrate brings a database made by an earlier release up to the current
+// schema; a new one is current already.
+func (s *Store) migrate(ctx context.Context) error {
+	var v string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM discord_meta WHERE key = 'schema'`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, err = s.db.ExecContext(ctx, `INSERT INTO discord_meta (key, value) VALUES ('schema', $1)`, schemaVersion)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	for v != schemaVersion {
+		stmt, ok := migrations[v]
+		if !ok {
+			return fmt.Errorf("the database has schema version %s, which this release does not know", v)
+		}
+		if _, err := s.db.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("migrating from version %s: %w", v, err)
+		}
+		n, _ := strconv.Atoi(v)
+		v = strconv.Itoa(n + 1)
+		if _, err := s.db.ExecContext(ctx, `UPDATE discord_meta SET value = $1 WHERE key = 'schema'`, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DB is the database, for the tables of the shared bridge layer (the
+// hosted accounts' owners).
+func (s *Store) DB() *sql.DB { return s.db }
 
 func isPostgres(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") ||
@@ -352,16 +402,16 @@ func (s *Store) DeleteRoom(ctx context.Context, channelID string) error {
 
 // PutMessage records a message the bridge carried.
 func (s *Store) PutMessage(ctx context.Context, m MessageRecord) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO discord_messages (discord_id, channel_id, direction, excerpt, created) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (discord_id) DO UPDATE SET excerpt = excluded.excerpt`, m.DiscordID, m.ChannelID, m.Direction, m.Excerpt, time.Now().Unix())
+	_, err := s.db.ExecContext(ctx, `INSERT INTO discord_messages (discord_id, channel_id, direction, excerpt, created, digest) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (discord_id) DO UPDATE SET excerpt = excluded.excerpt, digest = excluded.digest`, m.DiscordID, m.ChannelID, m.Direction, m.Excerpt, time.Now().Unix(), m.Digest)
 	return err
 }
 
 // Message returns the record of a carried message.
 func (s *Store) Message(ctx context.Context, discordID string) (MessageRecord, bool, error) {
 	var m MessageRecord
-	err := s.db.QueryRowContext(ctx, `SELECT discord_id, channel_id, direction, excerpt FROM discord_messages WHERE discord_id = $1`, discordID).
-		Scan(&m.DiscordID, &m.ChannelID, &m.Direction, &m.Excerpt)
+	err := s.db.QueryRowContext(ctx, `SELECT discord_id, channel_id, direction, excerpt, digest FROM discord_messages WHERE discord_id = $1`, discordID).
+		Scan(&m.DiscordID, &m.ChannelID, &m.Direction, &m.Excerpt, &m.Digest)
 	if errors.Is(err, sql.ErrNoRows) {
 		return MessageRecord{}, false, nil
 	}

@@ -125,3 +125,45 @@ func TestRedactDSN(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// A database of the first schema, whose carried messages had no digest,
+// is brought up to date and keeps its records.
+func TestStoreMigratesSchema1(t *testing.T) {
+	stores(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		s, err := OpenStore(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, stmt := range []string{
+			`DROP TABLE discord_messages`,
+			`CREATE TABLE discord_messages (discord_id TEXT PRIMARY KEY, channel_id TEXT NOT NULL, direction TEXT NOT NULL, excerpt TEXT NOT NULL, created BIGINT NOT NULL)`,
+			`INSERT INTO discord_messages VALUES ('1', '2', 'to_msn', 'old', 0)`,
+			`UPDATE discord_meta SET value = '1' WHERE key = 'schema'`,
+		} {
+			if _, err := s.db.ExecContext(ctx, stmt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.Close()
+		s, err = OpenStore(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if m, ok, err := s.Message(ctx, "1"); err != nil || !ok || m.Excerpt != "old" || m.Digest != "" {
+			t.Fatalf("old record %+v %v %v", m, ok, err)
+		}
+		if err := s.PutMessage(ctx, MessageRecord{DiscordID: "3", ChannelID: "2", Direction: ToMSN, Excerpt: "new", Digest: Digest("new")}); err != nil {
+			t.Fatal(err)
+		}
+		if m, _, _ := s.Message(ctx, "3"); m.Digest != Digest("new") {
+			t.Fatalf("new record %+v", m)
+		}
+		var v string
+		s.db.QueryRowContext(ctx, `SELECT value FROM discord_meta WHERE key = 'schema'`).Scan(&v)
+		if v != schemaVersion {
+			t.Fatalf("schema version %s", v)
+		}
+	})
+}

@@ -1,12 +1,10 @@
 package discord
 
 import (
-	"context"
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net/url"
 	"strings"
 	"unicode"
@@ -15,7 +13,6 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/nudge-im/nudge/bridges/format"
-	"github.com/nudge-im/nudge/msnp"
 	"github.com/nudge-im/nudge/msnp/client"
 	"github.com/nudge-im/nudge/msnp/message"
 )
@@ -133,81 +130,6 @@ func permissionHint(err error) string {
 	return err.Error()
 }
 
-// msnError says in one line why something failed on the MSN side.
-func msnError(err error, who string) string {
-	if who == "" {
-		who = "the contact"
-	}
-	switch {
-	case errors.Is(err, msnp.ErrNotOnline):
-		return who + " is offline or appears offline"
-	case errors.Is(err, client.ErrNotDelivered):
-		return "the MSN server did not deliver it"
-	case errors.Is(err, msnp.ErrAuthFailed), errors.Is(err, msnp.ErrAuthFailed2):
-		return "the MSN server refused the handle or password"
-	case errors.Is(err, msnp.ErrNoSuchUser), errors.Is(err, msnp.ErrInvalidPrincipal), errors.Is(err, msnp.ErrInvalidParameter):
-		return who + " is not an MSN account on this server"
-	case errors.Is(err, msnp.ErrAlreadyThere):
-		return who + " is already on that list"
-	case errors.Is(err, msnp.ErrNotOnList), errors.Is(err, client.ErrUnknownContact):
-		return who + " is not on your list"
-	case errors.Is(err, msnp.ErrListFull):
-		return "your contact list is full"
-	case errors.Is(err, client.ErrNotSupported):
-		return "the MSN server's protocol version does not have that"
-	case errors.Is(err, client.ErrClosed), errors.Is(err, errSignedOut):
-		return "you are not signed in to MSN (use /msn login)"
-	case errors.Is(err, client.ErrVersionRefused):
-		return "the MSN server speaks none of the protocol versions the bridge offers"
-	case errors.Is(err, context.DeadlineExceeded):
-		return "the MSN server did not answer in time"
-	case errors.Is(err, client.ErrMessageTooLarge):
-		return "the message is too long for MSN"
-	}
-	var ne interface{ Timeout() bool }
-	if errors.As(err, &ne) {
-		return "cannot reach the MSN server: " + err.Error()
-	}
-	return err.Error()
-}
-
-// errSignedOut is the error of a request for a user who is signed out.
-var errSignedOut = errors.New("discord: signed out of MSN")
-
-// displayName is the name Discord shows for a message's author: the
-// member's server nickname, their display name, or their username.
-func displayName(u *discordgo.User, m *discordgo.Member) string {
-	if m != nil && m.Nick != "" {
-		return m.Nick
-	}
-	if u == nil {
-		return "someone"
-	}
-	if u.GlobalName != "" {
-		return u.GlobalName
-	}
-	return u.Username
-}
-
-// localPart makes a Discord username into the local part of an e-mail
-// address: letters, digits, dots, dashes and underscores, lower case.
-func localPart(name string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(name) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', r == '-':
-			b.WriteRune(r)
-		case r == '.' && b.Len() > 0 && !strings.HasSuffix(b.String(), "."):
-			b.WriteRune(r)
-		}
-	}
-	s := strings.Trim(b.String(), ".")
-	if len(s) > 48 {
-		s = strings.Trim(s[:48], ".")
-	}
-	return s
-}
-
 // statusWord shows a presence status with a dot of its colour.
 func statusWord(st client.Status) string {
 	switch st {
@@ -220,10 +142,4 @@ func statusWord(st client.Status) string {
 	default:
 		return "⚫ offline"
 	}
-}
-
-// quote shows a short excerpt of a message.
-func quote(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	return fmt.Sprintf("%q", truncate(s, 60))
 }

@@ -79,14 +79,6 @@ func FuzzToDiscord(f *testing.F) {
 	})
 }
 
-func TestLocalPart(t *testing.T) {
-	for in, want := range map[string]string{"nelly": "nelly", "Nelly.B_2": "nelly.b_2", "..x..y..": "x.y", "ünïcode": "ncode", "": ""} {
-		if got := localPart(in); got != want {
-			t.Errorf("localPart(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestAvatarURL(t *testing.T) {
 	got := avatarURL("https://www.gravatar.com/avatar/{md5}?d=identicon&e={email}", " Bob@Example.com ")
 	if got != "https://www.gravatar.com/avatar/4b9bb80620f03eb3719e0a061c14283d?d=identicon&e=bob%40example.com" {

@@ -326,3 +326,21 @@ func BenchmarkDiscordToMSNHostile(b *testing.B) {
 		DiscordToMSN(s, nil)
 	}
 }
+
+func TestNotes(t *testing.T) {
+	long := strings.Repeat("word ", 20)
+	for _, tc := range []struct{ got, want string }{
+		{Snippet("  first line\nsecond"), "first line …"},
+		{Snippet(long), strings.TrimSpace(long[:60]) + "…"},
+		{Reply("hi", "hello"), "> hi\nhello"},
+		{Reply("", "hello"), "hello"},
+		{EditNote("new"), "(edited) new"},
+		{ReactionNote("👍", "see you"), "(reacted 👍 to “see you”)"},
+		{UnreactNote("👍", ""), "(took back the 👍 reaction to a message)"},
+		{DeleteNote("oops"), "(deleted the message “oops”)"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}

@@ -97,7 +97,7 @@ func (h *hostedAccounts) ensure(ctx context.Context, email, friendly string) (pa
 	password = hostedPassword(h.cfg.PasswordSecret, email)
 	acct := adminapi.NewAccount{Email: email, Password: password, FriendlyName: friendly}
 	if h.cfg.AdoptExisting {
-		_, err = api.EnsureAccount(ctx, acct)
+		_, err = api.CreateOrResetAccount(ctx, acct)
 		if err != nil {
 			return "", false, fmt.Errorf("making the MSN account %s through the admin API (%s): %w", email, h.cfg.AdminURL, err)
 		}

@@ -2,11 +2,16 @@
 // operators, and for the bridges and the bot host, which make the accounts
 // they need through it rather than through the service's internals.
 //
+// Creating an account only creates: an address that exists is 409 and its
+// account is left as it is, so a client (a bridge making its users'
+// accounts) cannot take over someone else's by asking for the same name.
+// Changing a password is a request of its own.
+//
 // Every request carries "Authorization: Bearer <token>". Bodies and answers
 // are JSON; errors are {"error": "..."} with a fitting status code.
 //
 //	GET    /admin/v1/accounts                  list accounts
-//	POST   /admin/v1/accounts                  {"email", "password", "friendly_name"} → 201
+//	POST   /admin/v1/accounts                  {"email", "password", "friendly_name"} → 201; 409 if it exists
 //	GET    /admin/v1/accounts/{email}          one account
 //	DELETE /admin/v1/accounts/{email}          → 204
 //	PUT    /admin/v1/accounts/{email}/password {"password"} → 204

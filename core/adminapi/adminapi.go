@@ -71,7 +71,9 @@ func New(baseURL, token string) *Client {
 	return &Client{BaseURL: strings.TrimSuffix(baseURL, "/"), Token: token}
 }
 
-// CreateAccount makes an account.
+// CreateAccount makes an account, and only makes one: an address that
+// exists already is ErrExists (HTTP 409), and the account that has it is
+// left as it is. Bridges make their users' accounts with it alone.
 func (c *Client) CreateAccount(ctx context.Context, a NewAccount) (Account, error) {
 	var out Account
 	err := c.Do(ctx, http.MethodPost, "/admin/v1/accounts", a, &out)
@@ -113,10 +115,12 @@ func (c *Client) DeleteAccounts(ctx context.Context, emails []string) error {
 	return c.Do(ctx, http.MethodPost, "/admin/v1/batch/delete", map[string][]string{"emails": emails}, nil)
 }
 
-// EnsureAccount makes the account if it does not exist and sets its
-// password either way, so a service that keeps its own credentials can
-// always sign in with them.
-func (c *Client) EnsureAccount(ctx context.Context, a NewAccount) (Account, error) {
+// CreateOrResetAccount makes the account if it does not exist and
+// otherwise sets a new password on the one that does, which locks out
+// whoever used the old one. It is only for
+// addresses the caller alone may use — the bot host's configured bots —
+// and never for an address a person chose (use CreateAccount).
+func (c *Client) CreateOrResetAccount(ctx context.Context, a NewAccount) (Account, error) {
 	acct, err := c.CreateAccount(ctx, a)
 	if errors.Is(err, ErrExists) {
 		if err := c.SetPassword(ctx, a.Email, a.Password); err != nil {

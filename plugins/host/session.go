@@ -122,7 +122,7 @@ func (b *bot) dial(ctx context.Context) (*session, error) {
 		// account is the host's to use, and nobody else needs it.
 		cfg.Server, cfg.Password = b.h.cfg.Server, randomPassword()
 		cfg.Passport.URL = b.h.cfg.PassportURL
-		if _, err := b.h.cfg.Admin.EnsureAccount(ctx, adminapi.NewAccount{
+		if _, err := b.h.cfg.Admin.CreateOrResetAccount(ctx, adminapi.NewAccount{
 			Email: b.cfg.Email, Password: cfg.Password, FriendlyName: b.cfg.FriendlyName}); err != nil {
 			return nil, fmt.Errorf("cannot make the bot's account %s: %w", b.cfg.Email, err)
 		}

@@ -39,6 +39,9 @@ type frame struct {
 	S    *int64          `json:"s"`
 	T    *string         `json:"t"`
 	kind string          // for dispatches: the event name
+	// written, when set, is called (with s.mu held) once the frame is on
+	// the wire: an interaction's three seconds start then.
+	written func(time.Time)
 }
 
 // gwSession is a gateway session: its sequence and the dispatches it was
@@ -50,15 +53,18 @@ type gwSession struct {
 	intents int
 	conn    *gwConn
 	dead    bool
+	lostAt  time.Time // when its last connection ended
+	ready   bool      // READY was sent
 }
 
 // gwConn is one websocket connection.
 type gwConn struct {
-	ws     *websocket.Conn
-	sess   *gwSession
-	queue  []frame
-	wake   chan struct{}
-	closed bool
+	ws       *websocket.Conn
+	sess     *gwSession
+	queue    []frame
+	wake     chan struct{}
+	closed   bool
+	lastBeat time.Time // HELLO, then the last heartbeat
 }
 
 var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
@@ -83,14 +89,45 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	c := &gwConn{ws: ws, wake: make(chan struct{}, 1)}
+	c := &gwConn{ws: ws, wake: make(chan struct{}, 1), lastBeat: time.Now()}
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
 	hello, _ := json.Marshal(map[string]any{"heartbeat_interval": s.heartbeat.Milliseconds()})
 	s.send(c, frame{Op: opHello, D: hello})
 	s.mu.Unlock()
 	go s.writeLoop(c)
+	go s.watchHeartbeats(c)
 	s.readLoop(c)
+}
+
+// watchHeartbeats closes a connection whose client stopped sending
+// heartbeats — a zombie to Discord — with 4009, which ends its session.
+// A client has the interval and half of it again.
+func (s *Server) watchHeartbeats(c *gwConn) {
+	s.mu.Lock()
+	interval := s.heartbeat
+	s.mu.Unlock()
+	t := time.NewTicker(max(interval/4, 10*time.Millisecond))
+	defer t.Stop()
+	for range t.C {
+		s.mu.Lock()
+		closed, late := c.closed, time.Since(c.lastBeat) > interval+interval/2
+		if late && !closed {
+			s.heartbeatTimeouts++
+			if c.sess != nil {
+				c.sess.dead = true
+			}
+		}
+		s.mu.Unlock()
+		if closed {
+			return
+		}
+		if late {
+			s.closeWith(c, 4009, "Session timed out.")
+			c.ws.Close()
+			return
+		}
+	}
 }
 
 // send queues a frame on a connection. Call with s.mu held.
@@ -122,6 +159,11 @@ func (s *Server) writeLoop(c *gwConn) {
 				c.ws.Close()
 				return
 			}
+			if f.written != nil {
+				s.mu.Lock()
+				f.written(time.Now())
+				s.mu.Unlock()
+			}
 		}
 	}
 }
@@ -136,6 +178,7 @@ func (s *Server) closeConn(c *gwConn, clean bool) {
 	delete(s.conns, c)
 	if c.sess != nil && c.sess.conn == c {
 		c.sess.conn = nil
+		c.sess.lostAt = time.Now()
 		// A client that closes with 1000 or 1001 ends its session, as on
 		// Discord; a dropped connection leaves it resumable.
 		if clean {
@@ -189,6 +232,7 @@ func (s *Server) closeWith(c *gwConn, code int, text string) {
 func (s *Server) handleOp(c *gwConn, op int, d json.RawMessage) (code int, text string) {
 	switch op {
 	case opHeartbeat:
+		c.lastBeat = time.Now()
 		if s.ack {
 			s.send(c, frame{Op: opHeartbeatACK})
 		}
@@ -215,24 +259,8 @@ func (s *Server) handleOp(c *gwConn, op int, d json.RawMessage) (code int, text 
 		sess := &gwSession{id: s.nextID(), intents: id.Intents, conn: c}
 		s.sessions[sess.id] = sess
 		c.sess = sess
-		var guilds []map[string]any
-		for _, gid := range s.guildOrder {
-			guilds = append(guilds, map[string]any{"id": gid, "unavailable": true})
-		}
-		if guilds == nil {
-			guilds = []map[string]any{}
-		}
-		s.dispatchTo(sess, "READY", map[string]any{
-			"v":                  9,
-			"user":               s.Bot,
-			"session_id":         sess.id,
-			"resume_gateway_url": s.GatewayURL(),
-			"guilds":             guilds,
-			"private_channels":   []any{},
-			"application":        map[string]any{"id": s.AppID, "flags": 0},
-		})
-		for _, gid := range s.guildOrder {
-			s.dispatchTo(sess, "GUILD_CREATE", s.guildCreate(gid))
+		if !s.holdReady {
+			s.ready(sess)
 		}
 		s.notify()
 	case opResume:
@@ -248,7 +276,10 @@ func (s *Server) handleOp(c *gwConn, op int, d json.RawMessage) (code int, text 
 			return 4004, "Authentication failed."
 		}
 		sess := s.sessions[r.SessionID]
-		if sess == nil || sess.dead || r.Seq > sess.seq || (len(sess.log) > 0 && r.Seq < *sess.log[0].S-1) {
+		if sess != nil && sess.conn == nil && !sess.lostAt.IsZero() && time.Since(sess.lostAt) > s.resumeWindow {
+			sess.dead = true // away too long: Discord forgot it
+		}
+		if sess == nil || sess.dead || !sess.ready || r.Seq > sess.seq || (len(sess.log) > 0 && r.Seq < *sess.log[0].S-1) {
 			s.send(c, frame{Op: opInvalidSession, D: json.RawMessage("false")})
 			return 0, ""
 		}
@@ -273,16 +304,47 @@ func (s *Server) handleOp(c *gwConn, op int, d json.RawMessage) (code int, text 
 	return 0, ""
 }
 
+// ready sends a new session its READY and a GUILD_CREATE per guild. Call
+// with s.mu held.
+func (s *Server) ready(sess *gwSession) {
+	sess.ready = true
+	var guilds []map[string]any
+	for _, gid := range s.guildOrder {
+		guilds = append(guilds, map[string]any{"id": gid, "unavailable": true})
+	}
+	if guilds == nil {
+		guilds = []map[string]any{}
+	}
+	s.dispatchTo(sess, "READY", map[string]any{
+		"v":                  9,
+		"user":               s.Bot,
+		"session_id":         sess.id,
+		"resume_gateway_url": s.GatewayURL(),
+		"guilds":             guilds,
+		"private_channels":   []any{},
+		"application":        map[string]any{"id": s.AppID, "flags": 0},
+	})
+	for _, gid := range s.guildOrder {
+		s.dispatchTo(sess, "GUILD_CREATE", s.guildCreate(gid, sess.intents))
+	}
+}
+
 // dispatchTo sends an event to one session (or keeps it for its RESUME
 // when it has no connection). Call with s.mu held.
 func (s *Server) dispatchTo(sess *gwSession, t string, d any) {
+	s.dispatchWritten(sess, t, d, nil)
+}
+
+// dispatchWritten is dispatchTo with a callback for when the event is on
+// the wire (a replay after RESUME calls it again).
+func (s *Server) dispatchWritten(sess *gwSession, t string, d any, written func(time.Time)) {
 	b, err := json.Marshal(d)
 	if err != nil {
 		panic("discordtest: " + err.Error())
 	}
 	sess.seq++
 	seq := sess.seq
-	f := frame{Op: opDispatch, D: b, S: &seq, T: &t, kind: t}
+	f := frame{Op: opDispatch, D: b, S: &seq, T: &t, kind: t, written: written}
 	sess.log = append(sess.log, f)
 	if len(sess.log) > maxLog {
 		sess.log = sess.log[len(sess.log)-maxLog:]
@@ -297,8 +359,8 @@ func (s *Server) dispatchTo(sess *gwSession, t string, d any) {
 // message content intent). Call with s.mu held.
 func (s *Server) dispatch(t string, need int, d any, shape func(sess *gwSession, d any) any) {
 	for _, sess := range s.sessions {
-		if sess.dead {
-			continue
+		if sess.dead || !sess.ready {
+			continue // nothing comes before READY
 		}
 		if need != 0 && sess.intents&need == 0 {
 			continue
@@ -366,6 +428,32 @@ func (s *Server) SendReconnect() {
 	for c := range s.conns {
 		s.send(c, frame{Op: opReconnect})
 	}
+}
+
+// HoldReady holds back (true) or sends (false) the READY of new sessions:
+// Discord may take its time between IDENTIFY and READY, and a bot must
+// not act on the gateway before it. Sessions identified while it was held
+// get their READY when it is let go.
+func (s *Server) HoldReady(hold bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.holdReady = hold
+	if !hold {
+		for _, sess := range s.sessions {
+			if !sess.ready && !sess.dead {
+				s.ready(sess)
+			}
+		}
+	}
+	s.notify()
+}
+
+// HeartbeatTimeouts returns how many connections were closed for missing
+// heartbeats.
+func (s *Server) HeartbeatTimeouts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.heartbeatTimeouts
 }
 
 // SetHeartbeatACK turns heartbeat ACKs on or off. Without ACKs a client

@@ -36,6 +36,7 @@ type Interaction struct {
 	UserID             string
 
 	created      time.Time
+	sent         time.Time // when INTERACTION_CREATE reached the bot's connection
 	acked        bool
 	callbackType int
 	deferred     bool
@@ -391,13 +392,24 @@ func (s *Server) newInteraction(typ int, g *guildState, c *Channel, member *Memb
 		GuildID: g.guild.ID, ChannelID: c.ID, UserID: member.User.ID, created: time.Now(),
 	}
 	s.interactions[ix.ID] = ix
-	perm := s.botPerm(g.guild.ID)
-	s.dispatch("INTERACTION_CREATE", 0, interactionPayload{
+	perm := s.botPermsIn(g.guild.ID, c)
+	payload := interactionPayload{
 		ID: ix.ID, ApplicationID: s.AppID, Type: typ, Data: data, GuildID: g.guild.ID, ChannelID: c.ID,
 		Channel: map[string]any{"id": c.ID, "type": c.Type, "guild_id": c.GuildID, "name": c.Name, "parent_id": c.ParentID},
 		Member:  member, Token: ix.Token, Version: 1, AppPermissions: strconv.FormatInt(perm, 10),
 		Locale: "en-US", GuildLocale: "en-US", Context: 0,
-	}, nil)
+	}
+	for _, sess := range s.sessions {
+		if sess.dead || !sess.ready {
+			continue
+		}
+		s.dispatchWritten(sess, "INTERACTION_CREATE", payload, func(at time.Time) {
+			if ix.sent.IsZero() {
+				ix.sent = at
+			}
+		})
+	}
+	s.notify()
 	return ix
 }
 
@@ -491,7 +503,10 @@ type callbackBody struct {
 
 func (s *Server) interactionCallback(r *http.Request) (int, any, *restError) {
 	ix := s.interactions[r.PathValue("interaction_id")]
-	if ix == nil || ix.Token != r.PathValue("token") || time.Since(ix.created) > s.ixTimeout {
+	// Discord's three seconds run from when it sent the interaction to the
+	// bot: time the emulator took to get it on the wire does not count.
+	// (A callback can beat the emulator's note that the frame was written.)
+	if ix == nil || ix.Token != r.PathValue("token") || !ix.sent.IsZero() && time.Since(ix.sent) > s.ixTimeout {
 		return 0, nil, errNotFound(CodeUnknownInteraction, "interaction")
 	}
 	if ix.acked {

@@ -19,32 +19,46 @@ const (
 	ChannelPrivateThread = 12
 )
 
-// Permission bits the emulator checks.
+// Permission bits the emulator knows.
 const (
 	PermCreateInvite        = 1 << 0
 	PermAdministrator       = 1 << 3
 	PermManageChannels      = 1 << 4
+	PermAddReactions        = 1 << 6
 	PermViewChannel         = 1 << 10
 	PermSendMessages        = 1 << 11
 	PermManageMessages      = 1 << 13
+	PermEmbedLinks          = 1 << 14
+	PermAttachFiles         = 1 << 15
 	PermReadMessageHistory  = 1 << 16
+	PermManageRoles         = 1 << 28
 	PermManageWebhooks      = 1 << 29
 	PermManageThreads       = 1 << 34
 	PermCreatePublicThread  = 1 << 35
 	PermCreatePrivateThread = 1 << 36
 	PermSendInThreads       = 1 << 38
 
-	// PermAll is every permission a bridge bot needs (the emulator's
-	// default for the bot).
-	PermAll = PermCreateInvite | PermManageChannels | PermViewChannel | PermSendMessages | PermManageMessages |
-		PermReadMessageHistory | PermManageWebhooks | PermManageThreads | PermCreatePublicThread |
-		PermCreatePrivateThread | PermSendInThreads
+	// PermBridge is what the bridge's invite link grants (the README's
+	// permission integer 326954503184), the bot's permissions in a new
+	// guild: nothing more, so that a bridge that needs more fails here as
+	// it would on Discord.
+	PermBridge = PermManageChannels | PermViewChannel | PermSendMessages | PermEmbedLinks | PermAttachFiles |
+		PermReadMessageHistory | PermManageWebhooks | PermManageThreads | PermCreatePublicThread | PermSendInThreads
+
+	// PermAll is every permission the emulator knows, Administrator aside.
+	PermAll = PermBridge | PermCreateInvite | PermAddReactions | PermManageMessages | PermManageRoles | PermCreatePrivateThread
 )
+
+// PermEveryone is what @everyone may do in a new guild: see, write and
+// read the history — a server that keeps reactions and the like to roles.
+const PermEveryone = PermViewChannel | PermSendMessages | PermReadMessageHistory | PermSendInThreads
 
 // Gateway intents.
 const (
 	IntentGuilds              = 1 << 0
+	IntentGuildMembers        = 1 << 1 // privileged
 	IntentGuildMessages       = 1 << 9
+	IntentGuildReactions      = 1 << 10
 	IntentGuildMessageTyping  = 1 << 11
 	IntentDirectMessages      = 1 << 12
 	IntentMessageContent      = 1 << 15
@@ -177,7 +191,33 @@ type Message struct {
 	ApplicationID    string            `json:"application_id,omitempty"`
 	Flags            int               `json:"flags"`
 	MessageReference *MessageReference `json:"message_reference,omitempty"`
-	Nonce            any               `json:"nonce,omitempty"`
+	// ReferencedMessage is the message a reply answers, in full.
+	ReferencedMessage *Message   `json:"referenced_message,omitempty"`
+	Reactions         []Reaction `json:"reactions,omitempty"`
+	Nonce             any        `json:"nonce,omitempty"`
+}
+
+// Message types the emulator makes besides 0 (default).
+const (
+	MessageRecipientAdd  = 1  // "X added Y to the thread"
+	MessagePinned        = 6  // "X pinned a message"
+	MessageThreadCreated = 18 // "X started a thread"
+	MessageReply         = 19
+	MessageCommand       = 20 // the answer to a slash command
+)
+
+// Emoji is a reaction's emoji: a Unicode one (Name alone) or a guild's
+// custom one (ID and Name).
+type Emoji struct {
+	ID   *string `json:"id"`
+	Name string  `json:"name"`
+}
+
+// Reaction counts one emoji's reactions on a message.
+type Reaction struct {
+	Count int   `json:"count"`
+	Me    bool  `json:"me"`
+	Emoji Emoji `json:"emoji"`
 }
 
 // Message flags.

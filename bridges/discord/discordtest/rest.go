@@ -111,7 +111,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, pattern string
 		writeError(w, e)
 		return
 	}
-	if !s.limit(w, pattern, r) {
+	if !s.limitGlobal(w, pattern, r) || !s.limit(w, pattern, r) {
 		status = http.StatusTooManyRequests
 		return
 	}
@@ -187,6 +187,52 @@ func (s *Server) limit(w http.ResponseWriter, pattern string, r *http.Request) b
 	h.Set("X-RateLimit-Scope", "user")
 	writeJSON(w, http.StatusTooManyRequests, map[string]any{
 		"message": "You are being rate limited.", "retry_after": math.Ceil(after*1000) / 1000, "global": false, "code": 0,
+	})
+	return false
+}
+
+// Discord's global limit: 50 requests a second for a bot, over every
+// route but interaction callbacks.
+var defaultGlobal = rateLimit{limit: 50, window: time.Second}
+
+// webhookLimit is Discord's limit for executing one webhook: 5 requests
+// every 2 seconds.
+var webhookLimit = rateLimit{limit: 5, window: 2 * time.Second}
+
+// SetGlobalRateLimit changes the bot's global limit (default 50 requests
+// a second).
+func (s *Server) SetGlobalRateLimit(limit int, window time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.global = rateLimit{limit, window}
+}
+
+// limitGlobal applies the global limit of the request's token; over it,
+// it answers 429 with "global": true and returns false. Call with s.mu
+// held.
+func (s *Server) limitGlobal(w http.ResponseWriter, pattern string, r *http.Request) bool {
+	if strings.HasPrefix(pattern, "POST /interactions/") {
+		return true
+	}
+	key := "global " + r.Header.Get("Authorization")
+	now := time.Now()
+	b := s.buckets[key]
+	if b == nil || !now.Before(b.resetAt) {
+		b = &bucket{resetAt: now.Add(s.global.window)}
+		s.buckets[key] = b
+	}
+	b.count++
+	if b.count <= s.global.limit {
+		return true
+	}
+	s.rateLimited++
+	after := b.resetAt.Sub(now).Seconds()
+	h := w.Header()
+	h.Set("Retry-After", strconv.Itoa(int(math.Ceil(after))))
+	h.Set("X-RateLimit-Global", "true")
+	h.Set("X-RateLimit-Scope", "global")
+	writeJSON(w, http.StatusTooManyRequests, map[string]any{
+		"message": "You are being rate limited.", "retry_after": math.Ceil(after*1000) / 1000, "global": true, "code": 0,
 	})
 	return false
 }
@@ -286,10 +332,13 @@ func (s *Server) getGuildChannels(r *http.Request) (int, any, *restError) {
 	return 200, out, nil
 }
 
-// guildCreate is the GUILD_CREATE payload of a guild. Call with s.mu held.
-func (s *Server) guildCreate(gid string) any {
+// guildCreate is the GUILD_CREATE payload of a guild for a session with
+// these intents: every member only with the privileged GUILD_MEMBERS
+// intent, otherwise the bot alone, as on Discord. Call with s.mu held.
+func (s *Server) guildCreate(gid string, intents int) any {
 	g := s.guilds[gid]
 	gg := g.guild
+	gg.Roles = append([]Role(nil), g.guild.Roles...)
 	gg.Channels, gg.Threads, gg.Members = []Channel{}, []Channel{}, []Member{}
 	for _, c := range s.sortedChannels() {
 		if c.GuildID != gid {
@@ -303,8 +352,10 @@ func (s *Server) guildCreate(gid string) any {
 			gg.Channels = append(gg.Channels, *c)
 		}
 	}
-	for _, m := range g.members {
-		gg.Members = append(gg.Members, *m)
+	for id, m := range g.members {
+		if intents&IntentGuildMembers != 0 || id == s.Bot.ID {
+			gg.Members = append(gg.Members, *m)
+		}
 	}
 	gg.MemberCount = len(g.members)
 	gg.JoinedAt = time.Now().UTC()
@@ -326,24 +377,6 @@ func cmpID(a, b string) int {
 		return len(a) - len(b)
 	}
 	return strings.Compare(a, b)
-}
-
-// botPerm returns the bot's permissions in a guild. Call with s.mu held.
-func (s *Server) botPerm(guildID string) int64 {
-	if g := s.guilds[guildID]; g != nil {
-		if g.botPerm&PermAdministrator != 0 {
-			return -1
-		}
-		return g.botPerm
-	}
-	return 0
-}
-
-func (s *Server) need(guildID string, perm int64) *restError {
-	if s.botPerm(guildID)&perm != perm {
-		return errForbidden(CodeMissingPermissions, "Missing Permissions")
-	}
-	return nil
 }
 
 // ---- channels and threads ----
@@ -384,11 +417,22 @@ func (s *Server) createChannel(r *http.Request) (int, any, *restError) {
 	if e != nil {
 		return 0, nil, e
 	}
-	if e := s.need(g.guild.ID, PermManageChannels); e != nil {
-		return 0, nil, e
-	}
 	var b channelBody
 	if _, _, e := readBody(r, &b); e != nil {
+		return 0, nil, e
+	}
+	var parent *Channel
+	if b.ParentID != nil && *b.ParentID != "" {
+		parent = s.channels[*b.ParentID]
+	}
+	if parent != nil && parent.GuildID == g.guild.ID {
+		if e := s.needIn(parent, PermManageChannels); e != nil {
+			return 0, nil, e
+		}
+	} else if e := s.needGuild(g.guild.ID, PermManageChannels); e != nil {
+		return 0, nil, e
+	}
+	if e := s.checkOverwrites(g.guild.ID, parent, b.PermissionOverwrites); e != nil {
 		return 0, nil, e
 	}
 	typ := ChannelText
@@ -454,8 +498,17 @@ func (s *Server) editChannel(r *http.Request) (int, any, *restError) {
 		return 0, nil, e
 	}
 	if !c.IsThread() {
-		if e := s.need(c.GuildID, PermManageChannels); e != nil {
+		if e := s.needIn(c, PermManageChannels); e != nil {
 			return 0, nil, e
+		}
+		if b.PermissionOverwrites != nil {
+			var parent *Channel
+			if c.ParentID != nil {
+				parent = s.channels[*c.ParentID]
+			}
+			if e := s.checkOverwrites(c.GuildID, parent, b.PermissionOverwrites); e != nil {
+				return 0, nil, e
+			}
 		}
 	}
 	if b.Name != nil {
@@ -499,7 +552,7 @@ func (s *Server) deleteChannel(r *http.Request) (int, any, *restError) {
 	if e != nil {
 		return 0, nil, e
 	}
-	if e := s.need(c.GuildID, PermManageChannels); e != nil && !c.IsThread() {
+	if e := s.needIn(c, PermManageChannels); e != nil && !c.IsThread() {
 		return 0, nil, e
 	}
 	s.removeChannel(c)
@@ -560,7 +613,7 @@ func (s *Server) createThread(r *http.Request) (int, any, *restError) {
 	if typ == ChannelPrivateThread {
 		perm = PermCreatePrivateThread
 	}
-	if e := s.need(parent.GuildID, perm); e != nil {
+	if e := s.needIn(parent, perm); e != nil {
 		return 0, nil, e
 	}
 	if b.Name == nil || utf8.RuneCountInString(*b.Name) < 1 || utf8.RuneCountInString(*b.Name) > 100 {
@@ -593,6 +646,12 @@ func (s *Server) createThread(r *http.Request) (int, any, *restError) {
 		NewlyCreated bool `json:"newly_created"`
 	}{*t, true}
 	s.dispatch("THREAD_CREATE", IntentGuilds, payload, nil)
+	if fromMessage == "" && typ == ChannelPublicThread {
+		// "Nudge Bridge started a thread: Bob. See all threads."
+		m := s.systemMessage(parent, MessageThreadCreated, s.Bot.ID)
+		m.Content, m.MessageReference = t.Name, &MessageReference{ChannelID: t.ID, GuildID: t.GuildID}
+		s.store(parent, m)
+	}
 	return 201, t, nil
 }
 
@@ -631,25 +690,34 @@ func (s *Server) addThreadMember(r *http.Request) (int, any, *restError) {
 	if t.ThreadMetadata.Archived {
 		return 0, nil, errBadRequest(CodeThreadArchived, "Thread is archived")
 	}
-	s.addMemberToThread(t, uid)
+	if s.addMemberToThread(t, uid) && uid != s.Bot.ID {
+		// "Nudge Bridge added Nelly to the thread."
+		m := s.systemMessage(t, MessageRecipientAdd, s.Bot.ID)
+		if u := s.users[uid]; u != nil {
+			m.Mentions = append(m.Mentions, *u)
+		}
+		s.store(t, m)
+	}
 	return http.StatusNoContent, nil, nil
 }
 
-// addMemberToThread makes uid a member of t. Call with s.mu held.
-func (s *Server) addMemberToThread(t *Channel, uid string) {
+// addMemberToThread makes uid a member of t, and reports whether they
+// were not one before. Call with s.mu held.
+func (s *Server) addMemberToThread(t *Channel, uid string) bool {
 	if s.threadMember[t.ID] == nil {
 		s.threadMember[t.ID] = map[string]time.Time{}
 	}
 	if _, ok := s.threadMember[t.ID][uid]; ok {
-		return
+		return false
 	}
 	now := time.Now().UTC()
 	s.threadMember[t.ID][uid] = now
 	t.MemberCount = len(s.threadMember[t.ID])
-	s.dispatch("THREAD_MEMBERS_UPDATE", 1<<1, map[string]any{
+	s.dispatch("THREAD_MEMBERS_UPDATE", IntentGuildMembers, map[string]any{
 		"id": t.ID, "guild_id": t.GuildID, "member_count": t.MemberCount,
 		"added_members": []any{map[string]any{"id": t.ID, "user_id": uid, "join_timestamp": now, "flags": 0}},
 	}, nil)
+	return true
 }
 
 func (s *Server) removeThreadMember(r *http.Request) (int, any, *restError) {
@@ -699,10 +767,24 @@ var (
 // newMessage makes a message in channel c and dispatches MESSAGE_CREATE.
 // Call with s.mu held.
 func (s *Server) newMessage(c *Channel, author User, member *Member, content string, files []upload, flags int) *Message {
+	return s.newMessageReply(c, author, member, content, files, flags, nil)
+}
+
+// newMessageReply is newMessage for a reply to ref (when not nil): its
+// type is 19 and it carries the message it answers, as Discord sends it.
+// Call with s.mu held.
+func (s *Server) newMessageReply(c *Channel, author User, member *Member, content string, files []upload, flags int, ref *Message) *Message {
 	m := &Message{
 		ID: s.nextID(), ChannelID: c.ID, GuildID: c.GuildID, Author: author, Member: member, Content: content,
 		Timestamp: time.Now().UTC(), Mentions: []User{}, MentionRoles: []string{}, Attachments: []Attachment{},
 		Flags: flags,
+	}
+	if ref != nil {
+		m.Type = MessageReply
+		m.MessageReference = &MessageReference{MessageID: ref.ID, ChannelID: ref.ChannelID, GuildID: ref.GuildID}
+		r := *ref
+		r.ReferencedMessage = nil // Discord goes one level deep
+		m.ReferencedMessage = &r
 	}
 	for _, sm := range userMentionRE.FindAllStringSubmatch(content, -1) {
 		if u := s.users[sm[1]]; u != nil {
@@ -747,6 +829,31 @@ func (s *Server) store(c *Channel, m *Message) {
 		}
 	}
 	s.dispatch("MESSAGE_CREATE", messageIntent(c), messagePayload(m), s.contentShape)
+	s.unfurl(m)
+}
+
+var linkRE = regexp.MustCompile(`https?://[^\s<>]+`)
+
+// unfurl adds a link preview (an embed) to a message with links, and
+// dispatches the MESSAGE_UPDATE Discord sends for it: the same content,
+// and no edited_timestamp, because nobody edited anything. Call with s.mu
+// held.
+func (s *Server) unfurl(m *Message) {
+	links := linkRE.FindAllString(m.Content, 5)
+	if len(links) == 0 || m.Flags&(1<<2) != 0 { // SUPPRESS_EMBEDS
+		return
+	}
+	for _, l := range links {
+		e, _ := json.Marshal(map[string]any{"type": "link", "url": l, "title": l})
+		m.Embeds = append(m.Embeds, e)
+	}
+	s.update(m)
+}
+
+// update dispatches MESSAGE_UPDATE with a message as it is now. Call with
+// s.mu held.
+func (s *Server) update(m *Message) {
+	s.dispatch("MESSAGE_UPDATE", messageIntent(s.channels[m.ChannelID]), messagePayload(m), s.contentShape)
 }
 
 func messageIntent(c *Channel) int {
@@ -759,6 +866,35 @@ func messageIntent(c *Channel) int {
 // messagePayload is a message as dispatched: arrays present.
 func messagePayload(m *Message) Message {
 	return *m
+}
+
+// systemMessage makes one of Discord's own messages (a pin, a thread
+// started) in c, by the user who caused it; store dispatches it. Call
+// with s.mu held.
+func (s *Server) systemMessage(c *Channel, typ int, by string) *Message {
+	m := &Message{
+		ID: s.nextID(), Type: typ, ChannelID: c.ID, GuildID: c.GuildID, Timestamp: time.Now().UTC(),
+		Mentions: []User{}, MentionRoles: []string{}, Attachments: []Attachment{},
+	}
+	if u := s.users[by]; u != nil {
+		m.Author = *u
+	}
+	if g := s.guilds[c.GuildID]; g != nil {
+		m.Member = g.members[by]
+	}
+	return m
+}
+
+// restMessage is a message as the REST API returns it: without guild_id
+// and member, which only gateway events carry. Call with s.mu held.
+func restMessage(m *Message) Message {
+	out := *m
+	out.GuildID, out.Member = "", nil
+	if out.ReferencedMessage != nil {
+		r := restMessage(out.ReferencedMessage)
+		out.ReferencedMessage = &r
+	}
+	return out
 }
 
 // contentShape blanks what the MESSAGE_CONTENT intent guards, for a
@@ -796,7 +932,7 @@ func (s *Server) createMessage(r *http.Request) (int, any, *restError) {
 			return 0, nil, errBadRequest(CodeThreadArchived, "Thread is locked")
 		}
 	}
-	if e := s.need(c.GuildID, need); e != nil {
+	if e := s.needIn(c, need); e != nil {
 		return 0, nil, e
 	}
 	var b messageBody
@@ -811,12 +947,15 @@ func (s *Server) createMessage(r *http.Request) (int, any, *restError) {
 	if g := s.guilds[c.GuildID]; g != nil {
 		member = g.members[s.Bot.ID]
 	}
-	m := s.newMessage(c, s.Bot, member, deref(b.Content), files, b.Flags&^FlagEphemeral)
+	var ref *Message
 	if b.MessageReference != nil {
-		m.MessageReference = b.MessageReference
-		m.Type = 19
+		ref = s.messages[b.MessageReference.MessageID]
+		if ref == nil || ref.ChannelID != c.ID {
+			return 0, nil, errBadRequest(CodeInvalidForm, "Invalid Form Body: message_reference: Unknown message")
+		}
 	}
-	return 200, m, nil
+	m := s.newMessageReply(c, s.Bot, member, deref(b.Content), files, b.Flags&^FlagEphemeral, ref)
+	return 200, restMessage(m), nil
 }
 
 func deref(p *string) string {
@@ -842,7 +981,7 @@ func (s *Server) getMessage(r *http.Request) (int, any, *restError) {
 	if e != nil {
 		return 0, nil, e
 	}
-	return 200, s.contentShape(&gwSession{intents: IntentMessageContent}, *m), nil
+	return 200, restMessage(m), nil
 }
 
 // getMessages answers history requests: newest first, at most limit
@@ -852,7 +991,7 @@ func (s *Server) getMessages(r *http.Request) (int, any, *restError) {
 	if e != nil {
 		return 0, nil, e
 	}
-	if e := s.need(c.GuildID, PermReadMessageHistory); e != nil {
+	if e := s.needIn(c, PermReadMessageHistory); e != nil {
 		return 0, nil, e
 	}
 	q := r.URL.Query()
@@ -896,7 +1035,7 @@ func (s *Server) getMessages(r *http.Request) (int, any, *restError) {
 	}
 	out := make([]Message, 0, len(sel))
 	for i := len(sel) - 1; i >= 0; i-- {
-		out = append(out, messagePayload(s.messages[sel[i]]))
+		out = append(out, restMessage(s.messages[sel[i]]))
 	}
 	return 200, out, nil
 }
@@ -934,7 +1073,7 @@ func (s *Server) deleteMessage(r *http.Request) (int, any, *restError) {
 		return 0, nil, e
 	}
 	if m.Author.ID != s.Bot.ID {
-		if e := s.need(m.GuildID, PermManageMessages); e != nil {
+		if e := s.needIn(s.channels[m.ChannelID], PermManageMessages); e != nil {
 			return 0, nil, e
 		}
 	}
@@ -954,6 +1093,13 @@ func (s *Server) remove(m *Message) {
 func (s *Server) typing(r *http.Request) (int, any, *restError) {
 	c, e := s.channel(r.PathValue("channel_id"))
 	if e != nil {
+		return 0, nil, e
+	}
+	need := int64(PermSendMessages)
+	if c.IsThread() {
+		need = PermSendInThreads
+	}
+	if e := s.needIn(c, need); e != nil {
 		return 0, nil, e
 	}
 	s.typingEvent(c, s.Bot.ID)
@@ -1012,7 +1158,7 @@ func (s *Server) createWebhook(r *http.Request) (int, any, *restError) {
 	if c.Type != ChannelText {
 		return 0, nil, errBadRequest(CodeInvalidForm, "Invalid Form Body: webhooks can only be made in text channels")
 	}
-	if e := s.need(c.GuildID, PermManageWebhooks); e != nil {
+	if e := s.needIn(c, PermManageWebhooks); e != nil {
 		return 0, nil, e
 	}
 	var b struct {
@@ -1056,7 +1202,7 @@ func (s *Server) getChannelWebhooks(r *http.Request) (int, any, *restError) {
 	if e != nil {
 		return 0, nil, e
 	}
-	if e := s.need(c.GuildID, PermManageWebhooks); e != nil {
+	if e := s.needIn(c, PermManageWebhooks); e != nil {
 		return 0, nil, e
 	}
 	return 200, s.webhooksWhere(func(w *Webhook) bool { return w.ChannelID == c.ID }), nil
@@ -1067,7 +1213,7 @@ func (s *Server) getGuildWebhooks(r *http.Request) (int, any, *restError) {
 	if e != nil {
 		return 0, nil, e
 	}
-	if e := s.need(g.guild.ID, PermManageWebhooks); e != nil {
+	if e := s.needGuild(g.guild.ID, PermManageWebhooks); e != nil {
 		return 0, nil, e
 	}
 	return 200, s.webhooksWhere(func(w *Webhook) bool { return w.GuildID == g.guild.ID }), nil

@@ -4,38 +4,65 @@
 // Session.Client at [Server.Client], which sends every request (the
 // gateway lookup included) to the emulator.
 //
-// The emulator is faithful where a bot can tell the difference:
+// The emulator is faithful where a bot can tell the difference, and as
+// strict as Discord where a lenient emulator would hide a bug:
 //
 //   - Gateway: HELLO first; IDENTIFY (the token is checked) answered by READY
-//     and one GUILD_CREATE per guild; heartbeats answered with ACKs; RESUME
-//     with the session ID and sequence replays the events missed while
-//     disconnected and ends with RESUMED, an unknown session gets INVALID
+//     and one GUILD_CREATE per guild — nothing is dispatched to a session
+//     before its READY, which can be held back ([Server.HoldReady]);
+//     heartbeats answered with ACKs, and a connection that stops sending
+//     them is closed with 4009, ending its session; RESUME with the session
+//     ID and sequence replays the events missed while disconnected and ends
+//     with RESUMED, while a session that is unknown, ended, or was away
+//     longer than its resume window ([WithResumeWindow]) gets INVALID
 //     SESSION; every dispatch has the next sequence number of its session.
-//     Events are filtered by the intents given in IDENTIFY, and without the
+//     Events are filtered by the intents given in IDENTIFY: without the
 //     privileged MESSAGE_CONTENT intent the content, attachments and embeds
-//     of other users' guild messages arrive empty, as on Discord. Frames
-//     are JSON text; zlib is never used.
+//     of other users' guild messages arrive empty, and without
+//     GUILD_MEMBERS a GUILD_CREATE lists the bot alone among the members.
+//     A message with a link gets its preview as a MESSAGE_UPDATE with the
+//     same content and no edited_timestamp, as a pin does; replies carry
+//     the message they answer (referenced_message); reactions come as
+//     MESSAGE_REACTION_ADD/REMOVE with the GUILD_MESSAGE_REACTIONS intent.
+//     Frames are JSON text; zlib is never used.
 //   - REST under /api/v9 and /api/v10 with "Authorization: Bot <token>":
-//     guilds, channels (categories, text channels, public and private
-//     threads, thread members), messages (JSON and multipart bodies with
-//     files, edits, deletes, history with before/after/around), typing,
-//     webhooks (create, list, execute with wait and thread_id, edit and
-//     delete their messages, Discord's name rules), slash commands (global
-//     and guild, bulk overwrite), interaction callbacks (messages,
-//     ephemeral messages, deferred replies, modals), follow-ups and edits
-//     of the original response. Unknown fields in bodies are ignored, as
-//     Discord does. Errors have Discord's status and JSON code; every
-//     response carries X-RateLimit headers, and buckets can be made tight
-//     to test that a bot waits (429 with retry_after when it does not).
+//     guilds, roles, channels (categories, text channels, public and
+//     private threads, thread members), messages (JSON and multipart bodies
+//     with files, replies, edits, deletes, history with
+//     before/after/around, returned without guild_id and member as Discord
+//     does), typing, webhooks (create, list, execute with wait and
+//     thread_id, edit and delete their messages, Discord's name rules),
+//     slash commands (global and guild, bulk overwrite), interaction
+//     callbacks (messages, ephemeral messages, deferred replies, modals),
+//     follow-ups and edits of the original response. Unknown fields in
+//     bodies are ignored, as Discord does. Errors have Discord's status and
+//     JSON code.
+//   - Permissions are computed as Discord does — roles, then the channel's
+//     overwrites — and checked on every route the bot uses; permission
+//     overwrites may only allow or deny what the bot itself has where the
+//     channel is made (Discord's rule since 2021). A new guild gives the bot
+//     exactly what the bridge's invite link asks for ([PermBridge]).
+//   - Threads made without a message leave the "started a thread" system
+//     message in their channel, and adding a member leaves "added to the
+//     thread" in the thread, as on Discord.
+//   - Rate limits: every response carries X-RateLimit headers; a bot has a
+//     global limit (50 requests a second) and each webhook its own (5 every
+//     2 seconds), and buckets can be made tighter to test that a bot waits
+//     (429 with retry_after when it does not).
+//   - Interactions must be answered within three seconds of reaching the
+//     bot, or the callback gets "Unknown interaction".
 //
 // Test hooks act as Discord users and as Discord itself: [Server.Post]
-// (a user writes, with attachments), [Server.Edit], [Server.Delete],
+// (a user writes, with attachments), [Server.PostReply], [Server.Edit],
+// [Server.Delete], [Server.Pin], [Server.React], [Server.Unreact],
 // [Server.Typing], [Server.Run] (a user runs a slash command),
 // [Server.SubmitModal], [Server.ArchiveThread], [Server.DeleteChannel],
-// [Server.DropConnections] (the network fails; the bot resumes),
-// [Server.InvalidateSessions] and [Server.RefuseConnections] (an outage
-// too long to resume), [Server.SetHeartbeatACK], [Server.SendReconnect],
-// [Server.FailNext], [Server.SetRateLimit], [Server.SetBotPermissions] and
+// [Server.SetNick], [Server.SetOverwrites], [Server.DropConnections] (the
+// network fails; the bot resumes), [Server.InvalidateSessions] and
+// [Server.RefuseConnections] (an outage too long to resume),
+// [Server.HoldReady], [Server.SetHeartbeatACK], [Server.SendReconnect],
+// [Server.FailNext], [Server.SetRateLimit], [Server.SetGlobalRateLimit],
+// [Server.SetBotPermissions], [Server.SetEveryonePermissions] and
 // [WithoutMessageContentIntent]. Reads of the state ([Server.Messages],
 // [Server.Channel], [Server.Threads], [Server.Webhooks], [Server.Calls] …)
 // return copies, and [Server.WaitFor] waits until a condition holds,
@@ -60,6 +87,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/nudge-im/nudge/bridges/msnbridge"
 )
 
 // discordEpoch is the start of Discord's snowflake clock (2015-01-01).
@@ -93,17 +122,21 @@ type Server struct {
 	interactions map[string]*Interaction
 	files        map[string]storedFile
 
-	sessions  map[string]*gwSession
-	conns     map[*gwConn]struct{}
-	heartbeat time.Duration
-	ack       bool
-	refuse    bool
-	identify  []Identify
+	sessions          map[string]*gwSession
+	conns             map[*gwConn]struct{}
+	heartbeat         time.Duration
+	heartbeatTimeouts int
+	resumeWindow      time.Duration
+	holdReady         bool
+	ack               bool
+	refuse            bool
+	identify          []Identify
 	// noContentIntent: the Message Content Intent is off "in the portal".
 	noContentIntent bool
 	ixTimeout       time.Duration
 
 	limits      map[string]rateLimit
+	global      rateLimit
 	buckets     map[string]*bucket
 	rateLimited int
 	faults      []fault
@@ -113,7 +146,7 @@ type Server struct {
 type guildState struct {
 	guild   Guild
 	members map[string]*Member
-	botPerm int64
+	botRole string // the bot's managed role
 }
 
 type storedFile struct {
@@ -129,6 +162,13 @@ type Option func(*Server)
 // without an ACK.
 func WithHeartbeatInterval(d time.Duration) Option {
 	return func(s *Server) { s.heartbeat = d }
+}
+
+// WithResumeWindow sets how long a session without a connection stays
+// resumable (default a minute); after it, a RESUME gets INVALID SESSION
+// and the client must identify again, missing what was said meanwhile.
+func WithResumeWindow(d time.Duration) Option {
+	return func(s *Server) { s.resumeWindow = d }
 }
 
 // WithoutMessageContentIntent makes the emulator behave as Discord does
@@ -167,9 +207,11 @@ func New(opts ...Option) *Server {
 		sessions:     map[string]*gwSession{},
 		conns:        map[*gwConn]struct{}{},
 		heartbeat:    41250 * time.Millisecond,
+		resumeWindow: time.Minute,
 		ixTimeout:    InteractionTimeout,
 		ack:          true,
-		limits:       map[string]rateLimit{},
+		limits:       map[string]rateLimit{"POST /webhooks/{webhook_id}/{token}": webhookLimit},
+		global:       defaultGlobal,
 		buckets:      map[string]*bucket{},
 	}
 	for _, o := range opts {
@@ -198,21 +240,7 @@ func (s *Server) Close() {
 // host, to the emulator: set it as a discordgo Session's Client.
 func (s *Server) Client() *http.Client {
 	u, _ := url.Parse(s.URL)
-	return &http.Client{Transport: RewriteTransport(u), Timeout: 30 * time.Second}
-}
-
-// RewriteTransport returns a transport that sends every request to base's
-// scheme and host, keeping the path and query.
-func RewriteTransport(base *url.URL) http.RoundTripper {
-	return rewrite{base: base}
-}
-
-type rewrite struct{ base *url.URL }
-
-func (r rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
-	req = req.Clone(req.Context())
-	req.URL.Scheme, req.URL.Host, req.Host = r.base.Scheme, r.base.Host, r.base.Host
-	return http.DefaultTransport.RoundTrip(req)
+	return &http.Client{Transport: msnbridge.RewriteTransport(u), Timeout: 30 * time.Second}
 }
 
 // GatewayURL is the websocket URL the emulator hands out.
