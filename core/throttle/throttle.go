@@ -57,6 +57,7 @@ const DefaultMaxKeys = 100_000
 type Throttle struct {
 	p       Policy
 	maxKeys int
+	now     func() time.Time // time.Now; tests move it
 
 	mu        sync.Mutex
 	keys      map[string]*state
@@ -79,14 +80,14 @@ func New(p Policy, maxKeys int) *Throttle {
 	if p.Forget <= 0 {
 		p.Forget = 15 * time.Minute
 	}
-	return &Throttle{p: p, maxKeys: maxKeys, keys: make(map[string]*state)}
+	return &Throttle{p: p, maxKeys: maxKeys, now: time.Now, keys: make(map[string]*state)}
 }
 
 // Reserve returns how long an attempt under key must wait before it is
 // made, or ErrRefused. The wait is reserved: attempts made at the same time
 // get one after another. A wait longer than MaxDelay is a refusal too.
 func (t *Throttle) Reserve(key string) (time.Duration, error) {
-	now := time.Now()
+	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st := t.lookup(key, now, false)
@@ -115,7 +116,7 @@ func (t *Throttle) Reserve(key string) (time.Duration, error) {
 // Fail counts a failed attempt under key. It reports true when this
 // failure made the key refused.
 func (t *Throttle) Fail(key string) bool {
-	now := time.Now()
+	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st := t.lookup(key, now, true)
@@ -134,7 +135,7 @@ func (t *Throttle) Fail(key string) bool {
 
 // Refused reports whether key is refused now.
 func (t *Throttle) Refused(key string) bool {
-	now := time.Now()
+	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st := t.lookup(key, now, false)

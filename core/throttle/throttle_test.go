@@ -38,6 +38,8 @@ func TestDelaysGrowThenRefuse(t *testing.T) {
 // wait one after another, and past MaxDelay of waiting they are refused.
 func TestParallelAttemptsAreSpaced(t *testing.T) {
 	th := New(Policy{Free: 0, Delay: time.Second, MaxDelay: 3 * time.Second}, 0)
+	clock := time.Now()
+	th.now = func() time.Time { return clock } // the attempts come at one instant
 	th.Fail("k")
 	var waits []time.Duration
 	for {
@@ -54,21 +56,23 @@ func TestParallelAttemptsAreSpaced(t *testing.T) {
 		t.Fatalf("waits %v: want two to four spaced attempts before the refusal", waits)
 	}
 	for i := 1; i < len(waits); i++ {
-		if waits[i]-waits[i-1] < 900*time.Millisecond {
+		if waits[i]-waits[i-1] != time.Second {
 			t.Fatalf("waits %v are not spaced by the delay", waits)
 		}
 	}
 }
 
 func TestForgetAndShrink(t *testing.T) {
-	th := New(Policy{Free: 0, Delay: time.Millisecond, MaxDelay: time.Millisecond, Forget: 20 * time.Millisecond}, 0)
+	clock := time.Now()
+	th := New(Policy{Free: 0, Delay: time.Millisecond, MaxDelay: time.Millisecond, Forget: time.Minute}, 0)
+	th.now = func() time.Time { return clock }
 	for i := 0; i < 1000; i++ {
 		th.Fail(fmt.Sprint("k", i))
 	}
 	if th.Len() != 1000 {
 		t.Fatalf("Len %d", th.Len())
 	}
-	time.Sleep(60 * time.Millisecond)
+	clock = clock.Add(2 * time.Minute)
 	th.Fail("fresh")
 	if n := th.Len(); n != 1 {
 		t.Fatalf("after the quiet spell %d keys remain, want 1", n)
