@@ -12,8 +12,14 @@ package coretest
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
 	"os"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -74,7 +80,21 @@ func Start(t testing.TB, opts ...Option) *Server {
 		o(&cfg)
 	}
 	s := &Server{cfg: cfg}
-	s.start(t)
+	// Ports come from below the kernel's ephemeral range, where no
+	// outgoing connection of this or another test can hold them when a
+	// Restart binds them again. Another test process may pick the same
+	// port first: then try others.
+	want := cfg.Listen
+	var err error
+	for range 20 {
+		s.cfg.Listen = fixedPorts(want)
+		if err = s.tryStart(t); !errors.Is(err, syscall.EADDRINUSE) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("coretest: start: %v", err)
+	}
 	// Later starts (Restart) reuse the ports the first one got.
 	s.cfg.Listen = config.Listen{NS: s.NSAddr, DS: s.DSAddr, SB: s.SBAddr, HTTP: hostOf(s.HTTPURL), HTTPS: hostOf(s.HTTPSURL),
 		Operator: hostOf(s.OperatorURL)}
@@ -82,11 +102,21 @@ func Start(t testing.TB, opts ...Option) *Server {
 	return s
 }
 
-func (s *Server) start(t testing.TB) {
-	t.Helper()
+// fixedPorts replaces every "127.0.0.1:0" with a random port between 20000
+// and the start of Linux's ephemeral range (32768).
+func fixedPorts(l config.Listen) config.Listen {
+	for _, a := range []*string{&l.NS, &l.DS, &l.SB, &l.HTTP, &l.HTTPS, &l.Operator} {
+		if host, port, err := net.SplitHostPort(*a); err == nil && port == "0" {
+			*a = net.JoinHostPort(host, fmt.Sprint(20000+rand.IntN(12768)))
+		}
+	}
+	return l
+}
+
+func (s *Server) tryStart(t testing.TB) error {
 	srv, err := server.Start(context.Background(), s.cfg, logger(t))
 	if err != nil {
-		t.Fatalf("coretest: start: %v", err)
+		return err
 	}
 	a := srv.Addrs()
 	s.Server = srv
@@ -103,6 +133,7 @@ func (s *Server) start(t testing.TB) {
 		s.OperatorURL = "http://" + a.Operator
 	}
 	s.Data = s.cfg.Data
+	return nil
 }
 
 // Restart stops the service and starts it again on the same addresses and
@@ -110,7 +141,19 @@ func (s *Server) start(t testing.TB) {
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
 	s.Server.Close()
-	s.start(t)
+	// A port the first start had may be held for a moment by someone else
+	// (a test process that picked it while it was free): wait for it.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := s.tryStart(t)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) || time.Now().After(deadline) {
+			t.Fatalf("coretest: restart: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // Close stops the service. It is safe to call more than once.

@@ -145,7 +145,7 @@ func (s *Server) start() error {
 		ln, err := net.Listen("tcp", l.addr)
 		if err != nil {
 			if errors.Is(err, syscall.EADDRINUSE) {
-				return fmt.Errorf("%s is already in use: stop what listens there or choose another address with %s", l.addr, l.flag)
+				return &addrInUseError{addr: l.addr, flag: l.flag}
 			}
 			return fmt.Errorf("cannot listen on %s (%s): %w", l.addr, l.flag, err)
 		}
@@ -598,3 +598,13 @@ func (s *Server) Close() error {
 	})
 	return nil
 }
+
+// addrInUseError says which address is taken and which setting moves it; it
+// matches syscall.EADDRINUSE for callers that try another address.
+type addrInUseError struct{ addr, flag string }
+
+func (e *addrInUseError) Error() string {
+	return fmt.Sprintf("%s is already in use: stop what listens there or choose another address with %s", e.addr, e.flag)
+}
+
+func (e *addrInUseError) Unwrap() error { return syscall.EADDRINUSE }
