@@ -47,34 +47,7 @@ func signIn(t *testing.T, srv *coretest.Server, email, password string) *book {
 }
 
 func rst(t *testing.T, srv *coretest.Server, email, password string) map[string]string {
-	t.Helper()
-	var addrs strings.Builder
-	for i, a := range []string{"http://Passport.NET/tb", "messengerclear.live.com", "messenger.msn.com", "contacts.msn.com",
-		"messengersecure.live.com", "spaces.live.com", "storage.msn.com"} {
-		addrs.WriteString(`<wst:RequestSecurityToken Id="RST` + string(rune('0'+i)) + `"><wst:RequestType>http://schemas.xmlsoap.org/ws/2004/04/security/trust/Issue</wst:RequestType><wsp:AppliesTo><wsa:EndpointReference><wsa:Address>` + a + `</wsa:Address></wsa:EndpointReference></wsp:AppliesTo></wst:RequestSecurityToken>`)
-	}
-	body := `<?xml version="1.0" encoding="UTF-8"?><Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/" xmlns:wsse="http://schemas.xmlsoap.org/ws/2003/06/secext" xmlns:wsp="http://schemas.xmlsoap.org/ws/2002/12/policy" xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/03/addressing" xmlns:wst="http://schemas.xmlsoap.org/ws/2004/04/trust"><Header><wsse:Security><wsse:UsernameToken Id="user"><wsse:Username>` +
-		email + `</wsse:Username><wsse:Password>` + password + `</wsse:Password></wsse:UsernameToken></wsse:Security></Header><Body><ps:RequestMultipleSecurityTokens xmlns:ps="http://schemas.microsoft.com/Passport/SoapServices/PPCRL" Id="RSTS">` +
-		addrs.String() + `</ps:RequestMultipleSecurityTokens></Body></Envelope>`
-	resp, err := http.Post(srv.HTTPURL+"//RST.srf", "text/xml", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var res struct {
-		R []struct {
-			Address string `xml:"AppliesTo>EndpointReference>Address"`
-			Token   string `xml:"RequestedSecurityToken>BinarySecurityToken"`
-		} `xml:"Body>RequestSecurityTokenResponseCollection>RequestSecurityTokenResponse"`
-	}
-	if err := xml.NewDecoder(resp.Body).Decode(&res); err != nil {
-		t.Fatal(err)
-	}
-	m := map[string]string{}
-	for _, r := range res.R {
-		m[r.Address] = r.Token
-	}
-	return m
+	return srv.Tokens(t, email, password)
 }
 
 func xmlEscape(s string) string { return strings.ReplaceAll(s, "&", "&amp;") }

@@ -32,6 +32,7 @@ import (
 	"github.com/nudge-im/nudge/core/gateway"
 	"github.com/nudge-im/nudge/core/metrics"
 	"github.com/nudge-im/nudge/core/ns"
+	"github.com/nudge-im/nudge/core/oim"
 	"github.com/nudge-im/nudge/core/passport"
 	"github.com/nudge-im/nudge/core/store"
 	"github.com/nudge-im/nudge/core/switchboard"
@@ -352,6 +353,17 @@ func (s *Server) httpHandlers() (shared, operator http.Handler) {
 		mux.Handle(p, ab)
 		if l := strings.ToLower(p); l != p {
 			mux.Handle(l, ab)
+		}
+	}
+	om := oim.Handler(oim.Config{
+		Store:  s.Store,
+		Grants: s.Grants,
+		Log:    s.log.With().Str("component", "oim").Logger(),
+	})
+	for _, p := range oim.Paths() {
+		mux.Handle(p, om)
+		if l := strings.ToLower(p); l != p {
+			mux.Handle(l, om)
 		}
 	}
 	s.Admin = admin.New(s.Store, s.AdminToken, s.log)
