@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nudge-im/nudge/msnp/message"
+	"github.com/nudge-im/nudge/msnp/p2p"
 	"github.com/nudge-im/nudge/plugins/host"
 )
 
@@ -401,4 +402,38 @@ func TestMessagesNotReadAreNamed(t *testing.T) {
 	if notices == 0 {
 		t.Fatalf("no message was refused: %q", alice.messagesFrom("testbot@bots.localhost"))
 	}
+}
+
+// A bot's display picture is served by the host through the bot's MSN
+// session: contacts see it in presence and fetch it over P2P.
+func TestBotDisplayPicture(t *testing.T) {
+	e := start(t, []host.BotConfig{bot("testbot", "testbot")})
+	alice := e.newPerson(t, "alice")
+	alice.add("testbot@bots.localhost")
+	cv := alice.conv("testbot@bots.localhost")
+	if got := alice.ask(cv, "testbot@bots.localhost", "picture 5000"); got != "picture set" {
+		t.Fatalf("testbot answered %q", got)
+	}
+	var obj *p2p.Object
+	waitFor(t, "the bot's display picture in its presence", func() bool {
+		ct, _ := alice.c.Contact("testbot@bots.localhost")
+		obj = ct.DisplayPicture
+		return obj != nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	data, err := alice.c.FetchObject(ctx, obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) != 5000 || data[300] != byte(300%251) {
+		t.Fatalf("picture of %d bytes", len(data))
+	}
+	if got := alice.ask(cv, "testbot@bots.localhost", "picture 0"); got != "picture set" {
+		t.Fatalf("removing: %q", got)
+	}
+	waitFor(t, "the picture gone from the bot's presence", func() bool {
+		ct, _ := alice.c.Contact("testbot@bots.localhost")
+		return ct.DisplayPicture == nil
+	})
 }

@@ -19,6 +19,7 @@ import (
 const (
 	maxText      = 16 << 10 // a message; the client splits it into switchboard-sized pieces
 	maxName      = 387      // a friendly name, as the store allows
+	maxPicture   = 1 << 20  // a display picture
 	maxLogText   = 8 << 10
 	maxLogFields = 32
 )
@@ -180,6 +181,21 @@ func (a *hostAPI) SetPersonalMessage(ctx context.Context, req *botpb.SetPersonal
 		return nil, err
 	}
 	return &botpb.Empty{}, clientErr(s.c.SetPersonalMessage(ctx, pm))
+}
+
+func (a *hostAPI) SetDisplayPicture(ctx context.Context, req *botpb.SetDisplayPictureRequest) (*botpb.Empty, error) {
+	pic := req.GetPicture()
+	if len(pic) > maxPicture {
+		return nil, status.Errorf(codes.InvalidArgument, "a display picture is at most %d bytes", maxPicture)
+	}
+	s, err := a.session()
+	if err != nil {
+		return nil, err
+	}
+	if len(pic) == 0 {
+		pic = nil
+	}
+	return &botpb.Empty{}, clientErr(s.c.SetDisplayPicture(ctx, pic))
 }
 
 func (a *hostAPI) ListContacts(context.Context, *botpb.ListContactsRequest) (*botpb.ListContactsResponse, error) {

@@ -33,6 +33,10 @@ type Host interface {
 	SetStatus(ctx context.Context, s Status) error
 	SetFriendlyName(ctx context.Context, name string) error
 	SetPersonalMessage(ctx context.Context, text string) error
+	// SetDisplayPicture shows a picture (PNG, JPEG or GIF, at most 1 MiB;
+	// MSN clients show 96×96) beside the bot's name; nil removes it
+	// (permission "presence").
+	SetDisplayPicture(ctx context.Context, picture []byte) error
 
 	// Contacts returns the bot's contact list; AcceptContact adds someone
 	// to it and allows them; BlockContact blocks them (permission
@@ -164,6 +168,11 @@ func (h *grpcHost) SetFriendlyName(ctx context.Context, name string) error {
 func (h *grpcHost) SetPersonalMessage(ctx context.Context, text string) error {
 	_, err := h.c.SetPersonalMessage(ctx, &botpb.SetPersonalMessageRequest{PersonalMessage: text})
 	return hostErr("SetPersonalMessage", err)
+}
+
+func (h *grpcHost) SetDisplayPicture(ctx context.Context, picture []byte) error {
+	_, err := h.c.SetDisplayPicture(ctx, &botpb.SetDisplayPictureRequest{Picture: picture})
+	return hostErr("SetDisplayPicture", err)
 }
 
 func (h *grpcHost) Contacts(ctx context.Context) ([]Contact, error) {

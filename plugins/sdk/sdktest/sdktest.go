@@ -56,6 +56,7 @@ type Host struct {
 	status          sdk.Status
 	friendlyName    string
 	personalMessage string
+	picture         []byte
 	contacts        map[string]sdk.Contact
 	kv              map[string][]byte
 	logs            []LogLine
@@ -174,6 +175,24 @@ func (h *Host) SetPersonalMessage(_ context.Context, text string) error {
 	defer h.mu.Unlock()
 	h.personalMessage = text
 	return nil
+}
+
+// SetDisplayPicture records the picture.
+func (h *Host) SetDisplayPicture(_ context.Context, picture []byte) error {
+	if err := h.check("SetDisplayPicture", "presence"); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.picture = append([]byte(nil), picture...)
+	return nil
+}
+
+// DisplayPicture returns the display picture the bot set, or nil.
+func (h *Host) DisplayPicture() []byte {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.picture
 }
 
 // Contacts returns the fake contact list, sorted by e-mail address.

@@ -15,6 +15,7 @@
 //	kv set K V / kv get K
 //	pid           its process id
 //	settings      its settings, as k=v sorted by key
+//	picture N     sets a display picture of N bytes (byte i is i%251)
 //	spawn         starts a daemon (sleep, in a session of its own) and says
 //	              "spawned PID"
 //
@@ -146,6 +147,18 @@ func (b *testbot) OnMessage(ctx context.Context, m *sdk.Message) error {
 				return m.Reply(ctx, "missing")
 			}
 			return m.Reply(ctx, "value: "+string(v))
+		}
+	case "picture":
+		if len(f) == 2 {
+			n, _ := strconv.Atoi(f[1])
+			pic := make([]byte, n)
+			for i := range pic {
+				pic[i] = byte(i % 251)
+			}
+			if err := b.env.Host.SetDisplayPicture(ctx, pic); err != nil {
+				return m.Reply(ctx, "error: "+err.Error())
+			}
+			return m.Reply(ctx, "picture set")
 		}
 	case "pid":
 		return m.Reply(ctx, "pid: "+strconv.Itoa(os.Getpid()))
