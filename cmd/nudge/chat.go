@@ -9,7 +9,9 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +34,7 @@ type chatOptions struct {
 	rst          string
 	insecure     bool
 	status       string
+	downloads    string
 }
 
 func chatCommand() *cobra.Command {
@@ -63,6 +66,7 @@ is set or --password-file names a file that holds it.`,
 	f.StringVar(&o.rst, "rst", "", "sign in through this RST.srf SOAP service instead")
 	f.BoolVar(&o.insecure, "insecure", false, "accept any TLS certificate from the Passport server (self-signed servers)")
 	f.StringVar(&o.status, "status", "online", "status to sign in with (online, busy, away, brb, phone, lunch, invisible)")
+	f.StringVar(&o.downloads, "downloads", ".", "folder where /get saves the files people send you")
 	cmd.MarkFlagRequired("user")
 	return cmd
 }
@@ -112,7 +116,10 @@ func runChat(ctx context.Context, o chatOptions, stdin io.Reader, stdout, stderr
 	}
 	defer c.Close()
 
-	ui := &chatUI{c: c, out: out}
+	if st, err := os.Stat(o.downloads); err != nil || !st.IsDir() {
+		return fmt.Errorf("--downloads %s: not a folder you can save files in", o.downloads)
+	}
+	ui := &chatUI{c: c, out: out, downloads: o.downloads, files: map[*client.Transfer]*os.File{}}
 	out.printf("Signed in as %s (%s) with %s. Type /help for the commands.\n", c.Self().Email, c.Self().FriendlyName, c.Version())
 	ui.listContacts()
 
@@ -232,11 +239,14 @@ func (o *chatOutput) printf(format string, args ...any) {
 }
 
 type chatUI struct {
-	c   *client.Client
-	out *chatOutput
+	c         *client.Client
+	out       *chatOutput
+	downloads string
 
-	mu   sync.Mutex
-	last *client.Conversation // where a line without a command goes
+	mu     sync.Mutex
+	last   *client.Conversation // where a line without a command goes
+	offers []*client.Transfer   // files offered to you, numbered from 1
+	files  map[*client.Transfer]*os.File
 }
 
 const chatHelp = `Commands:
@@ -252,6 +262,11 @@ const chatHelp = `Commands:
   /remove EMAIL       remove a contact
   /block EMAIL        block someone
   /allow EMAIL        unblock someone
+  /send FILE [EMAIL]  offer a file (to the current conversation's contact)
+  /get [N]            accept file offer N (the latest), saved in --downloads
+  /decline [N]        refuse file offer N (the latest)
+  /files              list the file offers and transfers
+  /picture FILE       show FILE as your display picture (none: remove it)
   /help               this list
   /quit               sign out
 `
@@ -353,6 +368,29 @@ func (ui *chatUI) command(ctx context.Context, line string) bool {
 	case "allow", "unblock":
 		if need(1, "/allow EMAIL") && ui.report(c.Allow(ctx, arg1)) {
 			ui.out.printf("* %s is allowed\n", arg1)
+		}
+	case "send":
+		if !need(1, "/send FILE [EMAIL]") {
+			break
+		}
+		ui.sendFile(ctx, rest)
+	case "get", "accept":
+		ui.answer(arg1, true)
+	case "decline", "refuse":
+		ui.answer(arg1, false)
+	case "files", "transfers":
+		ui.listFiles()
+	case "picture":
+		var data []byte
+		if rest != "" {
+			var err error
+			if data, err = os.ReadFile(rest); err != nil {
+				ui.report(err)
+				break
+			}
+		}
+		if ui.report(c.SetDisplayPicture(ctx, data)) {
+			ui.out.printf("* display picture %s\n", map[bool]string{true: "set", false: "removed"}[data != nil])
 		}
 	default:
 		ui.out.printf("! unknown command /%s (try /help)\n", name)
@@ -473,5 +511,225 @@ func (ui *chatUI) show(ev client.Event) {
 		}
 	case *client.Reconnected:
 		o.printf("* reconnected\n")
+	case *client.FileOffer:
+		ui.setLast(e.Conversation)
+		ui.mu.Lock()
+		ui.offers = append(ui.offers, e.Transfer)
+		n := len(ui.offers)
+		ui.mu.Unlock()
+		o.printf("* %s offers you %q (%s): /get %d to accept, /decline %d to refuse\n", e.From, e.Transfer.Name, client.FormatSize(e.Transfer.Size), n, n)
+	case *client.TransferProgress:
+		// The end is enough for a line-mode terminal.
+	case *client.TransferEnded:
+		ui.ended(e)
+	case *client.Emoticons:
+		shortcuts := make([]string, 0, len(e.Emoticons))
+		for _, em := range e.Emoticons {
+			shortcuts = append(shortcuts, em.Shortcut)
+		}
+		o.printf("* %s uses custom emoticons: %s\n", e.From, strings.Join(shortcuts, " "))
+	case *client.Wink:
+		o.printf("* %s sent a wink\n", e.From)
+	case *client.VoiceClip:
+		o.printf("* %s sent a voice clip\n", e.From)
+	case *client.DisplayPictureChanged:
+		if e.Object == nil {
+			o.printf("* %s removed their display picture\n", e.Email)
+		} else {
+			o.printf("* %s has a new display picture\n", e.Email)
+		}
 	}
+}
+
+// sendFile offers a file: "/send FILE [EMAIL]". A path may contain spaces
+// when no address follows.
+func (ui *chatUI) sendFile(ctx context.Context, args string) {
+	path, to := args, ""
+	if i := strings.LastIndexByte(args, ' '); i > 0 && strings.Contains(args[i+1:], "@") {
+		path, to = strings.TrimSpace(args[:i]), args[i+1:]
+	}
+	if to == "" {
+		cv, err := ui.target(ctx, "")
+		if err != nil {
+			ui.report(err)
+			return
+		}
+		p := cv.Participants()
+		if len(p) != 1 {
+			ui.out.printf("! files go to one person: /send FILE EMAIL\n")
+			return
+		}
+		to = p[0].Email
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		ui.report(err)
+		return
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		ui.out.printf("! %s is not a file\n", path)
+		return
+	}
+	tr, err := ui.c.SendFile(ctx, to, client.File{Name: filepath.Base(path), Size: st.Size(), Reader: f})
+	if err != nil {
+		f.Close()
+		ui.report(err)
+		return
+	}
+	ui.mu.Lock()
+	ui.files[tr] = f
+	ui.mu.Unlock()
+	ui.out.printf("* offering %q (%s) to %s…\n", tr.Name, client.FormatSize(tr.Size), to)
+}
+
+// offer finds file offer n ("" for the latest one still waiting).
+func (ui *chatUI) offer(arg string) *client.Transfer {
+	ui.mu.Lock()
+	defer ui.mu.Unlock()
+	if arg == "" {
+		for i := len(ui.offers) - 1; i >= 0; i-- {
+			if ui.files[ui.offers[i]] == nil && ui.offers[i].Err() == nil && !isDone(ui.offers[i]) {
+				return ui.offers[i]
+			}
+		}
+		return nil
+	}
+	n, err := strconv.Atoi(arg)
+	if err != nil || n < 1 || n > len(ui.offers) {
+		return nil
+	}
+	return ui.offers[n-1]
+}
+
+func isDone(t *client.Transfer) bool {
+	select {
+	case <-t.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// answer accepts or declines a file offer.
+func (ui *chatUI) answer(arg string, accept bool) {
+	tr := ui.offer(arg)
+	if tr == nil {
+		ui.out.printf("! no such file offer (see /files)\n")
+		return
+	}
+	if !accept {
+		if ui.report(tr.Decline()) {
+			ui.out.printf("* declined %q\n", tr.Name)
+		}
+		return
+	}
+	f, err := createDownload(ui.downloads, tr.Name)
+	if err != nil {
+		ui.report(err)
+		return
+	}
+	ui.mu.Lock()
+	ui.files[tr] = f
+	ui.mu.Unlock()
+	if err := tr.Accept(f); err != nil {
+		ui.mu.Lock()
+		delete(ui.files, tr)
+		ui.mu.Unlock()
+		f.Close()
+		os.Remove(f.Name())
+		ui.report(err)
+		return
+	}
+	ui.out.printf("* receiving %q into %s…\n", tr.Name, f.Name())
+}
+
+// ended reports a finished transfer and closes its file; a file received
+// only in part is removed.
+func (ui *chatUI) ended(e *client.TransferEnded) {
+	tr := e.Transfer
+	ui.mu.Lock()
+	f := ui.files[tr]
+	delete(ui.files, tr)
+	ui.mu.Unlock()
+	saved := ""
+	if f != nil {
+		f.Close()
+		saved = f.Name()
+		if tr.Incoming && e.Err != nil {
+			os.Remove(saved)
+		}
+	}
+	switch {
+	case e.Err == nil && tr.Incoming:
+		ui.out.printf("* received %q (%s) from %s: %s\n", tr.Name, client.FormatSize(tr.Size), tr.Peer, saved)
+	case e.Err == nil:
+		ui.out.printf("* sent %q (%s) to %s\n", tr.Name, client.FormatSize(tr.Size), tr.Peer)
+	default:
+		ui.out.printf("! %q: %v\n", tr.Name, e.Err)
+	}
+}
+
+func (ui *chatUI) listFiles() {
+	ui.mu.Lock()
+	defer ui.mu.Unlock()
+	if len(ui.offers) == 0 && len(ui.files) == 0 {
+		ui.out.printf("No files offered to you yet.\n")
+		return
+	}
+	for i, tr := range ui.offers {
+		ui.out.printf("  %d. %s: %s\n", i+1, tr, transferState(tr, ui.files[tr] != nil))
+	}
+	for tr := range ui.files {
+		if !tr.Incoming {
+			ui.out.printf("  -  %s: %s\n", tr, transferState(tr, true))
+		}
+	}
+}
+
+func transferState(tr *client.Transfer, started bool) string {
+	done, total := tr.Progress()
+	switch {
+	case isDone(tr) && tr.Err() == nil:
+		return "done"
+	case isDone(tr):
+		return tr.Err().Error()
+	case !started:
+		return "waiting for your answer"
+	case total > 0:
+		return fmt.Sprintf("%d%%", done*100/total)
+	}
+	return "under way"
+}
+
+// createDownload creates a new file in dir for a name a contact chose:
+// only its last element is used, and an existing file is never replaced
+// ("name (2).ext" instead).
+func createDownload(dir, name string) (*os.File, error) {
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return '_'
+		}
+		return r
+	}, name)
+	if name == "" || name == "." || name == ".." {
+		name = "download"
+	}
+	ext := filepath.Ext(name)
+	base := strings.TrimSuffix(name, ext)
+	for i := 1; i < 1000; i++ {
+		try := name
+		if i > 1 {
+			try = fmt.Sprintf("%s (%d)%s", base, i, ext)
+		}
+		f, err := os.OpenFile(filepath.Join(dir, try), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if !errors.Is(err, os.ErrExist) {
+			return f, err
+		}
+	}
+	return nil, fmt.Errorf("too many files called %s in %s", name, dir)
 }
