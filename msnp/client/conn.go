@@ -322,6 +322,37 @@ func (c *conn) request(cmd *msnp.Command, accept func(*msnp.Command) bool) (uint
 	return trid, p.ch, nil
 }
 
+// requestAll is request for several commands, written together in one
+// flush: it returns their reply channels in order.
+func (c *conn) requestAll(cmds []*msnp.Command, accept func(*msnp.Command) bool) ([]<-chan reply, error) {
+	chans := make([]<-chan reply, len(cmds))
+	trids := make([]uint32, len(cmds))
+	c.mu.Lock()
+	if c.err != nil {
+		err := c.err
+		c.mu.Unlock()
+		return nil, &notSentError{err}
+	}
+	for i, cmd := range cmds {
+		c.trid++
+		if c.trid == 0 {
+			c.trid = 1
+		}
+		cmd.TrID, cmd.HasTrID = c.trid, true
+		p := &call{accept: accept, ch: make(chan reply, 1)}
+		c.pending[c.trid] = p
+		chans[i], trids[i] = p.ch, c.trid
+	}
+	c.mu.Unlock()
+	if err := c.send(cmds...); err != nil {
+		for _, t := range trids {
+			c.forget(t)
+		}
+		return nil, err
+	}
+	return chans, nil
+}
+
 func (c *conn) forget(trid uint32) {
 	c.mu.Lock()
 	delete(c.pending, trid)

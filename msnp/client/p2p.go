@@ -90,6 +90,9 @@ func (cl *Client) onP2P(cv *Conversation, from string, m *message.Message) {
 	if cl.p2pReady() != nil {
 		return
 	}
+	// MSNP16+ switchboards name each point of presence "email;{guid}";
+	// P2P version 1 addresses the person.
+	from, _, _ = strings.Cut(from, ";")
 	cl.p2p.link(cl, from).receive(cv, pkt)
 }
 

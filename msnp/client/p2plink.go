@@ -14,10 +14,10 @@ import (
 )
 
 // p2pWindow is how many P2P packets may wait for the switchboard's ACK at
-// once: MSNPSharp keeps 9 in flight, aMSN 10. The switchboard holds its
-// ACK back while the reader is behind, so the window paces a transfer at
-// the reader's speed.
-const p2pWindow = 8
+// once (MSNPSharp keeps 9 in flight, aMSN 10), about 21 KB. The
+// switchboard holds its ACK back while the reader is behind, so the window
+// paces a transfer at the reader's speed.
+const p2pWindow = 16
 
 // maxSLPSize bounds the MSNSLP messages a peer may send (an INVITE with a
 // file preview is a few kilobytes).
@@ -180,84 +180,126 @@ type inflight struct {
 }
 
 // pump sends the queued packets, keeping up to p2pWindow of them waiting
-// for the switchboard's acknowledgement. It ends when there is nothing
-// left to send or wait for.
+// for the switchboard's acknowledgement. Once half the window is free it
+// sends what is ready in one write, so that a transfer costs a system call
+// per burst rather than per packet. It ends when there is nothing left to
+// send or wait for.
 func (l *link) pump() {
 	var flight []inflight
 	for {
-		for len(flight) > 0 && (len(flight) >= p2pWindow || ready(flight[0].reply)) {
+		for len(flight) > 0 && (len(flight) > p2pWindow/2 || ready(flight[0].reply)) {
 			l.settle(flight[0], <-flight[0].reply)
 			flight = flight[1:]
 		}
-		m, pkt, last, waiting := l.nextPacket()
-		if m == nil {
-			if len(flight) > 0 {
-				select {
-				case r := <-flight[0].reply:
-					l.settle(flight[0], r)
-					flight = flight[1:]
-				case <-l.wake:
-				}
-				continue
-			}
-			if !waiting {
-				l.mu.Lock()
-				if len(l.control) == 0 && len(l.streams) == 0 {
-					l.pumping = false
-					l.mu.Unlock()
-					return
-				}
-				l.mu.Unlock()
-				continue
-			}
+		batch, waiting := l.nextBatch(p2pWindow - len(flight))
+		if len(batch) > 0 {
+			flight = append(flight, l.transmit(batch)...)
+			continue
+		}
+		if len(flight) > 0 {
 			select {
+			case r := <-flight[0].reply:
+				l.settle(flight[0], r)
+				flight = flight[1:]
 			case <-l.wake:
-			case <-l.cl.ctx.Done():
-				l.failAll(l.cl.closedErr())
-				l.mu.Lock()
+			}
+			continue
+		}
+		if !waiting {
+			l.mu.Lock()
+			if len(l.control) == 0 && len(l.streams) == 0 {
 				l.pumping = false
 				l.mu.Unlock()
 				return
 			}
-			continue
-		}
-		r, err := l.transmit(m, pkt)
-		if err != nil {
-			l.mu.Lock()
-			m.finish(err)
 			l.mu.Unlock()
 			continue
 		}
-		flight = append(flight, inflight{m: m, reply: r, end: pkt.Header.DataOffset + uint64(pkt.Header.Length), last: last})
+		select {
+		case <-l.wake:
+		case <-l.cl.ctx.Done():
+			l.failAll(l.cl.closedErr())
+			l.mu.Lock()
+			l.pumping = false
+			l.mu.Unlock()
+			return
+		}
 	}
 }
 
 func ready(ch <-chan reply) bool { return len(ch) > 0 }
 
-// transmit sends one packet as "MSG trid D" on the link's switchboard.
-func (l *link) transmit(m *outMsg, pkt p2p.Packet) (<-chan reply, error) {
+// outPacket is a packet on its way out, and the message it belongs to.
+type outPacket struct {
+	m    *outMsg
+	pkt  p2p.Packet
+	last bool
+}
+
+// nextBatch takes up to n packets that are ready to go.
+func (l *link) nextBatch(n int) (batch []outPacket, waiting bool) {
+	for len(batch) < n {
+		m, pkt, last, w := l.nextPacket()
+		if m == nil {
+			return batch, w
+		}
+		batch = append(batch, outPacket{m, pkt, last})
+	}
+	return batch, false
+}
+
+// transmit sends packets as "MSG trid D" on the link's switchboard, in one
+// write, and returns them in flight.
+func (l *link) transmit(batch []outPacket) []inflight {
 	ctx, cancel := context.WithTimeout(l.cl.ctx, l.cl.cfg.RequestTimeout)
 	defer cancel()
+	fail := func(ps []outPacket, err error) {
+		l.mu.Lock()
+		for _, p := range ps {
+			p.m.finish(err)
+		}
+		l.mu.Unlock()
+	}
 	sb, err := l.switchboard(ctx)
 	if err != nil {
-		return nil, err
+		fail(batch, err)
+		return nil
 	}
-	if m.h.TotalSize > p2p.MaxChunk {
-		// A message of several chunks must stay on one switchboard: a
-		// receiver cannot fill in chunks lost with another.
-		l.mu.Lock()
-		if m.sb == nil {
-			m.sb = sb
+	cmds := make([]*msnp.Command, 0, len(batch))
+	keep := batch[:0]
+	l.mu.Lock()
+	for _, p := range batch {
+		if p.m.h.TotalSize > p2p.MaxChunk {
+			// A message of several chunks must stay on one switchboard:
+			// a receiver cannot fill in chunks lost with another.
+			if p.m.sb == nil {
+				p.m.sb = sb
+			}
+			if p.m.sb != sb {
+				p.m.finish(fmt.Errorf("client: the switchboard with %s closed during a transfer: %w", l.peer, ErrConnectionLost))
+				continue
+			}
 		}
-		moved := m.sb != sb
-		l.mu.Unlock()
-		if moved {
-			return nil, fmt.Errorf("client: the switchboard with %s closed during a transfer: %w", l.peer, ErrConnectionLost)
+		if p.m.ended {
+			continue
 		}
+		keep = append(keep, p)
+		cmds = append(cmds, msnp.New("MSG", 0, "D").WithPayload(message.NewP2P(l.peer, p.pkt).Bytes()))
 	}
-	payload := message.NewP2P(l.peer, pkt).Bytes()
-	_, ch, err := sb.request(msnp.New("MSG", 0, "D").WithPayload(payload), expect("ACK", "NAK"))
-	return ch, err
+	l.mu.Unlock()
+	if len(cmds) == 0 {
+		return nil
+	}
+	replies, err := sb.requestAll(cmds, expect("ACK", "NAK"))
+	if err != nil {
+		fail(keep, err)
+		return nil
+	}
+	out := make([]inflight, len(keep))
+	for i, p := range keep {
+		out[i] = inflight{m: p.m, reply: replies[i], end: p.pkt.Header.DataOffset + uint64(p.pkt.Header.Length), last: p.last}
+	}
+	return out
 }
 
 // switchboard returns a switchboard with the peer, opening one if needed.
