@@ -104,10 +104,17 @@ type Login struct {
 
 // Passport holds the Passport (HTTPS) endpoint settings.
 type Passport struct {
-	// Cert and Key are PEM files. When empty, a self-signed certificate for
-	// the Passport host names is made on first start under Data.
+	// Cert and Key are PEM files of the operator's own certificate. When
+	// empty, a local CA (Data/passport-ca.crt, the file clients trust) is
+	// made on first start and issues the HTTPS certificate for the Passport
+	// host names, renewed by the service as it needs.
 	Cert string `yaml:"cert"`
 	Key  string `yaml:"key"`
+	// SHA1 signs the Passport CA and server certificate that are made with
+	// SHA-1 instead of SHA-256, for Windows XP before Service Pack 3,
+	// which cannot check SHA-256 signatures. Modern TLS stacks refuse
+	// SHA-1; set it only for such clients, before the CA is made.
+	SHA1 bool `yaml:"sha1"`
 	// LoginHost is what the nexus sends clients as the login server
 	// (host[:port], no scheme). Empty means the host the client asked for,
 	// with the HTTPS listener's port unless it is 443.

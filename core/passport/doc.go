@@ -9,6 +9,7 @@
 // Tickets are short-lived, single use and only good for the address they
 // were issued to.
 //
-// Handler serves the endpoints; EnsureCertificate and TLSConfig give them a
-// certificate and a TLS configuration that vintage Windows clients can use.
+// Handler serves the endpoints; OpenCertificates gives them a certificate
+// from a small local CA — the one file clients trust — and a TLS
+// configuration that vintage Windows clients can use.
 package passport

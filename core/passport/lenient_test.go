@@ -22,11 +22,11 @@ func lenientServer(t *testing.T, tlsOn bool) (addr string, dial func() net.Conn)
 	}
 	served := ln
 	if tlsOn {
-		cert, err := EnsureCertificate(t.TempDir(), nil)
+		certs, err := OpenCertificates(t.TempDir(), CertOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		served = tls.NewListener(ln, TLSConfig(cert))
+		served = tls.NewListener(ln, certs.TLSConfig())
 	}
 	srv := &http.Server{Handler: Handler(Config{Auth: testAuth, Tickets: NewTickets(time.Minute), LoginPort: "443"}),
 		ReadHeaderTimeout: 10 * time.Second}

@@ -68,7 +68,10 @@ type Server struct {
 	sb        *switchboard.Server
 	http      []*http.Server
 	gateway   *gateway.Gateway
-	stopWatch context.CancelFunc
+	// bg ends with the service: the work it does beside the listeners
+	// (watching accounts, renewing the certificate) stops at stop.
+	bg        context.Context
+	stop      context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 
@@ -127,6 +130,7 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger) (*Server,
 
 func (s *Server) start() error {
 	cfg := s.cfg
+	s.bg, s.stop = context.WithCancel(context.Background())
 	token, err := s.adminToken()
 	if err != nil {
 		return err
@@ -237,12 +241,12 @@ func (s *Server) start() error {
 		})
 	}
 	if ln := s.listeners["https"]; ln != nil {
-		cert, err := s.certificate()
+		tlsCfg, err := s.passportTLS()
 		if err != nil {
 			return err
 		}
 		srv := s.httpServer(shared)
-		tlsLn := tls.NewListener(connlimit.Listener(ln, lim.HTTPConnections), passport.TLSConfig(cert))
+		tlsLn := tls.NewListener(connlimit.Listener(ln, lim.HTTPConnections), tlsCfg)
 		s.serve("https", func() error { return srv.Serve(passport.LenientListener(tlsLn)) })
 	}
 	if ln := s.listeners["operator"]; ln != nil {
@@ -480,11 +484,9 @@ func (s *Server) watchAccounts() error {
 	if err != nil {
 		return fmt.Errorf("cannot read the database: %w", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s.stopWatch = cancel
 	var lastComplaint time.Time
 	s.serve("account watcher", func() error {
-		store.WatchAccounts(ctx, s.Store, since, accountPoll, func(e store.AccountEvent) {
+		store.WatchAccounts(s.bg, s.Store, since, accountPoll, func(e store.AccountEvent) {
 			if p := s.Dir.Lookup(e.Email); p != nil {
 				p.Revoke(e.Seq)
 			}
@@ -512,18 +514,6 @@ func (s *Server) public(addr string) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
-}
-
-// certificate returns the operator's certificate or the self-signed one.
-func (s *Server) certificate() (tlsCert, error) {
-	if s.cfg.Passport.Cert != "" {
-		return loadKeyPair(s.cfg.Passport.Cert, s.cfg.Passport.Key)
-	}
-	hosts := passport.DefaultHosts()
-	if s.cfg.PublicHost != "" {
-		hosts = append(hosts, s.cfg.PublicHost)
-	}
-	return passport.EnsureCertificate(s.cfg.Data, hosts)
 }
 
 // adminToken returns the configured token or the one kept in the data
@@ -577,8 +567,8 @@ func (s *Server) Close() error {
 		s.deadMu.Lock()
 		s.closing = true
 		s.deadMu.Unlock()
-		if s.stopWatch != nil {
-			s.stopWatch()
+		if s.stop != nil {
+			s.stop()
 		}
 		for _, l := range s.listeners {
 			l.Close()

@@ -249,19 +249,27 @@ func TestAdminTokenFromConfig(t *testing.T) {
 	}
 }
 
-// The first start makes a self-signed certificate for the Passport names;
-// the HTTPS port serves the nexus with it; a restart keeps it (clients
-// have imported it as a trusted root).
-func TestSelfSignedCertificate(t *testing.T) {
+// The first start makes the Passport CA and a server certificate it issues
+// for the Passport names; the HTTPS port serves the nexus with it to a
+// client that trusts only the CA; a restart keeps both (clients have
+// imported the CA as a trusted root).
+func TestPassportCertificates(t *testing.T) {
 	srv := coretest.Start(t)
 	certPath := filepath.Join(srv.Data, passport.CertFile)
 	keyPath := filepath.Join(srv.Data, passport.KeyFile)
+	caPath := filepath.Join(srv.Data, passport.CAFile)
 	certPEM, err := os.ReadFile(certPath)
 	if err != nil {
 		t.Fatalf("certificate not made on first start: %v", err)
 	}
-	if fi, err := os.Stat(keyPath); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("key file: %v (mode %v), want mode 0600", err, fi.Mode().Perm())
+	caPEM, err := os.ReadFile(caPath)
+	if err != nil {
+		t.Fatalf("CA not made on first start: %v", err)
+	}
+	for _, k := range []string{keyPath, filepath.Join(srv.Data, passport.CAKeyFile)} {
+		if fi, err := os.Stat(k); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("key file %s: %v (mode %v), want mode 0600", k, err, fi.Mode().Perm())
+		}
 	}
 	block, _ := pem.Decode(certPEM)
 	if block == nil {
@@ -271,22 +279,24 @@ func TestSelfSignedCertificate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"nexus.passport.com", "login.passport.com", "localhost"} {
+	for _, name := range []string{"nexus.passport.com", "login.passport.com", "localhost", "127.0.0.1"} {
 		if err := cert.VerifyHostname(name); err != nil {
 			t.Errorf("certificate does not cover %s: %v", name, err)
 		}
 	}
 
-	// Trust exactly that certificate, as a user who imported it does.
+	// Trust exactly the CA, as a user who imported it does.
 	pool := x509.NewCertPool()
-	pool.AddCert(cert)
+	if !pool.AppendCertsFromPEM(caPEM) {
+		t.Fatalf("%s is not PEM", caPath)
+	}
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	defer client.CloseIdleConnections()
 	nexus := func() (*http.Response, []byte) {
 		t.Helper()
 		resp, err := client.Get(srv.HTTPSURL + "/rdr/pprdr.asp")
 		if err != nil {
-			t.Fatalf("GET nexus over HTTPS with the made certificate trusted: %v", err)
+			t.Fatalf("GET nexus over HTTPS with the CA trusted: %v", err)
 		}
 		defer resp.Body.Close()
 		if resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 {
@@ -309,6 +319,9 @@ func TestSelfSignedCertificate(t *testing.T) {
 	srv.Restart(t)
 	if b, _ := os.ReadFile(certPath); string(b) != string(certPEM) {
 		t.Error("the certificate was replaced on restart")
+	}
+	if b, _ := os.ReadFile(caPath); string(b) != string(caPEM) {
+		t.Error("the CA was replaced on restart")
 	}
 	client.CloseIdleConnections()
 	if _, served := nexus(); string(served) != string(cert.Raw) {

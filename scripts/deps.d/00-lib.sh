@@ -13,5 +13,6 @@ apt_install() {
 	if [ ! -e /tmp/.nudge-apt-updated ]; then
 		apt-get update -qq && touch /tmp/.nudge-apt-updated
 	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+	# Another apt (a second checkout's make) may hold the lock: wait for it.
+	DEBIAN_FRONTEND=noninteractive apt-get install -o DPkg::Lock::Timeout=600 -y -qq "${missing[@]}" >/dev/null
 }
