@@ -146,6 +146,7 @@ type Dialect struct {
 	InitialNLN  bool       // the first CHG is answered with NLN, not ILN (MSNP18)
 	FQY         bool       // FQY asks which network a contact is on (MSNP14+)
 	UUN         bool       // UUN/UBN notices between users and endpoints (MSNP13+)
+	OIM         bool       // offline messages wait as OIMs: Mail-Data at the first CHG, read over rsi (MSNP13+)
 	UUM         bool       // UUM/UBM: messages through the NS (MSNP14+; offline ones in MSNP18)
 	MachineGUID bool       // USR SSO S names the machine; several at once, SB handles "email;{guid}" (MSNP16+)
 	SelfUBX     bool       // the user's own UBX follows the profile and each change (MSNP16+)
@@ -235,6 +236,7 @@ func init() {
 		d.InitialNLN = v >= 18
 		d.FQY = v >= 14
 		d.UUN = v >= 13
+		d.OIM = v >= 13
 		d.UUM = v >= 14
 		d.MachineGUID = v >= 16
 		d.SelfUBX = v >= 16

@@ -43,6 +43,7 @@ func (s *session) handleCHG(c *msnp.Command) error {
 	if first {
 		s.sendInitialPresence(c.TrID)
 		s.startChallenge()
+		s.offlineWaiting()
 	}
 	s.broadcast()
 	return nil

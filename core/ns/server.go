@@ -53,8 +53,11 @@ type Config struct {
 	Directory    *directory.Directory
 	Switchboards Switchboards
 	Tickets      Tickets // required for MSNP8+ logins
-	Metrics      *metrics.Metrics
-	Log          zerolog.Logger
+	// Offline delivers offline messages to MSNP2-12 clients at sign-in;
+	// nil: they wait (MSNP13+ clients read them as OIMs regardless).
+	Offline OfflineCourier
+	Metrics *metrics.Metrics
+	Log     zerolog.Logger
 
 	// MinVersion and MaxVersion bound what VER accepts. Raising MinVersion
 	// to 8 turns MD5 logins off.

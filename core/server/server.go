@@ -32,6 +32,7 @@ import (
 	"github.com/nudge-im/nudge/core/gateway"
 	"github.com/nudge-im/nudge/core/metrics"
 	"github.com/nudge-im/nudge/core/ns"
+	"github.com/nudge-im/nudge/core/offline"
 	"github.com/nudge-im/nudge/core/oim"
 	"github.com/nudge-im/nudge/core/passport"
 	"github.com/nudge-im/nudge/core/store"
@@ -197,7 +198,18 @@ func (s *Server) start() error {
 	if !cfg.Login.MD5 {
 		minVersion = 8
 	}
+	courier := offline.New(offline.Config{
+		Store: s.Store,
+		Open:  s.sb.Open,
+		Connect: func() (net.Conn, error) {
+			inside, outside := net.Pipe()
+			s.sb.ServeConn(inside)
+			return outside, nil
+		},
+		Log: s.log.With().Str("component", "offline").Logger(),
+	})
 	nsCfg := ns.Config{
+		Offline:      courier,
 		Store:        s.Store,
 		Directory:    s.Dir,
 		Switchboards: s.sb,

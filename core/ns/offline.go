@@ -1,0 +1,34 @@
+package ns
+
+import (
+	"github.com/nudge-im/nudge/core/oim"
+	"github.com/nudge-im/nudge/msnp"
+)
+
+// OfflineCourier hands offline messages to users whose clients cannot read
+// OIMs (core/offline: a conversation from each sender).
+type OfflineCourier interface {
+	Deliver(email string)
+}
+
+// offlineWaiting tells a user who just came online about the messages
+// left for them while they were offline: MSNP13+ clients get the
+// Mail-Data notification and read them over rsi; older ones get them
+// from the courier, as conversations.
+func (s *session) offlineWaiting() {
+	if !s.dialect.OIM {
+		if c := s.srv.cfg.Offline; c != nil {
+			c.Deliver(s.email)
+		}
+		return
+	}
+	msgs, err := s.srv.cfg.Store.OfflineMessages(s.srv.ctx(), s.email)
+	if err != nil {
+		s.log.Error().Err(err).Msg("offline messages not read")
+		return
+	}
+	payload := "MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsinitialmdatanotification; charset=UTF-8\r\n\r\n" +
+		"Mail-Data: " + oim.MailData(msgs, false) + "\r\n" +
+		"Inbox-URL: /cgi-bin/HoTMaiL\r\nFolders-URL: /cgi-bin/folders\r\nPost-URL: http://www.hotmail.com\r\n"
+	s.send(msnp.Notice("MSG", "Hotmail", "Hotmail").WithPayload([]byte(payload)))
+}
