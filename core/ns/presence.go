@@ -43,9 +43,11 @@ func (s *session) handleCHG(c *msnp.Command) error {
 	if first {
 		s.sendInitialPresence(c.TrID)
 		s.startChallenge()
-		s.offlineWaiting()
 	}
 	s.broadcast()
+	if first {
+		s.offlineWaiting() // after the contacts saw the user come online
+	}
 	return nil
 }
 
