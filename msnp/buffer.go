@@ -20,24 +20,20 @@ var buffers = sync.Pool{New: func() any { return new([bufferSize]byte) }}
 // input is a Reader's buffer and the source that fills it.
 type input struct {
 	src    io.Reader
-	sock   *socket // src as a socket that can wait without a buffer; nil otherwise
-	data   []byte  // the buffer; nil while a socket is idle
-	pooled bool    // data came from buffers
-	r, w   int     // data[r:w] is read but not yet consumed
-
-	// beforeFill runs before each read from src (Reader.BeforeRead).
-	beforeFill func()
+	sock   socket // src as a socket that can wait without a buffer, when sock.ok
+	data   []byte // the buffer; nil while a socket is idle
+	pooled bool   // data came from buffers
+	r, w   int    // data[r:w] is read but not yet consumed
 }
 
-func newInput(src io.Reader) *input {
-	in := &input{src: src}
+func (in *input) init(src io.Reader) {
+	in.src = src
 	if c, ok := src.(interface {
 		net.Conn
 		syscall.Conn
 	}); ok {
-		in.sock = newSocket(c, in)
+		in.sock.init(c, in)
 	}
-	return in
 }
 
 func (in *input) buffered() []byte { return in.data[in.r:in.w] }
@@ -72,12 +68,9 @@ func (in *input) release() {
 // fill reads more input, keeping what is unread, into a buffer of at least
 // size bytes. It returns the number of bytes added.
 func (in *input) fill(size int) (int, error) {
-	if in.beforeFill != nil {
-		in.beforeFill()
-	}
 	if in.r == in.w {
 		in.r, in.w = 0, 0
-		if in.sock != nil && len(in.data) <= bufferSize {
+		if in.sock.ok && len(in.data) <= bufferSize {
 			// Nothing is pending: wait for the socket with no buffer
 			// at all, and take one when there is something to read.
 			in.release()
@@ -91,7 +84,7 @@ func (in *input) fill(size int) (int, error) {
 	if in.w == len(in.data) {
 		return 0, nil // full: the caller sees no progress and gives up
 	}
-	if in.sock != nil {
+	if in.sock.ok {
 		return in.sock.read(size)
 	}
 	n, err := in.src.Read(in.data[in.w:])

@@ -103,7 +103,7 @@ func set(names ...string) map[string]bool {
 // Readers when there is something to read, so that tens of thousands of
 // silent connections do not each keep one.
 type Reader struct {
-	in  *input
+	in  input
 	dir Direction
 
 	// MaxLine is the longest command line accepted, CRLF included.
@@ -122,20 +122,37 @@ type Reader struct {
 
 // NewReader returns a Reader with the default limits.
 func NewReader(r io.Reader, dir Direction) *Reader {
-	rd := &Reader{in: newInput(r), dir: dir, MaxLine: DefaultMaxLine, MaxPayload: DefaultMaxPayload}
-	rd.in.beforeFill = rd.beforeRead
+	rd := &Reader{dir: dir, MaxLine: DefaultMaxLine, MaxPayload: DefaultMaxPayload}
+	rd.in.init(r)
 	return rd
 }
 
-func (r *Reader) beforeRead() {
+// fill reads more input into a buffer of at least size bytes.
+func (r *Reader) fill(size int) (int, error) {
 	if r.BeforeRead != nil {
 		r.BeforeRead()
 	}
+	return r.in.fill(size)
 }
 
 // Buffered returns the number of bytes read from the connection but not yet
 // consumed as commands.
 func (r *Reader) Buffered() int { return r.in.w - r.in.r }
+
+// Wait returns once there is input to read, or the read fails (the
+// error ReadInto would return). Over a socket it waits with no buffer.
+//
+// A server waiting for a client that may stay silent for hours calls
+// Wait first, from a shallow call: the goroutine then waits with the
+// smallest of stacks, where ReadInto, which waits deeper, would need a
+// bigger one. That is most of what an idle connection costs.
+func (r *Reader) Wait() error {
+	if r.Buffered() > 0 {
+		return nil
+	}
+	_, err := r.fill(bufferSize)
+	return err
+}
 
 // ReadCommand reads the next command.
 func (r *Reader) ReadCommand() (*Command, error) {
@@ -232,7 +249,7 @@ func (r *Reader) readFull(p []byte) error {
 		if len(p) == 0 {
 			return nil
 		}
-		if _, err := r.in.fill(bufferSize); err != nil {
+		if _, err := r.fill(bufferSize); err != nil {
 			return noEOF(err)
 		}
 	}
@@ -247,7 +264,7 @@ func (r *Reader) skip(n int) error {
 		if n == 0 {
 			return nil
 		}
-		if _, err := r.in.fill(bufferSize); err != nil {
+		if _, err := r.fill(bufferSize); err != nil {
 			return noEOF(err)
 		}
 	}
@@ -318,7 +335,7 @@ var commonWords = func() map[string]string {
 // CRLF; so does this reader.
 func (r *Reader) readLine() ([]byte, error) {
 	limit := max(r.MaxLine, 1)
-	in := r.in
+	in := &r.in
 	scanned := 0
 	for {
 		if in.data != nil {
@@ -336,7 +353,7 @@ func (r *Reader) readLine() ([]byte, error) {
 		if scanned >= limit {
 			return nil, &ReadError{Err: ErrLineTooLong}
 		}
-		n, err := in.fill(max(bufferSize, limit))
+		n, err := r.fill(max(bufferSize, limit))
 		if err != nil {
 			if err == io.EOF && in.w > in.r {
 				return nil, io.ErrUnexpectedEOF

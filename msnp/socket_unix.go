@@ -13,6 +13,7 @@ import (
 // once the socket has something to read. Deadlines and Close work as they
 // do for the connection's own Read.
 type socket struct {
+	ok   bool
 	rc   syscall.RawConn
 	in   *input
 	fn   func(fd uintptr) bool // readFD, bound once
@@ -21,14 +22,13 @@ type socket struct {
 	err  error
 }
 
-func newSocket(c syscall.Conn, in *input) *socket {
+func (s *socket) init(c syscall.Conn, in *input) {
 	rc, err := c.SyscallConn()
 	if err != nil {
-		return nil
+		return
 	}
-	s := &socket{rc: rc, in: in}
+	s.ok, s.rc, s.in = true, rc, in
 	s.fn = s.readFD
-	return s
 }
 
 // read waits until the socket is readable and reads what is there into

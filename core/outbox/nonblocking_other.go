@@ -6,8 +6,8 @@ import "net"
 
 // nonblocking is unavailable where file descriptors cannot be written
 // directly: every write then goes to a flusher goroutine.
-type nonblocking struct{}
+type nonblocking struct{ ok bool }
 
-func newNonblocking(net.Conn) *nonblocking { return nil }
+func (*nonblocking) init(net.Conn) {}
 
 func (*nonblocking) write([]byte) (int, error) { panic("unreachable") }

@@ -11,6 +11,7 @@ import (
 // nonblocking writes to a socket through its file descriptor and returns
 // instead of waiting when the socket is full.
 type nonblocking struct {
+	ok  bool
 	rc  syscall.RawConn
 	fn  func(fd uintptr) bool // writeFD, bound once
 	p   []byte
@@ -18,18 +19,17 @@ type nonblocking struct {
 	err error
 }
 
-func newNonblocking(c net.Conn) *nonblocking {
+func (w *nonblocking) init(c net.Conn) {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
-		return nil
+		return
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return nil
+		return
 	}
-	w := &nonblocking{rc: rc}
+	w.ok, w.rc = true, rc
 	w.fn = w.writeFD
-	return w
 }
 
 // write writes what the socket takes now of p. Only the Outbox's current

@@ -43,7 +43,7 @@ const inlineRounds = 4
 // Outbox is the outgoing side of one connection.
 type Outbox struct {
 	conn         net.Conn
-	nb           *nonblocking // nil when conn cannot be written without waiting
+	nb           nonblocking // nb.ok when conn can be written without waiting
 	limit        int
 	writeTimeout time.Duration
 	onSlow       func()
@@ -87,13 +87,14 @@ func New(conn net.Conn, opts Options) *Outbox {
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = DefaultWriteTimeout
 	}
-	return &Outbox{
+	o := &Outbox{
 		conn:         conn,
-		nb:           newNonblocking(conn),
 		limit:        opts.Limit,
 		writeTimeout: opts.WriteTimeout,
 		onSlow:       opts.OnSlow,
 	}
+	o.nb.init(conn)
+	return o
 }
 
 // Send queues c and writes it, with whatever else is queued, unless a
@@ -265,7 +266,7 @@ func (o *Outbox) take() []byte {
 // writeInline writes on the caller's goroutine with writes that never
 // wait, and leaves what the socket does not take to a flusher.
 func (o *Outbox) writeInline(batch []byte) {
-	if o.nb == nil {
+	if !o.nb.ok {
 		go o.flush(batch, 0)
 		return
 	}
