@@ -190,19 +190,24 @@ func (s *session) sendNumberedGroups(trid uint32, ver string, groups []store.Gro
 
 func (s *session) sendNumberedList(trid uint32, list, ver string, contacts []store.Contact, groups []store.Group) {
 	bit := listNames[list]
-	var on []store.Contact
-	for _, ct := range contacts {
-		if ct.Lists&bit != 0 {
-			on = append(on, ct)
+	n := 0
+	for i := range contacts {
+		if contacts[i].Lists&bit != 0 {
+			n++
 		}
 	}
-	if len(on) == 0 {
+	if n == 0 {
 		s.sendBulk(msnp.New("LST", trid, list, ver, "0", "0"))
 		return
 	}
-	total := strconv.Itoa(len(on))
-	for i, ct := range on {
-		params := []string{list, ver, strconv.Itoa(i + 1), total, ct.Email, msnp.EncodeParam(ct.FriendlyName)}
+	total := strconv.Itoa(n)
+	i := 0
+	for _, ct := range contacts {
+		if ct.Lists&bit == 0 {
+			continue
+		}
+		i++
+		params := []string{list, ver, strconv.Itoa(i), total, ct.Email, msnp.EncodeParam(ct.FriendlyName)}
 		if bit == store.Forward && s.dialect.Groups {
 			params = append(params, groupNumbers(ct.Groups, groups))
 		}
@@ -355,8 +360,7 @@ func (s *session) addToList(handle string, list store.List, friendly, group stri
 	s.mu.Lock()
 	wasVisible = s.visibleToLocked(handle)
 	s.listVersion = ch.Version
-	ct := ch.Contact
-	s.contacts[handle] = &ct
+	s.roster.set(handle, ch.Contact.Lists)
 	s.mu.Unlock()
 	return ch, wasVisible, nil
 }
@@ -430,15 +434,10 @@ func (s *session) handleREM(c *msnp.Command) error {
 	s.mu.Lock()
 	wasVisible := s.visibleToLocked(handle)
 	s.listVersion = ch.Version
-	if ch.Contact.Lists == 0 {
-		delete(s.contacts, handle)
-	} else {
-		ct := ch.Contact
-		s.contacts[handle] = &ct
-	}
 	if list == store.Forward && group == "" {
-		delete(s.shown, handle)
+		s.roster.setShown(handle, false)
 	}
+	s.roster.set(handle, ch.Contact.Lists)
 	s.mu.Unlock()
 
 	params := []string{c.Params[0]}
@@ -543,22 +542,12 @@ func (s *session) handleRMG(c *msnp.Command) error {
 	if err != nil {
 		return s.storeFail(c, err)
 	}
-	s.dropGroup(g.GUID)
 	if s.dialect.GroupGUIDs {
 		s.reply(c, "1", g.GUID)
 	} else {
 		s.reply(c, itoa(ver), strconv.Itoa(g.Number))
 	}
 	return nil
-}
-
-// dropGroup forgets a removed group in the session's copy of the list.
-func (s *session) dropGroup(guid string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, ct := range s.contacts {
-		ct.Groups = slices.DeleteFunc(ct.Groups, func(g string) bool { return g == guid })
-	}
 }
 
 func (s *session) handleREG(c *msnp.Command) error {

@@ -35,7 +35,6 @@ func (s *session) handleVER(c *msnp.Command) error {
 		return errClose
 	}
 	s.version, s.dialect, s.cvr0 = v, v.Dialect(), cvr0
-	s.log = s.log.With().Stringer("version", v).Logger()
 	if cvr0 {
 		s.reply(c, v.String(), msnp.CVR0)
 	} else {
@@ -135,7 +134,7 @@ func (s *session) md5Initial(c *msnp.Command, email string) error {
 	case err != nil:
 		return s.failClose(c, msnp.ErrDatabase)
 	}
-	s.md5Salt, s.md5Digest = secret.Salt, secret.Digest
+	s.md5Digest = secret.Digest
 	s.reply(c, string(msnp.AuthMD5), "S", secret.Salt)
 	return nil
 }
@@ -196,6 +195,8 @@ func (s *session) signIn(c *msnp.Command) error {
 		}
 		return s.failClose(c, msnp.ErrDatabase)
 	}
+	// The handle is on other users' lists too: one copy serves them all.
+	acct.Email = intern(acct.Email)
 	contacts, groups, err := st.Contacts(ctx, acct.Email)
 	if err != nil {
 		return s.failClose(c, msnp.ErrDatabase)
@@ -213,9 +214,7 @@ func (s *session) signIn(c *msnp.Command) error {
 	s.privacy = acct.Privacy
 	s.promptOnAdd = acct.PromptOnAdd
 	s.listVersion = acct.ListVersion
-	for _, ct := range contacts {
-		s.contacts[ct.Email] = &ct
-	}
+	s.roster.fill(contacts)
 	s.mu.Unlock()
 
 	// Signed in: the place among connections not signed in is free before
@@ -239,7 +238,7 @@ func (s *session) signIn(c *msnp.Command) error {
 	s.send(msnp.Notice("MSG", "Hotmail", "Hotmail").WithPayload(s.profile()))
 
 	s.registered = true
-	s.log = s.log.With().Str("user", acct.Email).Logger()
+	s.loginEmail, s.md5Digest = acct.Email, "" // kept for the session's life: drop the copies
 	if m := s.srv.cfg.Metrics; m != nil {
 		m.Sessions.Inc()
 	}

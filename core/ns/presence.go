@@ -107,11 +107,9 @@ func (s *session) sendInitialPresence(trid uint32) {
 func (s *session) listed(l store.List) []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]string, 0, len(s.contacts))
-	for email, c := range s.contacts {
-		if c.Lists&l != 0 {
-			out = append(out, email)
-		}
+	out := make([]string, 0, s.roster.len())
+	for email := range s.roster.on(l) {
+		out = append(out, email)
 	}
 	return out
 }
@@ -131,11 +129,9 @@ func (s *session) broadcast() {
 		email   string
 		visible bool
 	}
-	targets := make([]target, 0, len(s.contacts))
-	for email, c := range s.contacts {
-		if c.Lists&store.Reverse != 0 {
-			targets = append(targets, target{email, s.visibleToLocked(email)})
-		}
+	targets := make([]target, 0, s.roster.len())
+	for email := range s.roster.on(store.Reverse) {
+		targets = append(targets, target{email, s.visibleToLocked(email)})
 	}
 	s.mu.Unlock()
 
@@ -169,8 +165,7 @@ func (s *session) broadcastOffline() {
 // change that leaves someone's view as it was sends them nothing.
 func (s *session) updateVisibility(email string, wasVisible bool) {
 	s.mu.Lock()
-	c := s.contacts[email]
-	watching := c != nil && c.Lists&store.Reverse != 0
+	watching := s.roster.lists(email)&store.Reverse != 0
 	visible := s.visibleToLocked(email)
 	p := s.presence
 	s.mu.Unlock()
@@ -192,10 +187,8 @@ func (s *session) watchersView() map[string]bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	view := make(map[string]bool)
-	for email, c := range s.contacts {
-		if c.Lists&store.Reverse != 0 {
-			view[email] = s.visibleToLocked(email)
-		}
+	for email := range s.roster.on(store.Reverse) {
+		view[email] = s.visibleToLocked(email)
 	}
 	return view
 }
@@ -226,11 +219,7 @@ func (s *session) tellChangedViews(before map[string]bool) {
 // allowsLocked reports whether viewer may see and talk to the user: not
 // blocked, and on the AL if the privacy mode is "only the allow list".
 func (s *session) allowsLocked(viewer string) bool {
-	c := s.contacts[viewer]
-	var lists store.List
-	if c != nil {
-		lists = c.Lists
-	}
+	lists := s.roster.lists(viewer)
 	if lists&store.Block != 0 {
 		return false
 	}
@@ -272,11 +261,10 @@ func (s *session) ShowPresence(p directory.Presence) { s.showPresence(p, nil) }
 func (s *session) showPresence(p directory.Presence, trid *uint32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.contacts[p.Email]
-	if !s.online || s.closed || c == nil || c.Lists&store.Forward == 0 {
+	if !s.online || s.closed || s.roster.lists(p.Email)&store.Forward == 0 {
 		return
 	}
-	s.shown[p.Email] = true
+	s.roster.setShown(p.Email, true)
 	d := s.dialect
 	params := make([]string, 0, 6)
 	params = append(params, string(p.Status), p.Email, msnp.EncodeParam(p.FriendlyName))
@@ -305,10 +293,10 @@ func (s *session) showPresence(p directory.Presence, trid *uint32) {
 func (s *session) HidePresence(email string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.shown[email] || s.closed {
+	if !s.roster.shown(email) || s.closed {
 		return
 	}
-	delete(s.shown, email)
+	s.roster.setShown(email, false)
 	s.send(msnp.Notice("FLN", email))
 }
 
@@ -320,12 +308,7 @@ func (s *session) Ring(r directory.Ring) {
 // ReverseAdded implements directory.Peer: someone put the user on their FL.
 func (s *session) ReverseAdded(email, friendlyName string, version int64) {
 	s.mu.Lock()
-	c := s.contacts[email]
-	if c == nil {
-		c = &store.Contact{Email: email, FriendlyName: friendlyName}
-		s.contacts[email] = c
-	}
-	c.Lists |= store.Reverse
+	s.roster.set(email, s.roster.lists(email)|store.Reverse)
 	s.listVersion = max(s.listVersion, version)
 	d := s.dialect
 	s.mu.Unlock()
@@ -343,12 +326,7 @@ func (s *session) ReverseAdded(email, friendlyName string, version int64) {
 // their FL.
 func (s *session) ReverseRemoved(email string, version int64) {
 	s.mu.Lock()
-	if c := s.contacts[email]; c != nil {
-		c.Lists &^= store.Reverse
-		if c.Lists == 0 {
-			delete(s.contacts, email)
-		}
-	}
+	s.roster.set(email, s.roster.lists(email)&^store.Reverse)
 	s.listVersion = max(s.listVersion, version)
 	d := s.dialect
 	s.mu.Unlock()

@@ -215,14 +215,16 @@ func (s *Server) ServeConn(conn net.Conn) bool {
 	s.sessions[sess] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()
-	go func() {
-		defer s.wg.Done()
-		sess.serve()
-		s.mu.Lock()
-		delete(s.sessions, sess)
-		s.mu.Unlock()
-	}()
+	go sess.serve()
 	return true
+}
+
+// forget drops a session that ended.
+func (s *Server) forget(sess *session) {
+	s.mu.Lock()
+	delete(s.sessions, sess)
+	s.mu.Unlock()
+	s.wg.Done()
 }
 
 // Close stops accepting, tells every signed-in client the server is going
@@ -257,12 +259,10 @@ func (s *Server) newSession(conn net.Conn) *session {
 	sess := &session{
 		srv:       s,
 		conn:      conn,
-		log:       s.log.With().Str("remote", conn.RemoteAddr().String()).Logger(),
 		admitted:  true,
-		contacts:  make(map[string]*store.Contact),
-		shown:     make(map[string]bool),
 		connected: time.Now(),
 	}
+	sess.log = sessionLog{sess}
 	sess.out = outbox.New(conn, outbox.Options{Limit: s.cfg.OutboxLimit, OnSlow: func() {
 		sess.log.Warn().Msg("cut off a client that reads too slowly")
 		if m := s.cfg.Metrics; m != nil {

@@ -22,8 +22,9 @@ import (
 type session struct {
 	srv       *Server
 	conn      net.Conn
+	r         *msnp.Reader
 	out       *outbox.Outbox
-	log       zerolog.Logger
+	log       sessionLog
 	connected time.Time
 
 	version msnp.Version // 0 until VER
@@ -32,7 +33,6 @@ type session struct {
 
 	// Login progress.
 	loginEmail string // from USR I
-	md5Salt    string
 	md5Digest  string
 	registered bool // in the directory
 	admitted   bool // holds a place in Config.Unauthenticated
@@ -55,8 +55,7 @@ type session struct {
 	privacy     store.Privacy
 	promptOnAdd bool
 	listVersion int64
-	contacts    map[string]*store.Contact // the user's contact list, kept in step with the store
-	shown       map[string]bool           // contacts the client was told are online
+	roster      roster // the user's lists, kept in step with the store
 	closed      bool
 }
 
@@ -64,6 +63,32 @@ type listSnapshot struct {
 	version  int64
 	contacts []store.Contact
 	groups   []store.Group
+}
+
+// sessionLog logs about one session: the server's logger with the
+// client's address, and its version and handle once known. The fields are
+// added when a line is logged rather than kept in a per-session copy of
+// the logger, which would cost every idle session half a kilobyte.
+type sessionLog struct{ s *session }
+
+func (l sessionLog) Debug() *zerolog.Event { return l.about(l.s.srv.log.Debug()) }
+func (l sessionLog) Info() *zerolog.Event  { return l.about(l.s.srv.log.Info()) }
+func (l sessionLog) Warn() *zerolog.Event  { return l.about(l.s.srv.log.Warn()) }
+func (l sessionLog) Error() *zerolog.Event { return l.about(l.s.srv.log.Error()) }
+
+func (l sessionLog) about(e *zerolog.Event) *zerolog.Event {
+	if e == nil { // the level is off
+		return nil
+	}
+	s := l.s
+	e.Stringer("remote", s.conn.RemoteAddr())
+	if s.version != 0 {
+		e.Stringer("version", s.version)
+	}
+	if s.registered {
+		e.Str("user", s.email)
+	}
+	return e
 }
 
 // errClose ends the connection after a handler; handlers that send a final
@@ -113,22 +138,62 @@ var (
 	}
 )
 
+// serve runs the session until the connection ends. The goroutine that
+// serves it changes on the way (see run).
 func (s *session) serve() {
-	m := s.srv.cfg.Metrics
-	if m != nil {
+	if m := s.srv.cfg.Metrics; m != nil {
 		m.Connections.WithLabelValues(s.srv.name).Inc()
-		defer m.Connections.WithLabelValues(s.srv.name).Dec()
 	}
-	defer s.signOut()
+	s.r = msnp.NewReader(s.conn, msnp.FromClient)
+	s.r.BeforeRead = s.out.Flush // the answers to a burst of commands leave together
+	s.wait()
+}
 
-	r := msnp.NewReader(s.conn, msnp.FromClient)
-	r.BeforeRead = s.out.Flush // the answers to a burst of commands leave together
+// wait waits for the client's next command, then serves it. It is the
+// whole stack of a goroutine waiting for a silent client, so it stays
+// small: everything else happens after the wait.
+func (s *session) wait() {
+	s.conn.SetReadDeadline(s.readDeadline())
+	if err := s.r.Wait(); err != nil {
+		s.waitFailed(err)
+		return
+	}
+	s.run()
+}
+
+func (s *session) waitFailed(err error) {
+	s.readFailed(err)
+	s.end()
+}
+
+// end runs once the connection is done with.
+func (s *session) end() {
+	s.signOut()
+	if m := s.srv.cfg.Metrics; m != nil {
+		m.Connections.WithLabelValues(s.srv.name).Dec()
+	}
+	s.srv.forget(s)
+}
+
+// run reads and handles commands while the client has sent some. When it
+// has used up the input it hands the session to a new goroutine, which
+// waits for more, and returns: a goroutine that ran the handlers (a
+// sign-in's database work, say) has grown a stack the runtime gives back
+// only in part, and with tens of thousands of silent clients those stacks
+// would be most of the memory the server holds.
+func (s *session) run() {
+	m := s.srv.cfg.Metrics
 	var c msnp.Command
 	for {
+		if s.r.Buffered() == 0 {
+			go s.wait()
+			return
+		}
 		s.conn.SetReadDeadline(s.readDeadline())
-		err := r.ReadInto(&c)
+		err := s.r.ReadInto(&c)
 		if err != nil {
 			if !s.readFailed(err) {
+				s.end()
 				return
 			}
 			continue
@@ -148,12 +213,14 @@ func (s *session) serve() {
 				continue
 			}
 			s.log.Info().Str("command", c.Name).Msg("unknown command; closing the connection")
+			s.end()
 			return
 		}
 		if err := h(s, &c); err != nil {
 			if err != errClose {
 				s.log.Error().Err(err).Str("command", c.Name).Msg("command failed")
 			}
+			s.end()
 			return
 		}
 		// Handlers may keep what they were given: start afresh rather
