@@ -55,6 +55,10 @@ func DefaultHosts() []string {
 	return []string{
 		"nexus.passport.com", "login.passport.com", "loginnet.passport.com",
 		"login.live.com", "msnia.login.live.com",
+		// The web services of MSNP13+ clients: address book, offline
+		// messages, storage.
+		"contacts.msn.com", "omega.contacts.msn.com", "byrdr.omega.contacts.msn.com",
+		"ows.messenger.msn.com", "rsi.hotmail.com", "storage.msn.com",
 		"localhost", "127.0.0.1",
 	}
 }
