@@ -365,6 +365,7 @@ func (cl *Client) shutdownWith(reason error, keep bool) {
 		cl.events.discard()
 	}
 	cl.cancel()
+	cl.p2p.shutdown(cl.closedErr())
 	if s != nil {
 		if reason == nil {
 			s.c.send(msnp.Notice("OUT"))

@@ -49,6 +49,32 @@ func newP2PState(cache ObjectCache) *p2pState {
 	}
 }
 
+// shutdown ends every P2P session and MSNFTP transfer when the client
+// ends, without a word to the contacts: the switchboards are going away.
+func (ps *p2pState) shutdown(err error) {
+	ps.mu.Lock()
+	links := make([]*link, 0, len(ps.links))
+	for _, l := range ps.links {
+		links = append(links, l)
+	}
+	legacy := make([]*legacyTransfer, 0, len(ps.legacy))
+	for _, lt := range ps.legacy {
+		legacy = append(legacy, lt)
+	}
+	ps.mu.Unlock()
+	for _, l := range links {
+		l.mu.Lock()
+		for _, s := range l.sessions {
+			s.end(err, false)
+		}
+		l.mu.Unlock()
+		l.failAll(err)
+	}
+	for _, lt := range legacy {
+		lt.finish(err)
+	}
+}
+
 // spawn runs f on a goroutine the client's Close waits for. It reports
 // false, and does not run f, once the client has ended.
 func (cl *Client) spawn(f func()) bool {

@@ -292,6 +292,59 @@ func TestServerFileInterrupted(t *testing.T) {
 	}
 }
 
+// gatedWriter holds its first write until the gate opens.
+type gatedWriter struct {
+	gate chan struct{}
+	buf  bytes.Buffer
+}
+
+func (g *gatedWriter) Write(b []byte) (int, error) {
+	<-g.gate
+	return g.buf.Write(b)
+}
+
+// A receiver whose io.Writer stalls (a bridge waiting on an upload) neither
+// stalls nor loses the transfer, nor is cut off by the switchboard; and a
+// receiver that signs out in the middle ends the sender's transfer.
+func TestServerSlowWriterAndVanishingReceiver(t *testing.T) {
+	srv := coretest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	a, b := friends(t, srv, 12, 12, nil)
+	data := randomBytes(3 << 20)
+	tr, err := a.SendFile(ctx, b.Self().Email, client.File{Name: "slow.bin", Size: int64(len(data)), Reader: bytes.NewReader(data)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := next[*client.FileOffer](t, b).Transfer
+	w := &gatedWriter{gate: make(chan struct{})}
+	in.Accept(w)
+	// Everything leaves the sender, and is acknowledged, while nothing is
+	// written.
+	if err := tr.Wait(ctx); err != nil {
+		t.Fatalf("sender: %v", err)
+	}
+	close(w.gate)
+	if err := in.Wait(ctx); err != nil || !bytes.Equal(w.buf.Bytes(), data) {
+		t.Fatalf("receiver: %v, %d bytes", err, w.buf.Len())
+	}
+
+	tr, err = a.SendFile(ctx, b.Self().Email, client.File{Name: "endless", Size: 1 << 30, Reader: zeros{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in = next[*client.FileOffer](t, b).Transfer
+	in.Accept(io.Discard)
+	waitProgress := time.Now().Add(30 * time.Second)
+	for done, _ := in.Progress(); done < 100000 && time.Now().Before(waitProgress); done, _ = in.Progress() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.Close()
+	if err := tr.Wait(ctx); err == nil {
+		t.Error("the transfer to someone who signed out succeeded")
+	}
+}
+
 // Two transfers at once each way, interleaved on one switchboard.
 func TestServerConcurrentTransfers(t *testing.T) {
 	srv := coretest.Start(t)

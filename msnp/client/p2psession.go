@@ -46,6 +46,13 @@ type session struct {
 	allSent   bool        // fileOutSession: every chunk left
 }
 
+// receiveBuffer is how much of a file may wait for a slow io.Writer
+// before the switchboard's reader waits too. Not reading holds the sender
+// back (the switchboard delays its ACKs), but a switchboard also cuts off a
+// client that reads nothing for long; the buffer lets a writer pause for a
+// while at no cost.
+const receiveBuffer = 4 << 20
+
 type fetchResult struct {
 	data []byte
 	err  error
@@ -181,8 +188,8 @@ func (s *session) onData(m *p2p.Message) {
 
 // fileChunk takes a chunk of the file being received, on a switchboard's
 // read goroutine. It hands the data to the writer goroutine, waiting (with
-// the link unlocked) while the writer is behind: the switchboard then
-// holds the sender back.
+// the link unlocked) while the writer is more than receiveBuffer behind:
+// the switchboard then holds the sender back.
 func (s *session) fileChunk(pkt p2p.Packet) {
 	if !s.receiving {
 		return
@@ -293,7 +300,9 @@ func (s *session) startSending() {
 		default:
 		}
 	}
-	l.cl.spawn(func() {
+	// Not a goroutine Close waits for, like the writer of a received
+	// file: it stops at the session's end, or when a stuck Read returns.
+	go func() {
 		defer wake() // after close: the pump learns that the file ended
 		defer close(m.src)
 		left := t.Size
@@ -311,7 +320,7 @@ func (s *session) startSending() {
 			left -= int64(len(b))
 			wake()
 		}
-	})
+	}()
 }
 
 // serveObject answers an INVITE for one of our objects: 200 OK, the data
@@ -397,12 +406,12 @@ func (p *p2pTransfer) accept(w io.Writer) error {
 		return fmt.Errorf("%w: the offer ended", ErrTransferState)
 	}
 	s.receiving = true
-	s.chunks = make(chan []byte, 4*p2pWindow)
+	s.chunks = make(chan []byte, receiveBuffer/p2p.MaxChunk)
 	l.sendSLP(s.reply(p2p.StatusOK))
 	s.arm(l.cl.cfg.TransferTimeout)
-	if !l.cl.spawn(func() { s.write(w) }) {
-		return l.cl.closedErr()
-	}
+	// Not a goroutine Close waits for: an io.Writer stuck in a call must
+	// not hold up the client's end. It stops at the session's.
+	go s.write(w)
 	if s.t.Size == 0 {
 		close(s.chunks)
 	}
