@@ -274,7 +274,7 @@ func (cl *Client) fetchObject(obj *p2p.Object) ([]byte, error) {
 		base64.StdEncoding.EncodeToString([]byte(obj.String())))
 	s.callID = inv.CallID
 	l.add(s, cl.cfg.TransferTimeout)
-	l.sendSLP(inv)
+	s.send(inv)
 	l.mu.Unlock()
 	select {
 	case r := <-result:
@@ -324,7 +324,7 @@ func (cl *Client) SendFile(ctx context.Context, to string, f File) (*Transfer, e
 		base64.StdEncoding.EncodeToString(fc.Bytes()))
 	s.callID = inv.CallID
 	l.add(s, cl.cfg.OfferTimeout)
-	l.sendSLP(inv)
+	s.send(inv)
 	l.mu.Unlock()
 	return s.t, nil
 }

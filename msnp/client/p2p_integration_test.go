@@ -106,6 +106,20 @@ func TestServerDisplayPicture(t *testing.T) {
 	}
 }
 
+// Asking an offline contact for an object fails at once, not after the
+// transfer timeout.
+func TestServerFetchFromOffline(t *testing.T) {
+	srv := coretest.Start(t)
+	c := dial(t, userConfig(srv, newUser(t, srv, "alice"), 12))
+	carol := newUser(t, srv, "carol")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err := c.FetchObject(ctx, p2p.NewObject(carol, p2p.TypeDisplayPicture, "x", []byte("y")))
+	if !errors.Is(err, msnp.ErrNotOnline) {
+		t.Errorf("%v", err)
+	}
+}
+
 // An old client (MSNP8) has no display pictures; asking for them says so.
 func TestServerDisplayPictureNeedsMSNP9(t *testing.T) {
 	srv := coretest.Start(t)

@@ -139,6 +139,17 @@ func (l *link) sendSLP(s *p2p.SLP) {
 	l.queueControl(p2p.Header{Identifier: l.nextID(), AckID: tag()}, s.Bytes(), 0, nil)
 }
 
+// send queues an MSNSLP message the session cannot go on without: if it
+// cannot be sent (the contact went offline), the session ends. l.mu is
+// held.
+func (s *session) send(m *p2p.SLP) {
+	s.l.queueControl(p2p.Header{Identifier: s.l.nextID(), AckID: tag()}, m.Bytes(), 0, func(err error) {
+		if err != nil {
+			s.end(err, false)
+		}
+	})
+}
+
 // queueControl queues a whole message ahead of data. l.mu is held.
 func (l *link) queueControl(h p2p.Header, data []byte, appID uint32, done func(error)) {
 	h.TotalSize = uint64(len(data))
@@ -509,9 +520,12 @@ func (l *link) receive(cv *Conversation, pkt p2p.Packet) {
 			// transfer, or junk. Dropped, as Pidgin does, without an ACK.
 			return
 		}
-		if s.kind == fileInSession && p2p.Classify(pkt) == p2p.KindData {
+		switch kind := p2p.Classify(pkt); {
+		case s.kind == fileInSession && kind == p2p.KindData:
 			s.fileChunk(pkt)
 			return
+		case s.kind != fetchSession && kind == p2p.KindData:
+			return // data nobody asked for: not buffered
 		}
 	} else if h.TotalSize > maxSLPSize {
 		l.cl.log.Debug().Str("from", l.peer).Uint64("size", h.TotalSize).Msg("oversized MSNSLP message dropped")

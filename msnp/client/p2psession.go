@@ -343,7 +343,7 @@ func (l *link) serveObject(inv *p2p.SLP, decline func(string)) {
 	}
 	s := &session{kind: serveSession, id: inv.SessionID(), callID: inv.CallID, invite: inv, appID: appID}
 	l.add(s, l.cl.cfg.TransferTimeout)
-	l.sendSLP(inv.Reply(p2p.StatusOK, p2p.ContentSessionRequest, p2p.SessionBody(s.id)))
+	s.send(inv.Reply(p2p.StatusOK, p2p.ContentSessionRequest, p2p.SessionBody(s.id)))
 	l.queueControl(p2p.Header{SessionID: s.id, Identifier: l.nextID(), AckID: tag()}, []byte{0, 0, 0, 0}, appID, nil)
 	l.queueData(&outMsg{
 		h:     p2p.Header{SessionID: s.id, Identifier: l.nextID(), TotalSize: uint64(len(data)), Flags: p2p.FlagsObjectData, AckID: tag()},
@@ -407,7 +407,7 @@ func (p *p2pTransfer) accept(w io.Writer) error {
 	}
 	s.receiving = true
 	s.chunks = make(chan []byte, receiveBuffer/p2p.MaxChunk)
-	l.sendSLP(s.reply(p2p.StatusOK))
+	s.send(s.reply(p2p.StatusOK))
 	s.arm(l.cl.cfg.TransferTimeout)
 	// Not a goroutine Close waits for: an io.Writer stuck in a call must
 	// not hold up the client's end. It stops at the session's.
