@@ -83,6 +83,7 @@ func resolveBots(c config.Bots) (bots []host.BotConfig, warnings []string, err e
 					continue
 				}
 				bc.Command, bc.Args = node, []string{script}
+				bc.Read = protoDir(script)
 			} else {
 				bc.Command = filepath.Join(dir, s.name)
 				if !exists(bc.Command) && !overridden(c, s.name) {
@@ -133,6 +134,13 @@ func resolveBots(c config.Bots) (bots []host.BotConfig, warnings []string, err e
 		if r.SHA256 != "" {
 			bc.SHA256 = r.SHA256
 		}
+		if r.User != "" {
+			bc.User = r.User
+		}
+		if r.Read != nil {
+			bc.Read = append(bc.Read, r.Read...)
+		}
+		bc.Isolation = host.Isolation(r.Isolation)
 		bc.Server, bc.Password, bc.PassportURL, bc.Protocol = r.Server, r.Password, r.Passport, msnp.Version(r.Protocol)
 		if _, ok := byName[r.Name]; !ok {
 			order = append(order, r.Name)
@@ -141,11 +149,45 @@ func resolveBots(c config.Bots) (bots []host.BotConfig, warnings []string, err e
 	}
 	for _, n := range order {
 		if bc, ok := byName[n]; ok {
+			if bc.Isolation == "" {
+				bc.Isolation = host.Isolation(c.Isolation)
+			}
 			bots = append(bots, bc)
 			delete(byName, n) // once, even if named twice in order
 		}
 	}
 	return bots, warnings, nil
+}
+
+// protoDir is what a shipped bot in another language reads besides its
+// folder: the protos in plugins/proto, two folders up from where its
+// script really is (bin/bots/NAME links to plugins/bots/NAME).
+func protoDir(script string) []string {
+	real, err := filepath.EvalSymlinks(script)
+	if err != nil {
+		return nil
+	}
+	dir := filepath.Join(filepath.Dir(real), "..", "..", "proto")
+	if !exists(filepath.Join(dir, "bot.proto")) {
+		return nil
+	}
+	return []string{dir}
+}
+
+// secretPaths are what no sandboxed bot may see, wherever they are: the
+// configuration file and the files the configuration names that hold
+// keys or data (the data directory itself the host hides).
+func secretPaths(cfg config.Config, configPath string) []string {
+	var out []string
+	for _, p := range []string{configPath, cfg.Passport.Cert, cfg.Passport.Key, cfg.Discord.Database} {
+		if p == "" || strings.Contains(p, "://") {
+			continue
+		}
+		if abs, err := filepath.Abs(p); err == nil {
+			out = append(out, abs)
+		}
+	}
+	return out
 }
 
 func exists(path string) bool {
@@ -231,6 +273,8 @@ func startBots(ctx context.Context, env extraEnv) (func(), error) {
 		PassportURL:    base,
 		Admin:          adminapi.New(base, env.Server.AdminToken),
 		DataDir:        env.Config.Data,
+		BotsDir:        c.Home,
+		Hidden:         secretPaths(env.Config, env.ConfigPath),
 		HookTimeout:    time.Duration(c.HookTimeout),
 		RestartMin:     time.Duration(c.RestartMin),
 		RestartMax:     time.Duration(c.RestartMax),

@@ -73,6 +73,28 @@ func TestResolveBots(t *testing.T) {
 		t.Errorf("dice: %+v", d)
 	}
 
+	// The isolation of bots that name none, and what one names for itself.
+	c.Isolation = "sandbox"
+	c.Run = []config.Bot{{Name: "dice", Command: "/opt/dice", Isolation: "landlock", User: "dice", Read: []string{"/srv/dice"}},
+		{Name: "echo", Read: []string{"/srv/echo"}}}
+	bots, _, err = resolveBots(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names(bots) != "echo,tictactoe,dice" {
+		t.Fatalf("bots %s", names(bots))
+	}
+	if e := bots[0]; e.Isolation != host.IsolationSandbox || e.User != "" || strings.Join(e.Read, ",") != "/srv/echo" {
+		t.Errorf("echo: %+v", e)
+	}
+	if e := bots[1]; e.Isolation != host.IsolationSandbox {
+		t.Errorf("tictactoe: %+v", e)
+	}
+	if d := bots[2]; d.Isolation != host.IsolationLandlock || d.User != "dice" || strings.Join(d.Read, ",") != "/srv/dice" {
+		t.Errorf("dice: %+v", d)
+	}
+	c.Isolation = "none"
+
 	// A bot of one's own without a program is an error; shipped ones off.
 	c.Shipped = false
 	c.Run = []config.Bot{{Name: "nothing"}}

@@ -96,10 +96,18 @@ var adminRE = regexp.MustCompile(`Admin API, /metrics +http://(\S+)`)
 // with botsYAML as the bots section, and waits until it is up.
 func serve(t *testing.T, botsYAML string) *served {
 	t.Helper()
+	return serveWith(t, func(string) string { return botsYAML })
+}
+
+// serveWith is serve with a bots section that depends on the server's
+// folder.
+func serveWith(t *testing.T, bots func(dir string) string) *served {
+	t.Helper()
 	bin := built(t)
 	dir := t.TempDir()
+	botsYAML := bots(dir)
 	s := &served{dir: dir, tmp: filepath.Join(dir, "tmp"), stderr: &lockedBuffer{}, exited: make(chan struct{})}
-	os.MkdirAll(s.tmp, 0o700)
+	os.MkdirAll(s.tmp, 0o755)
 	// The bots are in DIR/bots, so that nudge.yaml can name them relative
 	// to its folder (command: bots/testbot).
 	if err := os.Symlink(filepath.Join(bin, "bots"), filepath.Join(dir, "bots")); err != nil {
@@ -116,7 +124,8 @@ log:
 bots:
   dir: %s
 %s`, filepath.Join(dir, "data"), filepath.Join(bin, "bots"), botsYAML)
-	if err := os.WriteFile(filepath.Join(dir, "nudge.yaml"), []byte(cfg), 0o600); err != nil {
+	// Readable by all, as a file in /etc is: the sandbox must hide it.
+	if err := os.WriteFile(filepath.Join(dir, "nudge.yaml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	s.cmd = exec.Command(filepath.Join(bin, "nudge"), "serve", "--config", filepath.Join(dir, "nudge.yaml"))
@@ -360,5 +369,42 @@ func TestServeReloadsBots(t *testing.T) {
 	oneLine(t, err, "nudge.yaml:", "colour")
 	if st := s.running(t, "alpha"); st.PID != alpha.PID {
 		t.Errorf("a refused reload restarted alpha")
+	}
+}
+
+// A sandboxed bot of `nudge serve` does not see the server's secrets even
+// in a folder it may read: here the configuration's own folder, which holds
+// nudge.yaml and the data directory.
+func TestServeSandboxHidesSecrets(t *testing.T) {
+	s := serveWith(t, func(dir string) string {
+		// The bot runs as nobody (the tests run as root, or as an
+		// ordinary account that the bot shares): ordinary permissions
+		// still apply to what it may see, so let it pass through.
+		os.Chmod(dir, 0o755)
+		os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("hello"), 0o644)
+		probe := strings.Join([]string{filepath.Join(dir, "nudge.yaml"), filepath.Join(dir, "data", "admin.token"),
+			filepath.Join(dir, "notes.txt")}, ",")
+		return `  shipped: false
+  run:
+    - name: boxed
+      command: bots/testbot
+      isolation: sandbox
+      read: [.]
+      settings: {probe: "` + probe + `"}
+`
+	})
+	st := s.running(t, "boxed")
+	if !strings.HasPrefix(st.Isolation, "sandbox (namespaces") {
+		t.Errorf("isolation: %q", st.Isolation)
+	}
+	for _, tc := range []struct{ path, want string }{
+		{filepath.Join(s.dir, "nudge.yaml"), "read 0 bytes"}, // covered by an empty file
+		{filepath.Join(s.dir, "data", "admin.token"), "error: "},
+		{filepath.Join(s.dir, "notes.txt"), "read 5 bytes"},
+	} {
+		got := s.logged(t, "boxed", "probe "+tc.path+": ")
+		if !strings.HasPrefix(got, tc.want) {
+			t.Errorf("the bot reading %s: %q, want %q", tc.path, got, tc.want)
+		}
 	}
 }

@@ -24,6 +24,14 @@ type Bots struct {
 	Dir string `yaml:"dir"`
 	// Domain makes the handles of bots that name none: NAME@Domain.
 	Domain string `yaml:"domain"`
+	// Home holds a working directory per bot, HOME/NAME; "" is the folder
+	// DATA-bots beside the data directory (never inside it: a bot must not
+	// find the server's files next to its own). Relative to the
+	// configuration file's folder.
+	Home string `yaml:"home"`
+	// Isolation is the isolation of the bots that name none: none,
+	// sandbox or landlock (see the README, "How bots are kept in line").
+	Isolation string `yaml:"isolation"`
 	// HookTimeout bounds each call into a bot; a call that takes longer is
 	// abandoned (the bot's other conversations go on meanwhile).
 	HookTimeout Duration `yaml:"hook_timeout"`
@@ -74,6 +82,14 @@ type Bot struct {
 	// Disabled keeps the entry without running it (use it to turn off one
 	// shipped bot).
 	Disabled bool `yaml:"disabled"`
+	// Isolation is none, sandbox or landlock; "" is bots.isolation.
+	Isolation string `yaml:"isolation"`
+	// User runs the bot as this account (a name or a uid) when the server
+	// runs as root.
+	User string `yaml:"user"`
+	// Read are more paths a sandboxed bot may read, besides the system
+	// folders, its program and the folders of its script arguments.
+	Read []string `yaml:"read"`
 	// Server, when set, signs the bot in to another MSN server
 	// (host:port) with Password, instead of an account made on this one.
 	// Passport is that server's Passport base URL for MSNP8+ (default
@@ -88,6 +104,10 @@ type Bot struct {
 // every one. The bot host enforces them (plugins/host).
 var BotPermissions = []string{"send", "invite", "presence", "contacts", "kv", "log"}
 
+// BotIsolations are the isolations a bot may be given (plugins/host
+// implements them).
+var BotIsolations = []string{"none", "sandbox", "landlock"}
+
 func defaultBots() Bots {
 	return Bots{
 		Shipped:        true,
@@ -99,6 +119,7 @@ func defaultBots() Bots {
 		CrashWindow:    Duration(10 * time.Minute),
 		HealthInterval: Duration(30 * time.Second),
 		QueueLimit:     256,
+		Isolation:      "none",
 		Run:            []Bot{},
 	}
 }
@@ -126,6 +147,9 @@ func (b *Bots) validate() error {
 	}
 	if b.QueueLimit < 1 {
 		return &keyError{"bots.queue_limit", "must be 1 or more"}
+	}
+	if !slices.Contains(BotIsolations, b.Isolation) {
+		return &keyError{"bots.isolation", fmt.Sprintf("%q is not one of %s", b.Isolation, strings.Join(BotIsolations, ", "))}
 	}
 	seen := map[string]bool{}
 	for _, bot := range b.Run {
@@ -168,6 +192,12 @@ func (b *Bots) validate() error {
 		if bot.Protocol != 0 && (bot.Protocol < 2 || bot.Protocol > 12) {
 			return bad("protocol %d is outside 2..12", bot.Protocol)
 		}
+		if bot.Isolation != "" && !slices.Contains(BotIsolations, bot.Isolation) {
+			return bad("isolation %q is not one of %s", bot.Isolation, strings.Join(BotIsolations, ", "))
+		}
+		if strings.ContainsAny(bot.User, " \t:/") {
+			return bad("user %q is not an account name or a uid", bot.User)
+		}
 	}
 	return nil
 }
@@ -186,8 +216,12 @@ func (b *Bots) resolvePaths(base string) {
 		return filepath.Join(base, p)
 	}
 	b.Dir = abs(b.Dir)
+	b.Home = abs(b.Home)
 	for i := range b.Run {
 		r := &b.Run[i]
+		for j, p := range r.Read {
+			r.Read[j] = abs(p)
+		}
 		if strings.ContainsRune(r.Command, '/') {
 			r.Command = abs(r.Command)
 		}

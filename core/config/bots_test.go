@@ -70,6 +70,9 @@ func TestBotsErrors(t *testing.T) {
 		{"backoff", "bots:\n  restart_min: 1m\n  restart_max: 1s\n", []string{"x.yaml:3: ", "bots.restart_max"}},
 		{"crash limit", "bots:\n  crash_limit: 0\n", []string{"x.yaml:2: ", "bots.crash_limit"}},
 		{"queue limit", "bots:\n  queue_limit: 0\n", []string{"x.yaml:2: ", "bots.queue_limit"}},
+		{"isolation", "bots:\n  isolation: jail\n", []string{"x.yaml:2: ", "bots.isolation", "jail", "sandbox"}},
+		{"bot isolation", "bots:\n  run:\n    - name: a\n      isolation: chroot\n", []string{"x.yaml:2: ", "chroot", "landlock"}},
+		{"user", "bots:\n  run:\n    - name: a\n      user: a b\n", []string{`"a b"`, "account"}},
 		{"domain", "bots:\n  domain: localhost\n", []string{"x.yaml:2: ", "bots.domain"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -105,6 +108,7 @@ func TestBotPathsAreRelativeToTheFile(t *testing.T) {
       args: [scripts/bot.js]
     - name: abs
       command: /opt/bots/abs
+      read: [assets, /srv/shared]
 `)
 	dir := filepath.Dir(path)
 	for _, f := range []string{"bot.js", "scripts/bot.js"} {
@@ -124,7 +128,7 @@ func TestBotPathsAreRelativeToTheFile(t *testing.T) {
 	want := []config.Bot{
 		{Name: "dice", Command: filepath.Join(dir, "bin/dice"), Args: []string{"-v", "20", filepath.Join(dir, "bot.js"), "missing.js"}},
 		{Name: "js", Command: "node", Args: []string{filepath.Join(dir, "scripts/bot.js")}},
-		{Name: "abs", Command: "/opt/bots/abs"},
+		{Name: "abs", Command: "/opt/bots/abs", Read: []string{filepath.Join(dir, "assets"), "/srv/shared"}},
 	}
 	if !reflect.DeepEqual(c.Bots.Run, want) {
 		t.Errorf("bots.run =\n%+v\nwant\n%+v", c.Bots.Run, want)

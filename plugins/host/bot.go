@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,6 +53,7 @@ type Status struct {
 	Command       string    `json:"command"`
 	Permissions   []string  `json:"permissions"`
 	LastHealth    time.Time `json:"last_health,omitzero"` // last health check that passed
+	Isolation     string    `json:"isolation,omitempty"`  // what keeps its running process apart
 }
 
 // hungAfter consecutive hook timeouts restart a bot: its process is alive
@@ -69,6 +71,7 @@ type bot struct {
 	h     *Host
 	cfg   BotConfig
 	perms permSet
+	cred  *shim.Credential // the account it runs as; nil: the host's
 	log   *botLog
 
 	reloadCh chan struct{} // wakes the supervisor for a reload
@@ -128,7 +131,7 @@ func (b *bot) status() Status {
 		Permissions: b.perms.list(), LastHealth: b.lastHealth,
 	}
 	if b.proc != nil {
-		st.PID = b.proc.pid
+		st.PID, st.Isolation = b.proc.pid, b.proc.isolation
 	}
 	if b.sess != nil {
 		st.Online = b.sess.online()
@@ -463,12 +466,13 @@ func (b *bot) shutdown() {
 
 // proc is one running process of the bot.
 type proc struct {
-	client *plugin.Client
-	runner *procRunner
-	conn   *grpc.ClientConn
-	rpc    botpb.BotClient
-	done   <-chan struct{} // closed when the process has exited
-	pid    int
+	client    *plugin.Client
+	runner    *procRunner
+	conn      *grpc.ClientConn
+	rpc       botpb.BotClient
+	done      <-chan struct{} // closed when the process has exited
+	pid       int
+	isolation string // what keeps it apart, as Status says
 
 	allHooks bool // the bot named no hooks: try them all
 	mu       sync.Mutex
@@ -557,7 +561,7 @@ func (botPlugin) GRPCClient(ctx context.Context, broker *plugin.GRPCBroker, conn
 // start starts the process, serves it the Host service through the broker
 // and calls its Start hook.
 func (b *bot) start(ctx context.Context) (*proc, error) {
-	dir, err := b.h.workDir(b.cfg)
+	dir, err := b.h.workDir(b)
 	if err != nil {
 		return nil, err
 	}
@@ -568,8 +572,15 @@ func (b *bot) start(ctx context.Context) (*proc, error) {
 		return nil, errors.New("the program was not found")
 	}
 	var r *procRunner
-	mk := b.newRunner(shim.Spec{Program: path, Args: b.cfg.Args, Dir: dir}, sum)
+	mk := b.newRunner(b.shimSpec(path, dir), sum)
+	var sockets *plugin.UnixSocketConfig
+	if b.cred != nil {
+		// The bot's account makes its socket in go-plugin's folder and
+		// connects to the host's: both are its group's.
+		sockets = &plugin.UnixSocketConfig{Group: strconv.FormatUint(uint64(b.cred.GID), 10)}
+	}
 	pc := plugin.NewClient(&plugin.ClientConfig{
+		UnixSocketConfig: sockets,
 		HandshakeConfig:  sdk.Handshake,
 		Plugins:          plugin.PluginSet{botpb.PluginName: botPlugin{}},
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
@@ -633,7 +644,8 @@ func (b *bot) start(ctx context.Context) (*proc, error) {
 	for _, hk := range resp.GetHooks() {
 		p.hooks[hk] = true
 	}
-	b.log.info("started (pid %d)", p.pid)
+	p.isolation = b.isolationOf(r)
+	b.log.info("started (pid %d, isolation: %s)", p.pid, p.isolation)
 	return p, nil
 }
 

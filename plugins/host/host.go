@@ -35,17 +35,19 @@
 //
 // # Isolation
 //
-// A bot is not a sandbox — it runs as the host's user — but it is kept
-// apart: its environment has only what go-plugin needs (the host's
-// variables, tokens and passwords are not passed), every connection
-// between them is mutually authenticated TLS (go-plugin's AutoMTLS), the
+// Every bot is kept apart: its environment has only what go-plugin needs
+// (the host's variables, tokens and passwords are not passed), every
+// connection between them is mutually authenticated TLS (AutoMTLS), the
 // program's SHA-256 is pinned when the bot is loaded and checked before
 // every start (go-plugin's SecureConfig), and the bot runs below a shim
 // (internal/shim: the host's own executable, started again) that ends
 // everything the bot started when the bot ends, and ends the bot and all
-// of it when the host dies, even by SIGKILL. Nothing a bot writes can crash
-// the host: its standard error is sanitised before go-plugin parses it,
-// and every call into it has a deadline.
+// of it when the host dies, even by SIGKILL. It works in a folder of its
+// own outside the data directory. Nothing a bot writes can crash the host:
+// its standard error is sanitised before go-plugin parses it, and every
+// call into it has a deadline. What else it can reach of the server and
+// the system is its Isolation (a sandbox, or Landlock) and its account
+// (BotConfig.User).
 package host
 
 import (
@@ -70,7 +72,16 @@ type BotConfig struct {
 	Name    string   // lower-case letters, digits, hyphens
 	Command string   // a path, or a program name looked up in PATH
 	Args    []string // its arguments
-	Dir     string   // working directory; "" is DataDir/NAME
+	Dir     string   // working directory; "" is Config.BotsDir/NAME
+
+	// Isolation is how the bot is kept apart (see Isolation); "" is none.
+	Isolation Isolation
+	// User, when set, is the account the bot runs as (a name or a uid);
+	// the host must run as root.
+	User string
+	// Read are more paths a sandboxed bot may read (besides the system
+	// folders, its program and the folders of the files in Args).
+	Read []string
 
 	Email        string // its MSN handle
 	FriendlyName string
@@ -107,8 +118,18 @@ type Config struct {
 	PassportURL string
 	Admin       *adminapi.Client
 
-	// DataDir holds a working directory per bot; "" means a temporary one.
+	// DataDir is the service's data directory (database, admin token,
+	// keys): bots work outside it and a sandboxed bot never sees it. A
+	// bot's working directory that older versions kept in DataDir/bots is
+	// moved to BotsDir.
 	DataDir string
+	// BotsDir holds a working directory per bot, BotsDir/NAME; "" is
+	// DataDir-bots beside the data directory, or a temporary folder
+	// without a DataDir.
+	BotsDir string
+	// Hidden are more paths a sandboxed bot must never see, even below a
+	// folder it may read: the configuration file, TLS keys.
+	Hidden []string
 
 	HookTimeout    time.Duration // default 10s
 	StartTimeout   time.Duration // for the process to start and Start to return; default 20s
@@ -207,7 +228,13 @@ func (h *Host) newBot(bc BotConfig) (*bot, error) {
 	if bc.Server != "" && bc.Password == "" {
 		return nil, fmt.Errorf("bot %q: server %s needs a password", bc.Name, bc.Server)
 	}
-	return newBot(h, bc, perms), nil
+	cred, err := runAs(bc)
+	if err != nil {
+		return nil, fmt.Errorf("bot %q: %w", bc.Name, err)
+	}
+	b := newBot(h, bc, perms)
+	b.cred = cred
+	return b, nil
 }
 
 // Start starts every bot in the background and returns at once; a bot that
@@ -218,13 +245,21 @@ func (h *Host) Start(ctx context.Context) error {
 	if h.ctx != nil {
 		return errors.New("bot host: already started")
 	}
-	if h.cfg.DataDir == "" {
+	var err error
+	switch {
+	case h.cfg.BotsDir != "":
+	case h.cfg.DataDir != "":
+		h.cfg.BotsDir = filepath.Clean(h.cfg.DataDir) + "-bots"
+	default:
 		dir, err := os.MkdirTemp("", "nudge-bots-")
 		if err != nil {
 			return fmt.Errorf("bot host: %w", err)
 		}
 		h.tmpDir = dir
-		h.cfg.DataDir = dir
+		h.cfg.BotsDir = dir
+	}
+	if h.cfg.BotsDir, err = filepath.Abs(h.cfg.BotsDir); err != nil {
+		return fmt.Errorf("bot host: %w", err)
 	}
 	h.spawner = newSpawner()
 	h.ctx, h.cancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -562,14 +597,51 @@ func (h *Host) Logs(name string, after uint64, limit int) ([]LogEntry, error) {
 	return b.log.since(after, limit), nil
 }
 
-// workDir returns (and makes) the bot's working directory.
-func (h *Host) workDir(bc BotConfig) (string, error) {
-	dir := bc.Dir
+// workDir returns (and makes) the bot's working directory, owned by the
+// account the bot runs as.
+func (h *Host) workDir(b *bot) (string, error) {
+	dir := b.cfg.Dir
 	if dir == "" {
-		dir = filepath.Join(h.cfg.DataDir, "bots", bc.Name)
+		dir = filepath.Join(h.cfg.BotsDir, b.cfg.Name)
+		h.moveOldWorkDir(b, dir)
+	}
+	// The bots' folder can be passed through, not listed: a bot that runs
+	// as another account reaches its own folder in it, and no other.
+	if err := os.MkdirAll(h.cfg.BotsDir, 0o711); err != nil {
+		return "", fmt.Errorf("cannot make the bots' folder: %w", err)
+	}
+	if fi, err := os.Stat(h.cfg.BotsDir); err == nil && b.cred != nil && fi.Mode().Perm()&0o001 == 0 {
+		os.Chmod(h.cfg.BotsDir, fi.Mode().Perm()|0o001)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("cannot make the bot's working directory: %w", err)
 	}
-	return dir, nil
+	if c := b.cred; c != nil {
+		if err := os.Chown(dir, int(c.UID), int(c.GID)); err != nil {
+			return "", fmt.Errorf("cannot give the working directory %s to uid %d: %w", dir, c.UID, err)
+		}
+	}
+	return filepath.Abs(dir)
+}
+
+// moveOldWorkDir moves a working directory from where older versions kept
+// it, in the data directory, to dir.
+func (h *Host) moveOldWorkDir(b *bot, dir string) {
+	if h.cfg.DataDir == "" {
+		return
+	}
+	old := filepath.Join(h.cfg.DataDir, "bots", b.cfg.Name)
+	if _, err := os.Stat(old); err != nil {
+		return
+	}
+	if _, err := os.Stat(dir); err == nil {
+		return
+	}
+	os.MkdirAll(filepath.Dir(dir), 0o700)
+	if err := os.Rename(old, dir); err != nil {
+		b.log.warn("cannot move the working directory out of the data directory (%v); move %s to %s by hand", err, old, dir)
+		return
+	}
+	os.Remove(filepath.Dir(old)) // DATA/bots, once empty
+	b.log.info("moved its working directory out of the data directory, to %s", dir)
 }

@@ -21,8 +21,17 @@ func TestJavaScriptBot(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@grpc", "grpc-js")); err != nil {
 		t.Fatal("the JavaScript bot's packages are not installed: run make deps (scripts/deps.d/40-bots.sh)")
 	}
-	js := host.BotConfig{Name: "js-hello", Command: node, Args: []string{filepath.Join(dir, "bot.js")},
-		Email: "js-hello@bots.localhost", FriendlyName: "Hello from JavaScript", Permissions: []string{"send", "kv", "log"}}
+	for _, iso := range []host.Isolation{host.IsolationNone, host.IsolationSandbox} {
+		t.Run(string(iso), func(t *testing.T) {
+			js := host.BotConfig{Name: "js-hello", Command: node, Args: []string{filepath.Join(dir, "bot.js")},
+				Email: "js-hello@bots.localhost", FriendlyName: "Hello from JavaScript", Permissions: []string{"send", "kv", "log"},
+				Isolation: iso, Read: []string{filepath.Join(dir, "..", "..", "proto")}}
+			testJavaScriptBot(t, js)
+		})
+	}
+}
+
+func testJavaScriptBot(t *testing.T, js host.BotConfig) {
 	e := start(t, []host.BotConfig{js})
 	alice := e.newPerson(t, "alice")
 	alice.add("js-hello@bots.localhost")

@@ -49,6 +49,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
+	os.Chmod(dir, 0o755) // bots that run as another account run these too
 	args := []string{"build", "-o", dir + string(filepath.Separator)}
 	for _, pkg := range botPackages {
 		args = append(args, pkg)

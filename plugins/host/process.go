@@ -175,11 +175,18 @@ func (r *procRunner) Start(ctx context.Context) error {
 		return err
 	}
 	reports := shim.ReadReports(r.status)
+	changed := make(chan struct{}, 1)
+	ended := make(chan struct{})
 	go func() {
+		defer close(ended)
 		for rep := range reports {
 			r.mu.Lock()
 			r.report = rep
 			r.mu.Unlock()
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
 		}
 		r.status.Close()
 	}()
@@ -197,11 +204,26 @@ func (r *procRunner) Start(ctx context.Context) error {
 			return nil
 		}
 		select {
+		case <-changed:
+		case <-ended:
+			r.mu.Lock()
+			rep := r.report
+			r.mu.Unlock()
+			if rep.Err != "" {
+				return errors.New(rep.Err)
+			}
+			return errors.New("the bot's shim ended before it started the bot (its log may say why)")
 		case <-ctx.Done():
 			return fmt.Errorf("the bot did not start: %w", ctx.Err())
-		case <-time.After(5 * time.Millisecond):
 		}
 	}
+}
+
+// mode is what confines the bot, as the shim reported it.
+func (r *procRunner) mode() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.report.Mode
 }
 
 func (r *procRunner) Wait(context.Context) error {

@@ -69,8 +69,9 @@ type Credential struct {
 const HostPIDEnv = "NUDGE_HOST_PID"
 
 // statusFD is the shim's end of the pipe on which it reports to the host:
-// "pid N" once the bot runs (N in the host's PID namespace), "error TEXT"
-// when it could not start it, and "exit TEXT" (how the bot ended) last.
+// "mode TEXT" (what confines a sandboxed bot), "pid N" once the bot runs
+// (N in the host's PID namespace), "error TEXT" when it could not start
+// it, and "exit TEXT" (how the bot ended) last.
 const statusFD = 3
 
 // Command returns the command that runs spec through the shim, with the
@@ -91,6 +92,7 @@ func Command(spec Spec, status *os.File) (*exec.Cmd, error) {
 
 // Report is what the shim said on its status pipe.
 type Report struct {
+	Mode string // what confines a sandboxed bot ("namespaces and Landlock ABI 6")
 	PID  int    // the bot's process id, 0 until it runs
 	Err  string // why the bot could not start
 	Exit string // how the bot ended ("exit status 3", "signal: killed")
@@ -107,6 +109,8 @@ func ReadReports(r io.Reader) <-chan Report {
 		for sc.Scan() {
 			kind, text, _ := strings.Cut(sc.Text(), " ")
 			switch kind {
+			case "mode":
+				rep.Mode = text
 			case "pid":
 				rep.PID, _ = strconv.Atoi(text)
 			case "error":
@@ -178,18 +182,22 @@ func main(rawSpec string) int {
 	}
 	defer removeSocketDir(spec.SocketDir)
 
-	cmd, err := botCommand(spec)
+	cmd, mode, err := startBot(spec, rep.f)
 	if err != nil {
 		return rep.fail(err)
-	}
-	if err := cmd.Start(); err != nil {
-		return rep.fail(fmt.Errorf("cannot start %s: %w", spec.Program, err))
 	}
 	bot := cmd.Process.Pid
 	pid := bot
 	if spec.Sandbox != nil {
 		// The bot is the sandbox init's child; the host wants the bot.
-		pid = awaitChild(bot, 5*time.Second)
+		if pid = awaitChild(bot, 10*time.Second); pid == 0 {
+			// The init ended without starting it, and said why.
+			ws, _ := superviseUntilEnd(bot, sigs)
+			return exitCode(ws)
+		}
+	}
+	if mode != "" {
+		rep.say("mode", mode)
 	}
 	rep.say("pid", strconv.Itoa(pid))
 
@@ -313,19 +321,33 @@ func parentOf(pid int) int {
 	return pp
 }
 
-// awaitChild returns the first child of pid, waiting for it a while; pid
-// itself when none appears.
+// awaitChild returns the first child of pid, waiting for it a while: 0
+// when pid ends first, pid itself when no child appears.
 func awaitChild(pid int, wait time.Duration) int {
 	deadline := time.Now().Add(wait)
 	for {
 		for _, d := range descendants(pid) {
 			return d
 		}
+		if !running(pid) {
+			return 0
+		}
 		if time.Now().After(deadline) {
 			return pid
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+}
+
+// running reports whether pid has not ended (a zombie has).
+func running(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z' && s[i+2] != 'X'
 }
 
 func removeSocketDir(dir string) {
@@ -366,11 +388,11 @@ func exitCode(ws unix.WaitStatus) int {
 	return 1
 }
 
-// botCommand is the bot's command: the program itself, or the sandbox's
-// init that runs it.
-func botCommand(spec Spec) (*exec.Cmd, error) {
+// startBot starts the bot, or the sandbox's init that runs it, and says
+// what confines it.
+func startBot(spec Spec, status *os.File) (*exec.Cmd, string, error) {
 	if spec.Sandbox != nil {
-		return sandboxCommand(spec)
+		return startSandbox(spec, status)
 	}
 	cmd := exec.Command(spec.Program, spec.Args...)
 	cmd.Dir = spec.Dir
@@ -380,10 +402,23 @@ func botCommand(spec Spec) (*exec.Cmd, error) {
 	if u := spec.User; u != nil {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: u.Groups}
 		if err := giveTo(u, spec.SocketDir); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
-	return cmd, nil
+	if err := cmd.Start(); err != nil {
+		return nil, "", startError(spec, err)
+	}
+	return cmd, "", nil
+}
+
+// startError says why the bot could not start, and what to look at when
+// it runs as another account.
+func startError(spec Spec, err error) error {
+	if spec.User != nil && errors.Is(err, syscall.EACCES) {
+		return fmt.Errorf("cannot start %s as uid %d: %w (can that account reach the program, and its working directory %s?)",
+			spec.Program, spec.User.UID, err, spec.Dir)
+	}
+	return fmt.Errorf("cannot start %s: %w", spec.Program, err)
 }
 
 // botEnv is the shim's environment for the bot, with HostPIDEnv naming

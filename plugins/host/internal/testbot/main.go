@@ -16,12 +16,16 @@
 //	pid           its process id
 //	settings      its settings, as k=v sorted by key
 //	picture N     sets a display picture of N bytes (byte i is i%251)
+//	read PATH     reads a file: "read: N bytes" or "error: …"
+//	write PATH    writes a file: "written" or "error: …"
+//	whoami        its uid, and how many processes it can see in /proc
 //	spawn         starts a daemon (sleep, in a session of its own) and says
 //	              "spawned PID"
 //
 // With the setting crash=start its Start hook exits the process, so that it
 // never comes up (a crash loop). With spawn=start it starts a daemon in its
-// Start hook and logs "spawned PID".
+// Start hook and logs "spawned PID". With probe=PATH,PATH… it reads each
+// path at start and logs "probe PATH: read N bytes" (or the error).
 package main
 
 import (
@@ -49,6 +53,16 @@ func (b *testbot) Start(_ context.Context, env *sdk.Env) error {
 	}
 	b.env = env
 	env.Log.Info("settings: " + b.settings())
+	if probe := env.Settings["probe"]; probe != "" {
+		for _, p := range strings.Split(probe, ",") {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				env.Log.Info(fmt.Sprintf("probe %s: error: %v", p, err))
+			} else {
+				env.Log.Info(fmt.Sprintf("probe %s: read %d bytes", p, len(data)))
+			}
+		}
+	}
 	if env.Settings["spawn"] == "start" {
 		pid, err := spawn()
 		if err != nil {
@@ -162,6 +176,31 @@ func (b *testbot) OnMessage(ctx context.Context, m *sdk.Message) error {
 		}
 	case "pid":
 		return m.Reply(ctx, "pid: "+strconv.Itoa(os.Getpid()))
+	case "read":
+		if len(f) == 2 {
+			b, err := os.ReadFile(f[1])
+			if err != nil {
+				return m.Reply(ctx, "error: "+err.Error())
+			}
+			return m.Reply(ctx, fmt.Sprintf("read: %d bytes", len(b)))
+		}
+	case "write":
+		if len(f) == 2 {
+			if err := os.WriteFile(f[1], []byte("x"), 0o600); err != nil {
+				return m.Reply(ctx, "error: "+err.Error())
+			}
+			return m.Reply(ctx, "written")
+		}
+	case "whoami":
+		procs := 0
+		if entries, err := os.ReadDir("/proc"); err == nil {
+			for _, e := range entries {
+				if _, err := strconv.Atoi(e.Name()); err == nil {
+					procs++
+				}
+			}
+		}
+		return m.Reply(ctx, fmt.Sprintf("uid %d, %d processes", os.Getuid(), procs))
 	case "settings":
 		return m.Reply(ctx, "settings: "+b.settings())
 	case "spawn":
