@@ -10,7 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
 	"github.com/nudge-im/nudge/core/config"
+	"github.com/nudge-im/nudge/core/server"
 	"github.com/nudge-im/nudge/core/store"
 )
 
@@ -266,5 +270,46 @@ func TestUnknownCommand(t *testing.T) {
 	_, _, err := run(t, "", "srve")
 	if err == nil || !strings.Contains(err.Error(), `"srve"`) || !strings.Contains(err.Error(), "serve") {
 		t.Errorf("unknown command: %v; want it named, and serve suggested", err)
+	}
+}
+
+// TestBenchRefusesOversizedMessages: a relay message over 1664 bytes would
+// have the switchboard close every connection and the report show 0 msg/s;
+// it is refused before anything runs.
+func TestBenchRefusesOversizedMessages(t *testing.T) {
+	_, _, err := run(t, "", "bench", "--size", "1665", "--token", "x", "--http", "http://127.0.0.1:1")
+	oneLine(t, err, "--size 1665", "1664")
+}
+
+// TestWelcomeNamesTheToken: the start-up banner says where the admin token
+// is — the data directory's file, or the config when it sets one (and no
+// file is written then) — and which file clients trust.
+func TestWelcomeNamesTheToken(t *testing.T) {
+	for _, configured := range []string{"", "from-the-config"} {
+		cfg := config.Default()
+		cfg.Data = t.TempDir()
+		cfg.Listen = config.Listen{NS: "127.0.0.1:0", SB: "127.0.0.1:0", HTTP: "127.0.0.1:0", HTTPS: "127.0.0.1:0"}
+		cfg.Login.BcryptCost = 4
+		cfg.Admin.Token = configured
+		srv, err := server.Start(context.Background(), cfg, zerolog.Nop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := &cobra.Command{}
+		var out bytes.Buffer
+		cmd.SetErr(&out)
+		printWelcome(cmd, cfg, srv)
+		srv.Close()
+		banner := out.String()
+		file := filepath.Join(cfg.Data, "admin.token")
+		if configured == "" && !strings.Contains(banner, "token in "+file) {
+			t.Errorf("banner does not name %s:\n%s", file, banner)
+		}
+		if configured != "" && (strings.Contains(banner, file) || !strings.Contains(banner, "admin.token in the config")) {
+			t.Errorf("banner with a configured token:\n%s", banner)
+		}
+		if !strings.Contains(banner, filepath.Join(cfg.Data, "passport-ca.crt")) {
+			t.Errorf("banner does not say which file clients trust:\n%s", banner)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nudge-im/nudge/core/config"
+	"github.com/nudge-im/nudge/core/passport"
 	"github.com/nudge-im/nudge/core/server"
 )
 
@@ -137,10 +139,18 @@ func printWelcome(cmd *cobra.Command, cfg config.Config, srv *server.Server) {
 		if a.HTTPS != "" {
 			fmt.Fprintf(&b, ", https://%s", a.HTTPS)
 		}
-		fmt.Fprintf(&b, "\n  Admin API, /metrics      http://%s  (token in %s/admin.token)\n", a.HTTP, cfg.Data)
+		token := "token in " + filepath.Join(cfg.Data, "admin.token")
+		if cfg.Admin.Token != "" {
+			token = "token: admin.token in the config"
+		}
+		fmt.Fprintf(&b, "\n  Admin API, /metrics      http://%s  (%s)\n", a.HTTP, token)
 		if srv.Web != nil {
 			fmt.Fprintf(&b, "  Web Messenger            http://%s/web/\n", a.HTTP)
 		}
+	}
+	if a.HTTPS != "" && cfg.Passport.Cert == "" {
+		fmt.Fprintf(&b, "  Clients trust            %s  (see \"Connecting real clients\" in the README)\n",
+			filepath.Join(cfg.Data, passport.CAFile))
 	}
 	where := "--data " + cfg.Data
 	if cfg.Database.URL != "" {

@@ -161,12 +161,12 @@ func twnParams() string {
 // refer answers USR I on a Dispatch Server with the Notification Server to
 // use, in the shape of the client's version.
 func (s *session) refer(c *msnp.Command) error {
-	fields := []string{"NS", s.srv.cfg.Referral}
+	fields := []string{"NS", s.referral(s.srv.cfg.Referral)}
 	switch s.dialect.XFRNSFields {
 	case 1:
 		fields = append(fields, "0")
 	case 2:
-		fields = append(fields, "0", s.srv.cfg.Address)
+		fields = append(fields, "0", s.referral(s.srv.cfg.Address))
 	}
 	s.send(msnp.New("XFR", c.TrID, fields...))
 	s.log.Info().Str("user", s.loginEmail).Str("to", s.srv.cfg.Referral).Msg("referred to a notification server")

@@ -40,7 +40,7 @@ func (s *session) handleXFR(c *msnp.Command) error {
 		s.log.Info().Err(err).Msg("XFR SB refused")
 		return s.fail(c, msnp.ErrTooActive)
 	}
-	s.reply(c, "SB", addr, "CKI", cookie)
+	s.reply(c, "SB", s.referral(addr), "CKI", cookie)
 	return nil
 }
 

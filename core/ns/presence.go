@@ -302,7 +302,7 @@ func (s *session) HidePresence(email string) {
 
 // Ring implements directory.Peer.
 func (s *session) Ring(r directory.Ring) {
-	s.send(msnp.Notice("RNG", r.SessionID, r.Address, "CKI", r.Cookie, r.Caller, msnp.EncodeParam(r.CallerName)))
+	s.send(msnp.Notice("RNG", r.SessionID, s.referral(r.Address), "CKI", r.Cookie, r.Caller, msnp.EncodeParam(r.CallerName)))
 }
 
 // ReverseAdded implements directory.Peer: someone put the user on their FL.

@@ -349,6 +349,27 @@ func (s *session) signOut() {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
+// referral is the address a client is sent to (XFR, RNG): addr as it is,
+// unless its host is unspecified (a server listening on every address with
+// no public host set), which becomes the address this client's own
+// connection came in on — one it can reach, which 127.0.0.1 is not for a
+// client on another machine.
+func (s *session) referral(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsUnspecified() {
+		return addr
+	}
+	localHost, _, _ := net.SplitHostPort(s.conn.LocalAddr().String())
+	ip := net.ParseIP(localHost)
+	if ip == nil {
+		return addr
+	}
+	if v4 := ip.To4(); v4 != nil {
+		ip = v4 // an IPv4 client on a dual-stack socket: MSN clients need IPv4
+	}
+	return net.JoinHostPort(ip.String(), port)
+}
+
 // authenticated gives back the session's place among the connections not
 // signed in, once: at sign-in or when the connection ends.
 func (s *session) authenticated() {

@@ -265,6 +265,7 @@ func (s *Server) start() error {
 		srv := s.httpServer(operator)
 		s.serve("operator", func() error { return srv.Serve(connlimit.Listener(ln, lim.HTTPConnections)) })
 	}
+	s.warnReferrals()
 	s.log.Info().Str("ns", addrs.NS).Str("sb", addrs.SB).Str("http", addrs.HTTP).Str("https", addrs.HTTPS).
 		Str("ds", addrs.DS).Str("operator", addrs.Operator).Str("data", cfg.Data).Msg("nudge is serving")
 	return nil
@@ -388,7 +389,7 @@ func (s *Server) httpHandlers() (shared, operator http.Handler) {
 	addrs := s.Addrs()
 	lim := s.cfg.Limits
 	s.gateway = gateway.New(gateway.Config{
-		NSAddr: addrs.NS, SBAddr: addrs.SB, Log: s.log,
+		NSAddr: local(addrs.NS), SBAddr: local(addrs.SB), Log: s.log,
 		Dial:         s.dialInside,
 		MaxSessions:  lim.GatewaySessions,
 		MaxPerSource: lim.GatewaySessionsPerAddress,
@@ -397,7 +398,7 @@ func (s *Server) httpHandlers() (shared, operator http.Handler) {
 	})
 	mux.Handle(gateway.Path, s.gateway)
 	if s.cfg.Web.Enabled {
-		s.Web = web.New(web.Config{NSAddr: addrs.NS, SBAddr: addrs.SB, Log: s.log, Grace: time.Duration(s.cfg.Web.Grace),
+		s.Web = web.New(web.Config{NSAddr: local(addrs.NS), SBAddr: local(addrs.SB), Log: s.log, Grace: time.Duration(s.cfg.Web.Grace),
 			Dial: s.dialInside})
 		for _, p := range web.Paths() {
 			mux.Handle(p, s.Web)
@@ -514,7 +515,9 @@ func (s *Server) watchAccounts() error {
 }
 
 // public turns a listen address into the address clients are told: the
-// public host when set, and never an unspecified address.
+// public host when set, else the listen address. An unspecified one
+// (0.0.0.0, [::]) stays so: the Notification server puts in its place the
+// address each client's own connection came in on (ns.Referral).
 func (s *Server) public(addr string) string {
 	if addr == "" {
 		return ""
@@ -522,10 +525,48 @@ func (s *Server) public(addr string) string {
 	host, port, _ := net.SplitHostPort(addr)
 	if s.cfg.PublicHost != "" {
 		host = s.cfg.PublicHost
-	} else if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
-		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// local turns a listen address into one this process can dial (the
+// gateway and the Web Messenger connect to the servers): loopback for an
+// unspecified address.
+func local(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err == nil && ip != nil && ip.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return addr
+}
+
+// warnReferrals says at start when the address clients are referred to
+// cannot be known or will not reach: listening on every address without a
+// public host (clients are referred to the address they came in on, which
+// behind NAT or a port forward is not one they can reach), or a switchboard
+// on loopback behind a Notification server that is not.
+func (s *Server) warnReferrals() {
+	a := s.Addrs()
+	ipOf := func(addr string) net.IP {
+		host, _, _ := net.SplitHostPort(addr)
+		return net.ParseIP(host)
+	}
+	if s.cfg.PublicHost == "" {
+		for _, addr := range []string{a.NS, a.DS, a.SB} {
+			if ip := ipOf(addr); ip != nil && ip.IsUnspecified() {
+				s.log.Warn().Str("listen", addr).Msg("listening on every address without --public-host (public_host): " +
+					"clients are referred to the address their own connection came in on, which clients behind NAT " +
+					"or a port forward cannot reach; set --public-host to the address they use")
+				break
+			}
+		}
+	}
+	public := ipOf(net.JoinHostPort(s.cfg.PublicHost, "0"))
+	if sb, ns := ipOf(a.SB), ipOf(a.NS); sb != nil && sb.IsLoopback() &&
+		((ns != nil && !ns.IsLoopback()) || (public != nil && !public.IsLoopback())) {
+		s.log.Warn().Str("sb", a.SB).Msg("the switchboard listens on loopback only: clients on other machines " +
+			"cannot open conversations; set --sb to an address they reach")
+	}
 }
 
 // adminToken returns the configured token or the one kept in the data

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -422,5 +423,39 @@ func TestProfilesNeedTheToken(t *testing.T) {
 	}
 	if code := get("Bearer " + srv.AdminToken); code != http.StatusOK {
 		t.Errorf("with token: %d", code)
+	}
+}
+
+// TestReferralWarnings: the start says when the address clients are
+// referred to cannot be known (every address, no public host) or cannot
+// be reached (a switchboard on loopback behind a reachable server), and is
+// quiet when it can.
+func TestReferralWarnings(t *testing.T) {
+	for _, tc := range []struct {
+		ns, sb, public string
+		want           []string
+	}{
+		{"0.0.0.0:0", "0.0.0.0:0", "", []string{"--public-host"}},
+		{"0.0.0.0:0", "0.0.0.0:0", "192.0.2.10", nil},
+		{"0.0.0.0:0", "127.0.0.1:0", "192.0.2.10", []string{"switchboard listens on loopback"}},
+		{"127.0.0.1:0", "127.0.0.1:0", "", nil},
+	} {
+		cfg := testConfig(t)
+		cfg.Listen.NS, cfg.Listen.SB, cfg.PublicHost = tc.ns, tc.sb, tc.public
+		var logs bytes.Buffer
+		srv, err := server.Start(context.Background(), cfg, zerolog.New(&logs).Level(zerolog.WarnLevel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.Close()
+		got := logs.String()
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("ns %s sb %s public %q: no warning with %q in\n%s", tc.ns, tc.sb, tc.public, w, got)
+			}
+		}
+		if len(tc.want) == 0 && strings.Contains(got, "referred") || len(tc.want) == 0 && strings.Contains(got, "loopback only") {
+			t.Errorf("ns %s sb %s public %q: warned\n%s", tc.ns, tc.sb, tc.public, got)
+		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/nudge-im/nudge/core/adminapi"
+	"github.com/nudge-im/nudge/msnp"
 )
 
 // Options say what to measure and how hard.
@@ -133,6 +134,11 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	start := time.Now()
 	if opts.Workers <= 0 {
 		opts.Workers = 50
+	}
+	// A switchboard closes the connection of a client that sends a larger
+	// MSG: the relay would measure nothing.
+	if opts.MessageSize > msnp.MaxMessagePayload || opts.MessageSize < 0 {
+		return nil, fmt.Errorf("--size %d: a message is at most %d bytes, the most a switchboard relays", opts.MessageSize, msnp.MaxMessagePayload)
 	}
 	b := &runner{opts: opts, admin: adminapi.New(opts.HTTP, opts.Token), run: runID()}
 	defer b.cleanup()
