@@ -117,8 +117,10 @@
 // the reader is behind, so a transfer goes at the reader's pace. Control
 // messages go first and data messages take turns chunk by chunk, so
 // several transfers share a switchboard. A received file is handed to its
-// io.Writer by a goroutine of its own; a writer slower than the network
-// holds the sender back the same way. The version 2 packets of MSNP16+
+// io.Writer by a goroutine of its own, through a buffer of 4 MiB; a
+// writer slower than that holds the sender back the same way. Close ends
+// the transfers under way (their Err wraps ErrClosed) and does not wait
+// for an io.Reader or io.Writer stuck in a call. The version 2 packets of MSNP16+
 // (P2Pv2) would replace the packet codec and the acknowledgement rule of
 // this layer; sessions, MSNSLP, objects and the API above stay as they are.
 //

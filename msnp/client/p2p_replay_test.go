@@ -281,7 +281,10 @@ func TestReplayFetchRefused(t *testing.T) {
 // them naming a file by its Location (CVE-2010-0013).
 func TestReplayServeDisplayPicture(t *testing.T) {
 	picture := bytes.Repeat([]byte{0xff, 0xd8, 0, '\r', '\n'}, 700)
-	c, n := p2pSignIn(t, "alice@example.com", func(cfg *Config) { cfg.DisplayPicture = picture })
+	c, n := p2pSignIn(t, "alice@example.com", func(cfg *Config) {
+		cfg.DisplayPicture = picture
+		cfg.TransferTimeout = time.Second // Pidgin never says BYE: its session is reaped
+	})
 	bob := ringPeer(t, c, n)
 	own := c.DisplayPicture()
 	if own == nil || own.SHA1D != p2p.SHA1D(picture) || own.Creator != "alice@example.com" || own.Size != int64(len(picture)) {
@@ -310,6 +313,20 @@ func TestReplayServeDisplayPicture(t *testing.T) {
 			bob.sendSLP(p2p.NewBye("alice@example.com", "bob@example.com", inv.CallID, inv.SessionID()), 0)
 			bob.readMessage() // its ACK
 		}
+	}
+	l := c.p2p.link(c, "bob@example.com")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		l.mu.Lock()
+		n := len(l.sessions)
+		l.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions left after their requesters went quiet", n)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 
 	for _, obj := range []string{

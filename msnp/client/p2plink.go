@@ -280,7 +280,7 @@ func (l *link) transmit(batch []outPacket) []inflight {
 	keep := batch[:0]
 	l.mu.Lock()
 	for _, p := range batch {
-		if p.m.h.TotalSize > p2p.MaxChunk {
+		if len(p.m.data) > p2p.MaxChunk || p.m.src != nil {
 			// A message of several chunks must stay on one switchboard:
 			// a receiver cannot fill in chunks lost with another.
 			if p.m.sb == nil {

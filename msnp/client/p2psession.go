@@ -337,6 +337,9 @@ func (l *link) serveObject(inv *p2p.SLP, decline func(string)) {
 		decline("object not published")
 		return
 	}
+	if data == nil {
+		data = []byte{} // an empty object is still a whole message
+	}
 	appID := inv.AppID()
 	if appID == 0 {
 		appID = p2p.AppIDObject
