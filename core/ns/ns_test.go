@@ -629,3 +629,22 @@ func TestLSTNamesEveryContact(t *testing.T) {
 		}
 	}
 }
+
+// A client that has read the echo of its first CHG is online for everyone
+// already: a bot, say, may have someone call it the moment it signed in.
+func TestOnlineWhenCHGEchoed(t *testing.T) {
+	srv := coretest.Start(t, coretest.WithoutChallenges())
+	srv.AddUser(t, "alice@example.com", "pw", "Alice")
+	for i := range 20 {
+		alice := login(t, srv, 7, "alice@example.com", "pw")
+		alice.send("CHG 5 NLN")
+		alice.expect("CHG 5 NLN")
+		p := srv.Dir.Lookup("alice@example.com")
+		if p == nil {
+			t.Fatalf("sign-in %d: not in the directory", i)
+		}
+		if _, ok := p.PresenceFor("bob@example.com"); !ok {
+			t.Fatalf("sign-in %d: offline to others after the CHG echo", i)
+		}
+	}
+}

@@ -30,14 +30,16 @@ func (s *session) handleCHG(c *msnp.Command) error {
 	if s.dialect.MSNObject {
 		msnobj = c.Param(2)
 	}
-	s.send(c) // the echo is exact
-
+	// The status is set before the echo leaves, so that a client that
+	// reads it and has someone call it at once is online for them; under
+	// the lock, so that no contact's NLN overtakes the echo.
 	s.mu.Lock()
 	first := !s.online
 	s.online = true
 	s.presence.Status = status
 	s.presence.Capabilities = caps
 	s.presence.MSNObject = msnobj
+	s.send(c) // the echo is exact
 	s.mu.Unlock()
 
 	if first {
