@@ -17,6 +17,7 @@
 //	PUT    /admin/v1/accounts/{email}/password {"password"} → 204
 //	POST   /admin/v1/batch/accounts            {"emails", "password", "bcrypt_cost"} → 204
 //	POST   /admin/v1/batch/delete              {"emails"} → 204
+//	POST   /admin/v1/batch/contacts            {"pairs": [{"owner", "contact"}]} → 204: each owner puts the contact on its FL
 package admin
 
 import (
@@ -61,6 +62,7 @@ func New(st store.Store, token string, log zerolog.Logger) *API {
 	a.kvRoutes()
 	a.mux.HandleFunc("POST /admin/v1/batch/accounts", a.createBatch)
 	a.mux.HandleFunc("POST /admin/v1/batch/delete", a.deleteBatch)
+	a.mux.HandleFunc("POST /admin/v1/batch/contacts", a.contactsBatch)
 	a.auth = a.authenticate(a.mux)
 	return a
 }
@@ -192,6 +194,25 @@ func (a *API) deleteBatch(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// contactsBatch builds contact lists for load tests: each owner puts its
+// contact on its FL, in one transaction.
+func (a *API) contactsBatch(w http.ResponseWriter, r *http.Request) {
+	var req adminapi.NewContacts
+	if !readJSONLimit(w, r, &req, 16<<20) {
+		return
+	}
+	pairs := make([]store.ContactPair, len(req.Pairs))
+	for i, p := range req.Pairs {
+		pairs[i] = store.ContactPair{Owner: p.Owner, Contact: p.Contact}
+	}
+	if err := a.st.AddContacts(r.Context(), pairs); err != nil {
+		a.fail(w, err)
+		return
+	}
+	a.log.Info().Int("contacts", len(pairs)).Msg("contacts added in a batch")
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func (a *API) fail(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -199,7 +220,7 @@ func (a *API) fail(w http.ResponseWriter, err error) {
 	case errors.Is(err, store.ErrExists):
 		writeError(w, http.StatusConflict, "account already exists")
 	case errors.Is(err, store.ErrInvalidEmail), errors.Is(err, store.ErrInvalidName), errors.Is(err, store.ErrInvalidPassword),
-		errors.Is(err, store.ErrBatchTooLarge):
+		errors.Is(err, store.ErrBatchTooLarge), errors.Is(err, store.ErrListFull):
 		writeError(w, http.StatusBadRequest, err.Error())
 	default:
 		a.log.Error().Err(err).Msg("admin request failed")

@@ -38,6 +38,17 @@ type NewAccounts struct {
 	BcryptCost int      `json:"bcrypt_cost,omitempty"`
 }
 
+// ContactPair is one FL entry of a batch: Owner puts Contact on its FL.
+type ContactPair struct {
+	Owner   string `json:"owner"`
+	Contact string `json:"contact"`
+}
+
+// NewContacts is the body of a batch of FL entries (load tests).
+type NewContacts struct {
+	Pairs []ContactPair `json:"pairs"`
+}
+
 // Error is a refusal from the API, with its HTTP status.
 type Error struct {
 	Status  int
@@ -113,6 +124,12 @@ func (c *Client) CreateAccounts(ctx context.Context, a NewAccounts) error {
 // DeleteAccounts deletes many accounts at once; missing ones are skipped.
 func (c *Client) DeleteAccounts(ctx context.Context, emails []string) error {
 	return c.Do(ctx, http.MethodPost, "/admin/v1/batch/delete", map[string][]string{"emails": emails}, nil)
+}
+
+// AddContacts puts each pair's contact on its owner's FL, in one
+// transaction on the server (see NewContacts).
+func (c *Client) AddContacts(ctx context.Context, pairs []ContactPair) error {
+	return c.Do(ctx, http.MethodPost, "/admin/v1/batch/contacts", NewContacts{Pairs: pairs}, nil)
 }
 
 // CreateOrResetAccount makes the account if it does not exist and

@@ -225,6 +225,47 @@ func benchmarkAddRemoveForward(b *testing.B, e engine) {
 	}
 }
 
+// BenchmarkAddForwardToPopular adds a watcher to, and takes it off, an
+// account that others watch already: the time per change must not grow
+// with the account's RL (the list sizes are counters; nothing counts rows).
+func BenchmarkAddForwardToPopular(b *testing.B) {
+	for _, rl := range []int{0, 1000, 10000} {
+		b.Run(fmt.Sprintf("rl=%d", rl), func(b *testing.B) {
+			eachEngineB(b, func(b *testing.B, e engine) { benchmarkAddForwardToPopular(b, e, rl) })
+		})
+	}
+}
+
+func benchmarkAddForwardToPopular(b *testing.B, e engine, rl int) {
+	ctx := context.Background()
+	s := e.newTest(b)
+	mustCreate(b, s, "popular@example.com")
+	mustCreate(b, s, "new@example.com")
+	watchers := make([]string, rl)
+	pairs := make([]ContactPair, rl)
+	for i := range watchers {
+		watchers[i] = fmt.Sprintf("w%05d@example.com", i)
+		pairs[i] = ContactPair{Owner: watchers[i], Contact: "popular@example.com"}
+	}
+	if rl > 0 {
+		if err := s.CreateAccounts(ctx, watchers, "x", 4); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.AddContacts(ctx, pairs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.AddToList(ctx, "new@example.com", "popular@example.com", Forward, "", ""); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.RemoveFromList(ctx, "new@example.com", "popular@example.com", Forward, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // fullList makes an owner with MaxForward contacts, a third of them in a
 // group, and returns the contacts.
 func fullList(b *testing.B, s testStore) []string {

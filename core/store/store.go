@@ -102,6 +102,11 @@ type Change struct {
 	ReverseVersion int64
 }
 
+// ContactPair is one FL entry of AddContacts.
+type ContactPair struct {
+	Owner, Contact string
+}
+
 // MD5Secret is what an MSNP2–7 MD5 login needs: a per-user salt sent in
 // "USR MD5 S" and the lower-case hex md5(salt+password) the client must send
 // back. The password itself is never stored.
@@ -202,6 +207,11 @@ type Store interface {
 	// once (load tests); the created ones share one password hash.
 	CreateAccounts(ctx context.Context, emails []string, password string, bcryptCost int) error
 	DeleteAccounts(ctx context.Context, emails []string) error
+	// AddContacts puts each pair's Contact on its Owner's FL, as AddToList
+	// does, all in one transaction (load tests give thousands of accounts
+	// contact lists). A pair already on the FL is left as it is; an unknown
+	// account is ErrNotFound and nothing changes.
+	AddContacts(ctx context.Context, pairs []ContactPair) error
 
 	// Settings; each returns the new list version. Setting a value that is
 	// already set returns ErrSameValue (the protocol's 218).
