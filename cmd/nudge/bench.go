@@ -80,6 +80,7 @@ scenario, prints a table (or JSON with --json) and deletes the accounts.
 	f.IntVar(&opts.Workers, "clients", 50, "concurrent clients signing in")
 	f.IntVar(&opts.Logins, "logins", 2000, "sign-ins per method")
 	f.IntVar(&opts.Sessions, "sessions", 10000, "idle sessions to hold (each needs an open file on both sides)")
+	f.IntVar(&opts.ListSize, "list", 20, "contacts on each idle session's list (friends of each other, online too)")
 	f.IntVar(&opts.Conversations, "conversations", 100, "two-party conversations for the relay")
 	f.IntVar(&opts.MessageSize, "size", 128, "relay message size in bytes (at most 1664)")
 	f.DurationVar(&duration, "duration", 5*time.Second, "length of each relay phase")

@@ -35,6 +35,7 @@ type Options struct {
 
 	Logins        int           // sign-ins per method
 	Sessions      int           // idle sessions to hold
+	ListSize      int           // contacts on each idle session's list
 	Conversations int           // two-party conversations for the relay
 	RelayTime     time.Duration // length of each relay phase
 	MessageSize   int           // relay message payload bytes
@@ -82,6 +83,7 @@ type LoginResult struct {
 // IdleResult is how many sessions the server held and what they cost it.
 type IdleResult struct {
 	Sessions       int     `json:"sessions"`
+	ListSize       int     `json:"contacts_each"`
 	ServerSessions int     `json:"server_sessions"` // nudge_sessions, when the server exports it
 	RSSBytes       float64 `json:"rss_bytes_delta"`
 	HeapBytes      float64 `json:"go_heap_and_stack_bytes_delta"`
@@ -300,7 +302,7 @@ func (r *Report) Print(w io.Writer) {
 	}
 	if x := r.Idle; x != nil {
 		fmt.Fprintf(w, "Idle sessions\n")
-		fmt.Fprintf(w, "  held                 %d (server counts %d), signed in at %.0f/s\n", x.Sessions, x.ServerSessions, x.SetupPerSec)
+		fmt.Fprintf(w, "  held                 %d with %d contacts each (server counts %d), signed in at %.0f/s\n", x.Sessions, x.ListSize, x.ServerSessions, x.SetupPerSec)
 		fmt.Fprintf(w, "  server memory        %.1f KiB per session resident, %.1f KiB Go heap+stacks\n\n",
 			x.BytesPerRSS/1024, x.BytesPerGo/1024)
 	}

@@ -10,15 +10,20 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nudge-im/nudge/core/adminapi"
 	"github.com/nudge-im/nudge/msnp/client"
 )
 
-// idle signs in opts.Sessions clients, keeps them, and reads what they
-// cost the server from its /metrics.
+// idle signs in opts.Sessions clients, each with a contact list of
+// opts.ListSize of the others, keeps them, and reads what they cost the
+// server from its /metrics.
 func (b *runner) idle(ctx context.Context) (*IdleResult, error) {
 	n := b.opts.Sessions
 	emails, err := b.accounts(ctx, "idle", n)
 	if err != nil {
+		return nil, err
+	}
+	if err := b.contactLists(ctx, emails, b.opts.ListSize); err != nil {
 		return nil, err
 	}
 	before, err := b.metrics(ctx)
@@ -79,6 +84,7 @@ func (b *runner) idle(ctx context.Context) (*IdleResult, error) {
 	}
 	r := &IdleResult{
 		Sessions:       held,
+		ListSize:       b.opts.ListSize,
 		ServerSessions: int(after["nudge_sessions"]),
 		RSSBytes:       after["process_resident_memory_bytes"] - before["process_resident_memory_bytes"],
 		HeapBytes: after["go_memstats_heap_inuse_bytes"] + after["go_memstats_stack_inuse_bytes"] -
@@ -95,12 +101,52 @@ func (b *runner) idle(ctx context.Context) (*IdleResult, error) {
 	return r, nil
 }
 
+// contactLists gives each account a list of k contacts: the accounts go in
+// circles of k+1 who all have each other on their FL (and so on their RL),
+// as friends do (the last circle may be smaller).
+func (b *runner) contactLists(ctx context.Context, emails []string, k int) error {
+	if k <= 0 {
+		return nil
+	}
+	b.progress("idle sessions: giving each a contact list of %d", k)
+	const batch = 20000
+	var pairs []adminapi.ContactPair
+	send := func() error {
+		if err := b.admin.AddContacts(ctx, pairs); err != nil {
+			return fmt.Errorf("making contact lists (give --list 0 for a server that cannot): %w", err)
+		}
+		pairs = pairs[:0]
+		return nil
+	}
+	for start := 0; start < len(emails); start += k + 1 {
+		circle := emails[start:min(start+k+1, len(emails))]
+		for _, owner := range circle {
+			for _, contact := range circle {
+				if owner != contact {
+					pairs = append(pairs, adminapi.ContactPair{Owner: owner, Contact: contact})
+				}
+			}
+		}
+		if len(pairs) >= batch {
+			if err := send(); err != nil {
+				return err
+			}
+		}
+	}
+	if len(pairs) > 0 {
+		return send()
+	}
+	return nil
+}
+
 // metrics reads the numeric samples without labels from /metrics.
 func (b *runner) metrics(ctx context.Context) (map[string]float64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.opts.HTTP+"/metrics", nil)
 	if err != nil {
 		return nil, err
 	}
+	// Metrics may be behind the admin token; where they are not, it is ignored.
+	req.Header.Set("Authorization", "Bearer "+b.opts.Token)
 	// Metrics need the admin token on the ports clients use.
 	req.Header.Set("Authorization", "Bearer "+b.opts.Token)
 	resp, err := http.DefaultClient.Do(req)

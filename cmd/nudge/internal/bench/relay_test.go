@@ -36,7 +36,7 @@ func TestRunAgainstTheService(t *testing.T) {
 	srv := coretest.Start(t)
 	rep, err := Run(context.Background(), Options{
 		Server: srv.NSAddr, HTTP: srv.HTTPURL, Token: srv.AdminToken,
-		Workers: 4, Logins: 12, Sessions: 10, Conversations: 2,
+		Workers: 4, Logins: 12, Sessions: 10, ListSize: 3, Conversations: 2,
 		RelayTime: 300 * time.Millisecond, MessageSize: 200, Contacts: 10,
 	})
 	if err != nil {
@@ -50,7 +50,7 @@ func TestRunAgainstTheService(t *testing.T) {
 			t.Errorf("%s: %+v", l.Method, l)
 		}
 	}
-	if rep.Idle == nil || rep.Idle.Sessions != 10 || rep.Idle.ServerSessions < 10 {
+	if rep.Idle == nil || rep.Idle.Sessions != 10 || rep.Idle.ServerSessions < 10 || rep.Idle.ListSize != 3 {
 		t.Errorf("idle: %+v", rep.Idle)
 	}
 	if r := rep.Relay; r == nil || r.Saturation <= 0 || r.Baseline <= 0 || r.AchievedRate <= 0 || r.P99 <= 0 {
