@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"strings"
 
 	"github.com/rs/zerolog"
 
@@ -91,4 +92,61 @@ func exampleServer(emails ...string) (nsAddr, passportURL string, stop func()) {
 		srv.Close()
 		os.RemoveAll(dir)
 	}
+}
+
+// What a bridge does with pictures and files: a contact's display picture
+// becomes an avatar, an offered file is saved, and a file is sent.
+func ExampleClient_SendFile() {
+	nsAddr, passportURL, stop := exampleServer("bridge@example.com", "bob@example.com")
+	defer stop()
+	ctx := context.Background()
+	dial := func(email string, picture []byte) *client.Client {
+		c, err := client.Dial(ctx, client.Config{
+			Server: nsAddr, Email: email, Password: "secret",
+			Passport:       client.PassportConfig{URL: passportURL},
+			DisplayPicture: picture,
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		return c
+	}
+	bridge := dial("bridge@example.com", nil)
+	defer bridge.Close()
+	bob := dial("bob@example.com", []byte("bob's face, as a PNG"))
+	defer bob.Close()
+	bridge.AddContact(ctx, "bob@example.com")
+
+	// Bob sends a file once his picture has been seen.
+	go func() {
+		for range bob.Events() {
+		}
+	}()
+	for ev := range bridge.Events() {
+		switch e := ev.(type) {
+		case *client.DisplayPictureChanged:
+			picture, err := bridge.FetchObject(ctx, e.Object) // cached by SHA1D
+			if err != nil {
+				log.Fatal(err)
+			}
+			fmt.Printf("%s's avatar: %q\n", e.Email, picture)
+			note := "a note from Bob"
+			if _, err := bob.SendFile(ctx, "bridge@example.com", client.File{
+				Name: "note.txt", Size: int64(len(note)), Reader: strings.NewReader(note),
+			}); err != nil {
+				log.Fatal(err)
+			}
+		case *client.FileOffer:
+			var file strings.Builder // an upload to the other network, say
+			e.Transfer.Accept(&file)
+			if err := e.Transfer.Wait(ctx); err != nil {
+				log.Fatal(err)
+			}
+			fmt.Printf("%s sent %s: %q\n", e.From, e.Transfer.Name, file.String())
+			return
+		}
+	}
+	// Output:
+	// bob@example.com's avatar: "bob's face, as a PNG"
+	// bob@example.com sent note.txt: "a note from Bob"
 }
