@@ -238,6 +238,11 @@ func startBots(ctx context.Context, env extraEnv) (func(), error) {
 		return nil, nil
 	}
 	a := env.Server.Addrs()
+	if a.NS == "" {
+		// A cluster node without a Notification Server: bots run on a
+		// node that has one.
+		return nil, nil
+	}
 	if a.HTTP == "" {
 		if len(bots) == 0 {
 			return nil, nil

@@ -47,6 +47,7 @@ type Config struct {
 	Discord  Discord  `yaml:"discord"` // discord.go
 	Web      Web      `yaml:"web"`     // web.go
 	Offline  Offline  `yaml:"offline"` // offline.go
+	Cluster  Cluster  `yaml:"cluster"` // cluster.go
 }
 
 // Database says where accounts, lists and the bots' key-value data are
@@ -271,6 +272,7 @@ func Default() Config {
 		Discord: defaultDiscord(),
 		Web:     defaultWeb(),
 		Offline: defaultOffline(),
+		Cluster: defaultCluster(),
 	}
 }
 
@@ -374,7 +376,8 @@ func (c *Config) Validate() error {
 	if c.Data == "" {
 		return &keyError{"data", "must name a directory"}
 	}
-	if c.Listen.NS == "" {
+	// A node of a cluster may leave out the servers other nodes run.
+	if c.Listen.NS == "" && !c.Cluster.On() {
 		return &keyError{"listen.ns", "must be set (host:port)"}
 	}
 	// In a fixed order, so that of two mistakes the same one is reported
@@ -389,7 +392,7 @@ func (c *Config) Validate() error {
 			return &keyError{l.key, fmt.Sprintf("%q is not host:port", l.addr)}
 		}
 	}
-	if c.Listen.SB == "" {
+	if c.Listen.SB == "" && !c.Cluster.On() {
 		return &keyError{"listen.sb", "must be set (host:port): clients cannot chat without a switchboard"}
 	}
 	switch c.Log.Level {
@@ -440,7 +443,7 @@ func (c *Config) Validate() error {
 	if err := c.Web.validate(); err != nil {
 		return err
 	}
-	return nil
+	return c.Cluster.validate(c.Database, c.Listen)
 }
 
 // validate refuses limits that would stop the service working: every cap

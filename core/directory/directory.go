@@ -100,7 +100,26 @@ type Directory struct {
 	seed   maphash.Seed
 	shards [shards]shard
 	count  atomic.Int64
+	remote Remote // nil on a node of its own
 }
+
+// Remote is the rest of a cluster as a node's directory sees it: the users
+// signed in on other nodes (core/cluster). With one node there is none, and
+// the directory is what it always was.
+type Remote interface {
+	// Lookup returns a peer signed in on another node, or nil. Its
+	// methods carry the call there; like every Peer's, they do not wait
+	// for the network, except PresenceFor and Self, which ask.
+	Lookup(email string) Peer
+	// Registered and Unregistered tell the other nodes that a user signed
+	// in or out here.
+	Registered(email string, p Peer)
+	Unregistered(email string, p Peer)
+}
+
+// SetRemote joins the directory to the other nodes of a cluster; call it
+// before anyone signs in.
+func (d *Directory) SetRemote(r Remote) { d.remote = r }
 
 type shard struct {
 	mu    sync.RWMutex
@@ -134,6 +153,9 @@ func (d *Directory) Register(email string, p Peer) (previous Peer) {
 		d.count.Add(1)
 	}
 	s.mu.Unlock()
+	if d.remote != nil {
+		d.remote.Registered(email, p)
+	}
 	return previous
 }
 
@@ -141,17 +163,30 @@ func (d *Directory) Register(email string, p Peer) (previous Peer) {
 func (d *Directory) Unregister(email string, p Peer) bool {
 	s := d.shard(email)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.peers[email] != p {
+		s.mu.Unlock()
 		return false
 	}
 	delete(s.peers, email)
 	d.count.Add(-1)
+	s.mu.Unlock()
+	if d.remote != nil {
+		d.remote.Unregistered(email, p)
+	}
 	return true
 }
 
-// Lookup returns the peer signed in as email, or nil.
+// Lookup returns the peer signed in as email, on this node or another, or
+// nil.
 func (d *Directory) Lookup(email string) Peer {
+	if p := d.LookupLocal(email); p != nil || d.remote == nil {
+		return p
+	}
+	return d.remote.Lookup(email)
+}
+
+// LookupLocal returns the peer signed in as email on this node, or nil.
+func (d *Directory) LookupLocal(email string) Peer {
 	s := d.shard(email)
 	s.mu.RLock()
 	p := s.peers[email]

@@ -86,7 +86,7 @@ func (s *session) handleUSR(c *msnp.Command) error {
 			return s.failClose(c, msnp.ErrInvalidPrincipal)
 		}
 		s.loginEmail = email
-		if s.srv.cfg.Referral != "" {
+		if s.srv.cfg.Referral != "" || s.srv.cfg.Refer != nil {
 			return s.refer(c)
 		}
 		if method == msnp.AuthMD5 {
@@ -161,7 +161,14 @@ func twnParams() string {
 // refer answers USR I on a Dispatch Server with the Notification Server to
 // use, in the shape of the client's version.
 func (s *session) refer(c *msnp.Command) error {
-	fields := []string{"NS", s.referral(s.srv.cfg.Referral)}
+	to := s.srv.cfg.Referral
+	if s.srv.cfg.Refer != nil {
+		if to = s.srv.cfg.Refer(); to == "" {
+			s.log.Warn().Msg("no notification server is up to refer a client to")
+			return s.failClose(c, msnp.ErrServerBusy)
+		}
+	}
+	fields := []string{"NS", s.referral(to)}
 	switch s.dialect.XFRNSFields {
 	case 1:
 		fields = append(fields, "0")
@@ -169,7 +176,7 @@ func (s *session) refer(c *msnp.Command) error {
 		fields = append(fields, "0", s.referral(s.srv.cfg.Address))
 	}
 	s.send(msnp.New("XFR", c.TrID, fields...))
-	s.log.Info().Str("user", s.loginEmail).Str("to", s.srv.cfg.Referral).Msg("referred to a notification server")
+	s.log.Info().Str("user", s.loginEmail).Str("to", to).Msg("referred to a notification server")
 	return errClose
 }
 

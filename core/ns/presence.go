@@ -124,7 +124,11 @@ func (s *session) emailOf() string {
 
 // broadcast tells everyone who has the user on their FL what they may see
 // of the user now: the presence, or offline.
-func (s *session) broadcast() {
+func (s *session) broadcast() { s.broadcastTo(nil) }
+
+// broadcastTo is broadcast to the watchers for whom only is true (all of
+// them when only is nil).
+func (s *session) broadcastTo(only func(email string) bool) {
 	s.mu.Lock()
 	p := s.presence
 	type target struct {
@@ -133,7 +137,9 @@ func (s *session) broadcast() {
 	}
 	targets := make([]target, 0, s.roster.len())
 	for email := range s.roster.on(store.Reverse) {
-		targets = append(targets, target{email, s.visibleToLocked(email)})
+		if only == nil || only(email) {
+			targets = append(targets, target{email, s.visibleToLocked(email)})
+		}
 	}
 	s.mu.Unlock()
 

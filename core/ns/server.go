@@ -67,6 +67,10 @@ type Config struct {
 	// with "XFR NS Referral" instead of signing the client in. Address is
 	// this server's own public address, the "current server" of XFR NS.
 	Referral string
+	// Refer, when set, names the Notification Server to refer each client
+	// to instead of Referral (a cluster's least loaded); "" when none is up,
+	// which the client is told as 600.
+	Refer func() string
 	Address  string
 
 	// Challenges turns on CHL/QRY for MSNP6+: a wrong answer is 540 and a
@@ -138,7 +142,7 @@ type Server struct {
 func New(cfg Config) *Server {
 	cfg.setDefaults()
 	name := "ns"
-	if cfg.Referral != "" {
+	if cfg.Referral != "" || cfg.Refer != nil {
 		name = "ds"
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -1,12 +1,17 @@
 package passport
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/nudge-im/nudge/core/store"
 )
 
 // DefaultGrantLifetime is how long a service ticket stays good. Clients
@@ -28,7 +33,9 @@ const DefaultMaxGrants = 1 << 17
 //
 // Grants is safe for concurrent use.
 type Grants struct {
-	life time.Duration
+	shared store.Shared // the cluster's tickets; nil keeps them here
+	log    zerolog.Logger
+	life   time.Duration
 	max  int
 	now  func() time.Time
 
@@ -57,6 +64,16 @@ func NewGrants(life time.Duration, max int) *Grants {
 	return &Grants{life: life, max: max, now: time.Now, m: make(map[string]grant)}
 }
 
+// Share keeps the tickets in the database the nodes of a cluster share, so
+// that a ticket issued on one node is good on all. Each node keeps what it
+// read, so a ticket costs one query per node.
+func (g *Grants) Share(s store.Shared, log zerolog.Logger) { g.shared, g.log = s, log }
+
+// sharedGrant marks service tickets in the shared table, apart from
+// sign-in tickets with the same text (a sign-in ticket is also good for
+// messenger.msn.com).
+const sharedGrant = "s:"
+
 // Lifetime is how long a ticket stays good.
 func (g *Grants) Lifetime() time.Duration { return g.life }
 
@@ -77,8 +94,21 @@ func (g *Grants) Add(ticket, email string, domains []string) {
 		}
 	}
 	now := g.now()
+	if g.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		err := g.shared.PutTicket(ctx, store.Ticket{Ticket: sharedGrant + ticket, Email: email, Domains: ds, Expires: now.Add(g.life)})
+		cancel()
+		if err != nil {
+			g.log.Error().Err(err).Msg("cannot keep a service ticket in the database; the web services will refuse it on other nodes")
+		}
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.addLocked(ticket, email, ds, now.Add(g.life), now)
+}
+
+// addLocked keeps a ticket here, evicting what expired or is too many.
+func (g *Grants) addLocked(ticket, email string, ds []string, exp, now time.Time) {
 	for g.head < len(g.q) {
 		e, ok := g.m[g.q[g.head]]
 		if ok && e.exp.After(now) && len(g.m) < g.max {
@@ -92,7 +122,7 @@ func (g *Grants) Add(ticket, email string, domains []string) {
 		g.q = append(g.q[:0], g.q[g.head:]...)
 		g.head = 0
 	}
-	g.m[ticket] = grant{email: normalizeEmail(email), domains: ds, exp: now.Add(g.life)}
+	g.m[ticket] = grant{email: normalizeEmail(email), domains: ds, exp: exp}
 	g.q = append(g.q, ticket)
 }
 
@@ -108,6 +138,18 @@ func (g *Grants) Check(token, domain string) (email string, ok bool) {
 	g.mu.Lock()
 	e, found := g.m[t]
 	g.mu.Unlock()
+	if !found && g.shared != nil {
+		// Issued on another node: read it once and keep it here.
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		tk, err := g.shared.Ticket(ctx, sharedGrant+t)
+		cancel()
+		if err == nil {
+			e, found = grant{email: normalizeEmail(tk.Email), domains: tk.Domains, exp: tk.Expires}, true
+			g.mu.Lock()
+			g.addLocked(t, tk.Email, tk.Domains, tk.Expires, g.now())
+			g.mu.Unlock()
+		}
+	}
 	if !found || !g.now().Before(e.exp) {
 		return "", false
 	}

@@ -1,12 +1,18 @@
 package passport
 
 import (
+	"context"
 	"crypto/rand"
+	"errors"
 	"hash/maphash"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/nudge-im/nudge/core/store"
 )
 
 // DefaultMaxTickets is how many tickets NewTickets lets be outstanding at
@@ -27,6 +33,8 @@ const DefaultMaxTickets = 1 << 18
 //
 // Addresses are compared case-insensitively (as the store keeps them).
 type Tickets struct {
+	shared store.Shared // the cluster's tickets; nil keeps them here
+	log    zerolog.Logger
 	ttl    time.Duration
 	epoch  time.Time
 	now    func() time.Duration // since epoch, monotonic; replaced in tests
@@ -90,6 +98,14 @@ func NewTicketsLimit(ttl time.Duration, limit int) *Tickets {
 	return t
 }
 
+// Share keeps the tickets in the database the nodes of a cluster share, so
+// that a ticket issued on one node is redeemed on any, once. Call it before
+// the first Issue.
+func (t *Tickets) Share(s store.Shared, log zerolog.Logger) { t.shared, t.log = s, log }
+
+// sharedTimeout bounds a ticket's trip to the database.
+const sharedTimeout = 5 * time.Second
+
 // TTL is how long an issued ticket stays redeemable.
 func (t *Tickets) TTL() time.Duration { return t.ttl }
 
@@ -114,6 +130,14 @@ func (t *Tickets) IssueKey(email string, key []byte) string {
 
 func (t *Tickets) put(ticket, email string, key []byte) {
 	email = normalizeEmail(email)
+	if t.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		defer cancel()
+		if err := t.shared.PutTicket(ctx, store.Ticket{Ticket: ticket, Email: email, Key: key, Expires: time.Now().Add(t.ttl)}); err != nil {
+			t.log.Error().Err(err).Msg("cannot keep a Passport ticket in the database; its sign-in will fail")
+		}
+		return
+	}
 	now := t.now()
 	s := t.shard(ticket)
 	s.mu.Lock()
@@ -150,6 +174,18 @@ func (t *Tickets) redeem(ticket, email string, withKey bool) ([]byte, bool) {
 		return nil, false
 	}
 	email = normalizeEmail(email)
+	if t.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+		defer cancel()
+		tk, err := t.shared.TakeTicket(ctx, ticket, email, withKey)
+		if err != nil {
+			if !errors.Is(err, store.ErrNotFound) {
+				t.log.Error().Err(err).Msg("cannot redeem a Passport ticket: the database failed")
+			}
+			return nil, false
+		}
+		return tk.Key, true
+	}
 	now := t.now()
 	s := t.shard(ticket)
 	s.mu.Lock()

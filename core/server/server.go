@@ -26,6 +26,8 @@ import (
 
 	"github.com/nudge-im/nudge/core/abch"
 	"github.com/nudge-im/nudge/core/admin"
+	"github.com/nudge-im/nudge/core/bus"
+	"github.com/nudge-im/nudge/core/cluster"
 	"github.com/nudge-im/nudge/core/config"
 	"github.com/nudge-im/nudge/core/connlimit"
 	"github.com/nudge-im/nudge/core/directory"
@@ -63,6 +65,10 @@ type Server struct {
 	// SignIn throttles failed sign-ins on every path that checks a
 	// password.
 	SignIn *throttle.Guard
+
+	// Cluster is this node's view of the others (nil on a node of its own).
+	Cluster *cluster.Cluster
+	bus     bus.Bus
 
 	listeners map[string]net.Listener
 	ns, ds    *ns.Server
@@ -182,7 +188,9 @@ func (s *Server) start() error {
 		return err
 	}
 
-	s.sb = switchboard.New(switchboard.Config{
+	var switchboards ns.Switchboards
+	if s.listeners["sb"] != nil {
+		s.sb = switchboard.New(switchboard.Config{
 		Address:           s.public(addrs.SB),
 		Directory:         s.Dir,
 		Metrics:           s.Metrics,
@@ -193,26 +201,39 @@ func (s *Server) start() error {
 		MaxSessions:       lim.Switchboards,
 		RequestsPerMinute: lim.SwitchboardRequests,
 		Unauthenticated:   unauthenticated(),
-	})
+		})
+		switchboards = s.sb
+	}
+	if cfg.Cluster.On() {
+		if err := s.joinCluster(); err != nil {
+			return err
+		}
+		switchboards = s.Cluster
+	}
 	minVersion := msnp.MinVersion
 	if !cfg.Login.MD5 {
 		minVersion = 8
 	}
-	courier := offline.New(offline.Config{
-		Store: s.Store,
-		Open:  s.sb.Open,
-		Connect: func() (net.Conn, error) {
-			inside, outside := net.Pipe()
-			s.sb.ServeConn(inside)
-			return outside, nil
-		},
-		Log: s.log.With().Str("component", "offline").Logger(),
-	})
+	// Offline messages reach MSNP2-12 clients through a switchboard of
+	// this node (a node without one leaves them for MSNP13+ clients).
+	var courier ns.OfflineCourier
+	if s.sb != nil {
+		courier = offline.New(offline.Config{
+			Store: s.Store,
+			Open:  s.sb.Open,
+			Connect: func() (net.Conn, error) {
+				inside, outside := net.Pipe()
+				s.sb.ServeConn(inside)
+				return outside, nil
+			},
+			Log: s.log.With().Str("component", "offline").Logger(),
+		})
+	}
 	nsCfg := ns.Config{
 		Offline:      courier,
 		Store:        s.Store,
 		Directory:    s.Dir,
-		Switchboards: s.sb,
+		Switchboards: switchboards,
 		Tickets:      s.Tickets,
 		Metrics:      s.Metrics,
 		Log:          s.log,
@@ -228,15 +249,27 @@ func (s *Server) start() error {
 		SignIn:          s.SignIn,
 		SaltKey:         []byte(saltKey),
 	}
-	s.ns = ns.New(nsCfg)
+	if ln := s.listeners["ns"]; ln != nil {
+		s.ns = ns.New(nsCfg)
+		s.serve("ns", func() error { return s.ns.Serve(ln) })
+	}
 	if err := s.watchAccounts(); err != nil {
 		return err
 	}
-	s.serve("ns", func() error { return s.ns.Serve(s.listeners["ns"]) })
-	s.serve("sb", func() error { return s.sb.Serve(s.listeners["sb"]) })
+	if ln := s.listeners["sb"]; ln != nil {
+		s.serve("sb", func() error { return s.sb.Serve(ln) })
+	}
+	if s.Cluster != nil {
+		if err := s.startCluster(); err != nil {
+			return err
+		}
+	}
 	if ln := s.listeners["ds"]; ln != nil {
 		dsCfg := nsCfg
 		dsCfg.Referral = s.public(addrs.NS)
+		if s.Cluster != nil {
+			dsCfg.Refer = s.Cluster.Refer
+		}
 		dsCfg.Address = s.public(addrs.DS)
 		dsCfg.Unauthenticated = unauthenticated()
 		s.ds = ns.New(dsCfg)
@@ -432,7 +465,19 @@ func (s *Server) httpHandlers() (shared, operator http.Handler) {
 			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
 			return
 		}
+		if s.Cluster != nil {
+			if err := s.Cluster.Err(); err != nil {
+				http.Error(w, "cluster unavailable: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
+		}
 		fmt.Fprintf(w, "ok\nsessions %d\n", s.Dir.Len())
+		if s.Cluster != nil {
+			fmt.Fprintf(w, "node %s\n", s.cfg.Cluster.Node)
+			for _, n := range s.Cluster.Nodes() {
+				fmt.Fprintf(w, "peer %s ns=%s sb=%s users=%d\n", n.Name, n.NS, n.SB, n.Users)
+			}
+		}
 	})
 	mux.Handle("GET /healthz", health)
 	ops.Handle("GET /healthz", health)
@@ -443,9 +488,13 @@ func (s *Server) httpHandlers() (shared, operator http.Handler) {
 // process over a pipe that carries the client's own address, so that the
 // limits and the sign-in throttle see the client, not the gateway.
 func (s *Server) dialInside(server, client string) (net.Conn, error) {
+	sb := strings.EqualFold(server, "SB")
+	if (sb && s.sb == nil) || (!sb && s.ns == nil) {
+		return nil, errors.New("this node runs no " + strings.ToUpper(server) + " server")
+	}
 	inside, outside := net.Pipe()
 	conn := &fromClient{Conn: inside, remote: clientAddr(client)}
-	if strings.EqualFold(server, "SB") {
+	if sb {
 		s.sb.ServeConn(conn)
 	} else if !s.ns.ServeConn(conn) {
 		outside.Close()
@@ -500,7 +549,7 @@ func (s *Server) watchAccounts() error {
 	var lastComplaint time.Time
 	s.serve("account watcher", func() error {
 		store.WatchAccounts(s.bg, s.Store, since, accountPoll, func(e store.AccountEvent) {
-			if p := s.Dir.Lookup(e.Email); p != nil {
+			if p := s.Dir.LookupLocal(e.Email); p != nil {
 				p.Revoke(e.Seq)
 			}
 		}, func(err error) {
@@ -645,6 +694,12 @@ func (s *Server) Close() error {
 		}
 		if s.sb != nil {
 			s.sb.Close()
+		}
+		if s.Cluster != nil {
+			s.Cluster.Close()
+		}
+		if s.bus != nil {
+			s.bus.Close()
 		}
 		s.wg.Wait()
 		if s.Store != nil {

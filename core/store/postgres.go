@@ -101,6 +101,7 @@ var postgresDialect = &dialect{
 	name: "postgres",
 	rewrite: func(q string) string {
 		q = markerForUpdate.ReplaceAllString(q, "FOR UPDATE")
+		q = markerNow.ReplaceAllString(q, "(extract(epoch FROM clock_timestamp()) * 1000)::bigint")
 		return markerRows.ReplaceAllString(q, "jsonb_array_elements($$$1::jsonb) AS value")
 	},
 	// Reads of several statements see one snapshot.

@@ -161,6 +161,8 @@ CREATE TABLE offline_messages (
 CREATE INDEX offline_by_recipient ON offline_messages (recipient, sent);
 CREATE INDEX offline_by_expiry ON offline_messages (expires);
 `,
+	// 5: what the nodes of a cluster share (shared.go).
+	sharedSchema,
 }
 
 // pgMigrate brings the database up to len(migs). An advisory lock makes

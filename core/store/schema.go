@@ -139,6 +139,8 @@ CREATE TABLE offline_messages (
 CREATE INDEX offline_by_recipient ON offline_messages (recipient, sent);
 CREATE INDEX offline_by_expiry ON offline_messages (expires);
 `,
+	// 6: what the nodes of a cluster share (shared.go).
+	sharedSchema,
 }
 
 // migrate brings the database at db up to len(migs). All pending steps and

@@ -98,6 +98,7 @@ func (d *dialect) sql(query string) string {
 var (
 	markerForUpdate = regexp.MustCompile(`\{FOR UPDATE\}`)
 	markerRows      = regexp.MustCompile(`\{rows \$([0-9]+)\}`)
+	markerNow       = regexp.MustCompile(`\{now ms\}`) // the database's clock, unix milliseconds
 	dollarParam     = regexp.MustCompile(`\$([0-9]+)`)
 )
 

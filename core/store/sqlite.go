@@ -70,6 +70,7 @@ var sqliteDialect = &dialect{
 	rewrite: func(q string) string {
 		q = markerForUpdate.ReplaceAllString(q, "")
 		q = markerRows.ReplaceAllString(q, "json_each($$$1)")
+		q = markerNow.ReplaceAllString(q, "CAST(unixepoch('subsec') * 1000 AS INTEGER)")
 		return dollarParam.ReplaceAllString(q, "?$1")
 	},
 	retryable: func(error) bool { return false }, // busy_timeout waits for other processes

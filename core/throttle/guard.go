@@ -25,6 +25,17 @@ type GuardConfig struct {
 	// endpoint ("md5", "login2", "rst", …), scope ("address", "account")
 	// and action ("delayed", "refused").
 	Count func(endpoint, scope, action string)
+	// Share, when set, is told of every outcome, for the other nodes of a
+	// cluster to Observe: a guesser behind a load balancer then meets the
+	// same limits as one who reaches a single node.
+	Share func(Outcome)
+}
+
+// Outcome is one finished sign-in, as Share tells it.
+type Outcome struct {
+	Address string `json:"a"` // host
+	Account string `json:"u"` // lower-case handle
+	OK      bool   `json:"ok,omitempty"`
 }
 
 // Guard throttles failed sign-ins per source address and per account. Every
@@ -90,19 +101,39 @@ func (g *Guard) Attempt(ctx context.Context, endpoint, addr, account string) (do
 		}
 	}
 	return func(ok bool) {
-		if ok {
-			g.trust(account, host)
-			return
+		if g.cfg.Share != nil {
+			g.cfg.Share(Outcome{Address: host, Account: account, OK: ok})
 		}
-		if g.address.Fail(host) {
-			g.cfg.Log.Warn().Str("endpoint", endpoint).Str("address", host).Dur("for", g.cfg.Address.RefuseFor).
-				Msg("too many failed sign-ins from this address; refusing its sign-ins for a while")
-		}
-		if g.account.Fail(account) {
-			g.cfg.Log.Warn().Str("endpoint", endpoint).Str("user", account).Dur("for", g.cfg.Account.RefuseFor).
-				Msg("too many failed sign-ins to this account; refusing them for a while, except from addresses it signed in from")
-		}
+		g.record(endpoint, host, account, ok)
 	}, nil
+}
+
+// Share sets GuardConfig.Share; call it before the first Attempt.
+func (g *Guard) Share(fn func(Outcome)) { g.cfg.Share = fn }
+
+// Observe counts a sign-in made on another node as if made here.
+func (g *Guard) Observe(o Outcome) {
+	if g == nil || o.Address == "" || o.Account == "" {
+		return
+	}
+	g.record("cluster", o.Address, strings.ToLower(o.Account), o.OK)
+}
+
+// record counts an outcome: a success trusts the address for the account,
+// a failure counts against both.
+func (g *Guard) record(endpoint, host, account string, ok bool) {
+	if ok {
+		g.trust(account, host)
+		return
+	}
+	if g.address.Fail(host) {
+		g.cfg.Log.Warn().Str("endpoint", endpoint).Str("address", host).Dur("for", g.cfg.Address.RefuseFor).
+			Msg("too many failed sign-ins from this address; refusing its sign-ins for a while")
+	}
+	if g.account.Fail(account) {
+		g.cfg.Log.Warn().Str("endpoint", endpoint).Str("user", account).Dur("for", g.cfg.Account.RefuseFor).
+			Msg("too many failed sign-ins to this account; refusing them for a while, except from addresses it signed in from")
+	}
 }
 
 func (g *Guard) count(endpoint, scope, action string) {

@@ -1,0 +1,132 @@
+package cluster
+
+import (
+	"context"
+
+	"github.com/nudge-im/nudge/core/bus"
+	"github.com/nudge-im/nudge/core/directory"
+	"github.com/nudge-im/nudge/msnp"
+)
+
+// remotePeer is a user signed in on another node. Its calls go there as
+// messages in order; PresenceFor and Self ask and wait for the answer.
+type remotePeer struct {
+	c     *Cluster
+	node  string
+	email string
+	gen   int64
+}
+
+// Peer calls carried to another node.
+const (
+	callShow    = "show"
+	callHide    = "hide"
+	callRing    = "ring"
+	callAdded   = "radd"
+	callRemoved = "rrem"
+	callReplace = "replace"
+	callRevoke  = "revoke"
+)
+
+func (p *remotePeer) call(e *envelope) {
+	e.Op, e.To = opPeer, p.email
+	p.c.send(subjectNode(p.node), e)
+}
+
+func (p *remotePeer) PresenceFor(viewer string) (directory.Presence, bool) {
+	a, err := p.c.ask(context.Background(), p.node, &envelope{Op: opAskPres, To: p.email, Email: viewer})
+	if err != nil {
+		p.c.log.Debug().Err(err).Str("peer", p.node).Msg("presence question not answered")
+		return directory.Presence{}, false
+	}
+	return a.Presence, a.OK
+}
+
+func (p *remotePeer) Self() (directory.Presence, msnp.Version) {
+	a, err := p.c.ask(context.Background(), p.node, &envelope{Op: opAskSelf, To: p.email})
+	if err != nil || !a.OK {
+		return directory.Presence{Email: p.email, Status: directory.Offline}, 0
+	}
+	return a.Presence, msnp.Version(a.Version)
+}
+
+func (p *remotePeer) ShowPresence(pr directory.Presence) { p.call(&envelope{Call: callShow, Presence: &pr}) }
+func (p *remotePeer) HidePresence(email string)          { p.call(&envelope{Call: callHide, Email: email}) }
+func (p *remotePeer) Ring(r directory.Ring)              { p.call(&envelope{Call: callRing, Ring: &r}) }
+func (p *remotePeer) ReverseAdded(email, name string, v int64) {
+	p.call(&envelope{Call: callAdded, Email: email, Name: name, Version: v})
+}
+func (p *remotePeer) ReverseRemoved(email string, v int64) {
+	p.call(&envelope{Call: callRemoved, Email: email, Version: v})
+}
+func (p *remotePeer) Replace()         { p.call(&envelope{Call: callReplace, Gen: p.gen}) }
+func (p *remotePeer) Revoke(seq int64) { p.call(&envelope{Call: callRevoke, Version: seq}) }
+
+// deliver makes a call carried from another node on the local peer.
+func (c *Cluster) deliver(e *envelope) {
+	p := c.cfg.Directory.LookupLocal(e.To)
+	if p == nil {
+		return // signed out meanwhile
+	}
+	switch e.Call {
+	case callShow:
+		if e.Presence != nil {
+			p.ShowPresence(*e.Presence)
+		}
+	case callHide:
+		p.HidePresence(e.Email)
+	case callRing:
+		if e.Ring != nil {
+			p.Ring(*e.Ring)
+		}
+	case callAdded:
+		p.ReverseAdded(e.Email, e.Name, e.Version)
+	case callRemoved:
+		p.ReverseRemoved(e.Email, e.Version)
+	case callReplace:
+		c.locMu.Lock()
+		u := c.local[e.To]
+		c.locMu.Unlock()
+		if u.peer == p && u.gen == e.Gen && c.cfg.Directory.Unregister(e.To, p) {
+			p.Replace()
+		}
+	case callRevoke:
+		p.Revoke(e.Version)
+	}
+}
+
+// answer answers the questions of other nodes.
+func (c *Cluster) answer(m *bus.Msg) {
+	var e envelope
+	var a answer
+	if err := jsonUnmarshal(m.Data, &e); err != nil {
+		return
+	}
+	switch e.Op {
+	case opAskPres:
+		if p := c.cfg.Directory.LookupLocal(e.To); p != nil {
+			a.Presence, a.OK = p.PresenceFor(e.Email)
+		}
+	case opAskSelf:
+		if p := c.cfg.Directory.LookupLocal(e.To); p != nil {
+			var v msnp.Version
+			a.Presence, v = p.Self()
+			a.Version, a.OK = int(v), true
+		}
+	case opAskOpen:
+		switch {
+		case c.cfg.Switchboards == nil || e.User == nil:
+			a.Err = "no switchboard server on this node"
+		default:
+			var err error
+			if a.Address, a.Cookie, err = c.cfg.Switchboards.Open(*e.User); err != nil {
+				a.Err = err.Error()
+			} else {
+				a.OK = true
+			}
+		}
+	default:
+		return
+	}
+	m.Respond(jsonMarshal(a))
+}
