@@ -262,14 +262,14 @@ func (c *Cluster) Broadcast(kind string, payload []byte) {
 // --- messages ---
 
 const (
-	opHello   = "hello"   // a node's announcement (heartbeat)
-	opBye     = "bye"     // a node leaves
-	opIn      = "in"      // a user signed in on the sender
-	opOut     = "out"     // a user signed out on the sender
-	opSync    = "sync"    // please send your snapshot
-	opSnap    = "snap"    // a part of a snapshot
-	opPeer    = "peer"    // a directory.Peer call for a user on the receiver
-	opOther   = "other"   // for Config.Handle
+	opHello   = "hello"    // a node's announcement (heartbeat)
+	opBye     = "bye"      // a node leaves
+	opIn      = "in"       // a user signed in on the sender
+	opOut     = "out"      // a user signed out on the sender
+	opSync    = "sync"     // please send your snapshot
+	opSnap    = "snap"     // a part of a snapshot
+	opPeer    = "peer"     // a directory.Peer call for a user on the receiver
+	opOther   = "other"    // for Config.Handle
 	opAskPres = "presence" // question: what does To show Email?
 	opAskSelf = "self"     // question: To's own presence and version
 	opAskOpen = "open"     // question: a switchboard cookie for User

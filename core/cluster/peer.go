@@ -50,9 +50,11 @@ func (p *remotePeer) Self() (directory.Presence, msnp.Version) {
 	return a.Presence, msnp.Version(a.Version)
 }
 
-func (p *remotePeer) ShowPresence(pr directory.Presence) { p.call(&envelope{Call: callShow, Presence: &pr}) }
-func (p *remotePeer) HidePresence(email string)          { p.call(&envelope{Call: callHide, Email: email}) }
-func (p *remotePeer) Ring(r directory.Ring)              { p.call(&envelope{Call: callRing, Ring: &r}) }
+func (p *remotePeer) ShowPresence(pr directory.Presence) {
+	p.call(&envelope{Call: callShow, Presence: &pr})
+}
+func (p *remotePeer) HidePresence(email string) { p.call(&envelope{Call: callHide, Email: email}) }
+func (p *remotePeer) Ring(r directory.Ring)     { p.call(&envelope{Call: callRing, Ring: &r}) }
 func (p *remotePeer) ReverseAdded(email, name string, v int64) {
 	p.call(&envelope{Call: callAdded, Email: email, Name: name, Version: v})
 }

@@ -70,8 +70,8 @@ type Config struct {
 	// Refer, when set, names the Notification Server to refer each client
 	// to instead of Referral (a cluster's least loaded); "" when none is up,
 	// which the client is told as 600.
-	Refer func() string
-	Address  string
+	Refer   func() string
+	Address string
 
 	// Challenges turns on CHL/QRY for MSNP6+: a wrong answer is 540 and a
 	// disconnect, no answer within ChallengeTimeout is a disconnect.

@@ -36,8 +36,8 @@ type Grants struct {
 	shared store.Shared // the cluster's tickets; nil keeps them here
 	log    zerolog.Logger
 	life   time.Duration
-	max  int
-	now  func() time.Time
+	max    int
+	now    func() time.Time
 
 	mu   sync.Mutex
 	m    map[string]grant

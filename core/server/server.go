@@ -191,16 +191,16 @@ func (s *Server) start() error {
 	var switchboards ns.Switchboards
 	if s.listeners["sb"] != nil {
 		s.sb = switchboard.New(switchboard.Config{
-		Address:           s.public(addrs.SB),
-		Directory:         s.Dir,
-		Metrics:           s.Metrics,
-		Log:               s.log,
-		IdleTimeout:       time.Duration(cfg.Timeouts.SwitchboardIdle),
-		JoinTimeout:       time.Duration(cfg.Timeouts.FirstCommand),
-		MaxCookies:        lim.SwitchboardCookies,
-		MaxSessions:       lim.Switchboards,
-		RequestsPerMinute: lim.SwitchboardRequests,
-		Unauthenticated:   unauthenticated(),
+			Address:           s.public(addrs.SB),
+			Directory:         s.Dir,
+			Metrics:           s.Metrics,
+			Log:               s.log,
+			IdleTimeout:       time.Duration(cfg.Timeouts.SwitchboardIdle),
+			JoinTimeout:       time.Duration(cfg.Timeouts.FirstCommand),
+			MaxCookies:        lim.SwitchboardCookies,
+			MaxSessions:       lim.Switchboards,
+			RequestsPerMinute: lim.SwitchboardRequests,
+			Unauthenticated:   unauthenticated(),
 		})
 		switchboards = s.sb
 	}
