@@ -15,6 +15,7 @@ import (
 	"github.com/nudge-im/nudge/core/config"
 	"github.com/nudge-im/nudge/core/passport"
 	"github.com/nudge-im/nudge/core/server"
+	"github.com/nudge-im/nudge/core/store"
 )
 
 func serveCommand() *cobra.Command {
@@ -56,8 +57,14 @@ removed ones stop, changed ones restart.`,
 				return err
 			}
 			var reloaders []func(context.Context)
-			stopExtras, err := startExtras(ctx, extraEnv{Config: cfg, ConfigPath: configPath, Server: srv, Log: log,
-				OnReload: func(f func(context.Context)) { reloaders = append(reloaders, f) }})
+			env := extraEnv{Config: cfg, ConfigPath: configPath, Server: srv, Log: log,
+				OnReload: func(f func(context.Context)) { reloaders = append(reloaders, f) }}
+			var stopExtras func()
+			if shared, ok := srv.Store.(store.Shared); ok && cfg.Cluster.On() {
+				stopExtras, err = startExtrasOnce(ctx, env, shared, cfg.Cluster.Node)
+			} else {
+				stopExtras, err = startExtras(ctx, env)
+			}
 			if err != nil {
 				srv.Close()
 				return err

@@ -224,6 +224,10 @@ func TestCluster(t *testing.T) {
 		befriend(t, alice, dave)
 		c.awaitPresence(alice, dave.email, client.Online, 30*time.Second)
 		chat(t, c, alice, dave, "before the crash")
+		// The bots and bridges run on one node; n4 came last.
+		if strings.Count(c.logs(), "runs the bots and bridges") != 1 {
+			t.Fatalf("bots and bridges started %d times\n%s", strings.Count(c.logs(), "runs the bots and bridges"), c.logs())
+		}
 		d.kill() // SIGKILL
 		took := c.awaitPresence(alice, dave.email, client.Offline, 30*time.Second)
 		t.Logf("offline %s after the node was killed (node_timeout 3s)", took.Round(time.Millisecond))
@@ -256,5 +260,21 @@ func TestCluster(t *testing.T) {
 		befriend(t, alice, erin)
 		c.awaitPresence(alice, erin.email, client.Online, 60*time.Second)
 		chat(t, c, erin, alice, "after the outage")
+	})
+
+	t.Run("bots and bridges handed over", func(t *testing.T) {
+		// n1 started first and holds the lease; killed, another node
+		// takes over once the lease expires (10s).
+		if !strings.Contains(n1.cmd.Stdout.(*lockedWriter).String(), "runs the bots and bridges") {
+			t.Fatalf("n1 does not run them\n%s", c.logs())
+		}
+		n1.kill()
+		deadline := time.Now().Add(60 * time.Second)
+		for strings.Count(c.logs(), "runs the bots and bridges") < 2 {
+			if time.Now().After(deadline) {
+				t.Fatalf("nobody took over\n%s", c.logs())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
 	})
 }

@@ -46,7 +46,7 @@ type ClusterAdvertise struct {
 }
 
 func defaultCluster() Cluster {
-	return Cluster{Heartbeat: Duration(time.Second), NodeTimeout: Duration(5 * time.Second)}
+	return Cluster{NATS: ClusterNATS{URLs: []string{}}, Heartbeat: Duration(time.Second), NodeTimeout: Duration(5 * time.Second)}
 }
 
 var nodeName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)

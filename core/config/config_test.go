@@ -101,6 +101,7 @@ offline:
 		Discord: config.Default().Discord,
 		Web:     config.Web{Enabled: false, Grace: config.Duration(2 * time.Minute)},
 		Offline: config.Offline{MaxPerUser: 20, Lifetime: config.Duration(7 * 24 * time.Hour)},
+		Cluster: config.Default().Cluster,
 	}
 	// What the file leaves out keeps its default.
 	def := config.Default()
