@@ -11,7 +11,7 @@ export CGO_ENABLED := 1
 # (goolm) instead of the C libolm: no system library to install.
 export GOFLAGS := $(strip $(shell $(GO) env GOFLAGS) -tags=goolm)
 
-.PHONY: all build run test test-short fuzz bench generate lint deps deps-run clean
+.PHONY: all build run cluster-demo test test-short fuzz bench generate lint deps deps-run clean
 
 all: build
 
@@ -21,6 +21,11 @@ build:
 
 run: deps-run build
 	./$(BIN) serve --data $(DATA)
+
+# cluster-demo starts PostgreSQL, three nats-servers and three nodes on
+# loopback (README: "Running a cluster").
+cluster-demo: deps
+	@bash scripts/cluster-demo.sh
 
 # deps installs what the build and the tests need and the machine lacks
 # (scripts/deps.d: Debian packages, npm packages, Dendrite); deps-run only
