@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 DIR=${DIR:-$PWD/cluster-demo}
 mkdir -p "$DIR"
 pids=()
+RUNAS=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
-            [ -n "${PGBIN:-}" ] && "$PGBIN/pg_ctl" -D "$DIR/pg" stop -m fast >/dev/null 2>&1 || true; }
+            [ -n "${PGBIN:-}" ] && "${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$DIR/pg" stop -m fast >/dev/null 2>&1 || true; }
 trap cleanup EXIT INT TERM
 
 go build -o bin/nudge ./cmd/nudge
