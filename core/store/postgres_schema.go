@@ -163,6 +163,13 @@ CREATE INDEX offline_by_expiry ON offline_messages (expires);
 `,
 	// 5: what the nodes of a cluster share (shared.go).
 	sharedSchema,
+	// 6: tickets and the addresses they belong to compare byte for byte,
+	// like every other handle.
+	`
+ALTER TABLE passport_tickets
+	ALTER COLUMN ticket TYPE text COLLATE "C",
+	ALTER COLUMN email TYPE text COLLATE "C";
+`,
 }
 
 // pgMigrate brings the database up to len(migs). An advisory lock makes
