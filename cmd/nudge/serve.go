@@ -56,14 +56,13 @@ removed ones stop, changed ones restart.`,
 			if err != nil {
 				return err
 			}
-			var reloaders []func(context.Context)
-			env := extraEnv{Config: cfg, ConfigPath: configPath, Server: srv, Log: log,
-				OnReload: func(f func(context.Context)) { reloaders = append(reloaders, f) }}
+			hooks := &reloads{}
+			env := extraEnv{Config: cfg, ConfigPath: configPath, Server: srv, Log: log}
 			var stopExtras func()
 			if shared, ok := srv.Store.(store.Shared); ok && cfg.Cluster.On() {
-				stopExtras, err = startExtrasOnce(ctx, env, shared, cfg.Cluster.Node)
+				stopExtras, err = startExtrasOnce(ctx, env, hooks, shared, cfg.Cluster.Node, defaultLease)
 			} else {
-				stopExtras, err = startExtras(ctx, env)
+				stopExtras, err = startExtras(ctx, env, hooks)
 			}
 			if err != nil {
 				srv.Close()
@@ -79,9 +78,7 @@ removed ones stop, changed ones restart.`,
 					// SIGHUP reloads what can change while running (the
 					// bots in nudge.yaml); the rest takes a restart.
 					log.Info().Msg("SIGHUP: reloading the configuration")
-					for _, reload := range reloaders {
-						reload(ctx)
-					}
+					hooks.run(ctx)
 				}
 			}
 			log.Info().Msg("shutting down")
