@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/rs/zerolog"
 
@@ -49,6 +50,22 @@ type API struct {
 	log   zerolog.Logger
 	mux   *http.ServeMux
 	auth  http.Handler
+
+	mu     sync.Mutex
+	routes map[string]*route // what Handle added, by pattern
+}
+
+// route is a Handle route whose handler a later Handle replaces.
+type route struct {
+	mu sync.RWMutex
+	h  http.Handler
+}
+
+func (r *route) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.mu.RLock()
+	h := r.h
+	r.mu.RUnlock()
+	h.ServeHTTP(w, req)
 }
 
 // New returns the admin API. An empty token refuses every request.
@@ -73,7 +90,25 @@ func Handler(st store.Store, token string, log zerolog.Logger) http.Handler {
 }
 
 // Handle adds a route under /admin/, served only to requests with the token.
-func (a *API) Handle(pattern string, h http.Handler) { a.mux.Handle(pattern, h) }
+// Handling a pattern again replaces its handler: a part that stops and
+// starts again in one process (a cluster node taking the bots back)
+// registers its routes anew.
+func (a *API) Handle(pattern string, h http.Handler) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if r, ok := a.routes[pattern]; ok {
+		r.mu.Lock()
+		r.h = h
+		r.mu.Unlock()
+		return
+	}
+	if a.routes == nil {
+		a.routes = map[string]*route{}
+	}
+	r := &route{h: h}
+	a.routes[pattern] = r
+	a.mux.Handle(pattern, r)
+}
 
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.auth.ServeHTTP(w, r) }
 

@@ -437,3 +437,26 @@ func TestBatchAccounts(t *testing.T) {
 		t.Fatalf("no token: %v", err)
 	}
 }
+
+// A part that stops and starts again in one process (the bot host on a
+// cluster node that hands the bots over and takes them back) registers its
+// routes again: the newer handler answers, and nothing panics.
+func TestHandleAgainReplaces(t *testing.T) {
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "nudge.db"), store.Options{BcryptCost: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	api := admin.New(st, token, zerolog.Nop())
+	answer := func(s string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, s) })
+	}
+	api.Handle("POST /admin/v1/part/reload", answer("first"))
+	api.Handle("POST /admin/v1/part/reload", answer("second"))
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	e := &env{st: st, srv: srv}
+	if code, body := e.do(t, http.MethodPost, "/admin/v1/part/reload", ""); code != http.StatusOK || body != "second" {
+		t.Fatalf("got %d %q, want 200 \"second\"", code, body)
+	}
+}
