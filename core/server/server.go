@@ -27,6 +27,7 @@ import (
 	"github.com/nudge-im/nudge/core/abch"
 	"github.com/nudge-im/nudge/core/admin"
 	"github.com/nudge-im/nudge/core/bus"
+	"github.com/nudge-im/nudge/core/clientweb"
 	"github.com/nudge-im/nudge/core/cluster"
 	"github.com/nudge-im/nudge/core/config"
 	"github.com/nudge-im/nudge/core/connlimit"
@@ -37,6 +38,7 @@ import (
 	"github.com/nudge-im/nudge/core/offline"
 	"github.com/nudge-im/nudge/core/oim"
 	"github.com/nudge-im/nudge/core/passport"
+	"github.com/nudge-im/nudge/core/storage"
 	"github.com/nudge-im/nudge/core/store"
 	"github.com/nudge-im/nudge/core/switchboard"
 	"github.com/nudge-im/nudge/core/throttle"
@@ -416,6 +418,24 @@ func (s *Server) httpHandlers() (shared, operator http.Handler) {
 			mux.Handle(l, om)
 		}
 	}
+	_, httpPort, _ := net.SplitHostPort(s.Addrs().HTTP)
+	sto := storage.Handler(storage.Config{
+		Store:    s.Store,
+		Grants:   s.Grants,
+		HTTPPort: httpPort,
+		Log:      s.log.With().Str("component", "storage").Logger(),
+	})
+	for _, p := range storage.Paths() {
+		mux.Handle(p, sto)
+		if l := strings.ToLower(p); l != p {
+			mux.Handle(l, sto)
+		}
+	}
+	cw := clientweb.Handler()
+	for _, p := range clientweb.Paths() {
+		mux.Handle(p, cw)
+	}
+	mux.Handle(clientweb.RootPattern, cw)
 	s.Admin = admin.New(s.Store, s.AdminToken, s.log)
 	mux.Handle("/admin/", s.Admin)
 	ops.Handle("/admin/", s.Admin)

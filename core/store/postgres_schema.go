@@ -170,6 +170,20 @@ ALTER TABLE passport_tickets
 	ALTER COLUMN ticket TYPE text COLLATE "C",
 	ALTER COLUMN email TYPE text COLLATE "C";
 `,
+	// 7: the roaming profile (profile.go).
+	`
+CREATE TABLE profiles (
+	account         bigint  PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+	message         text    NOT NULL DEFAULT '',
+	message_changed bigint  NOT NULL DEFAULT 0,  -- unix milliseconds
+	picture_id      text    COLLATE "C" NOT NULL DEFAULT '',
+	picture_version bigint  NOT NULL DEFAULT 0,
+	picture_type    text    NOT NULL DEFAULT '',
+	picture         bytea,
+	picture_changed bigint  NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX profiles_by_picture ON profiles (picture_id) WHERE picture_id <> '';
+`,
 }
 
 // pgMigrate brings the database up to len(migs). An advisory lock makes

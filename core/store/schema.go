@@ -141,6 +141,20 @@ CREATE INDEX offline_by_expiry ON offline_messages (expires);
 `,
 	// 6: what the nodes of a cluster share (shared.go).
 	sharedSchema,
+	// 7: the roaming profile (profile.go).
+	`
+CREATE TABLE profiles (
+	account         INTEGER PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+	message         TEXT    NOT NULL DEFAULT '',
+	message_changed INTEGER NOT NULL DEFAULT 0,  -- unix milliseconds
+	picture_id      TEXT    NOT NULL DEFAULT '',
+	picture_version INTEGER NOT NULL DEFAULT 0,
+	picture_type    TEXT    NOT NULL DEFAULT '',
+	picture         BLOB,
+	picture_changed INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE UNIQUE INDEX profiles_by_picture ON profiles (picture_id) WHERE picture_id <> '';
+`,
 }
 
 // migrate brings the database at db up to len(migs). All pending steps and

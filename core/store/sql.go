@@ -230,7 +230,7 @@ var sentinels = []error{
 	ErrAlreadyOnList, ErrNotOnList, ErrOppositeList, ErrListFull, ErrNoSuchGroup,
 	ErrGroupExists, ErrTooManyGroups, ErrNotInGroup, ErrAlreadyInGroup, ErrSameValue,
 	ErrInvalidList, ErrInvalidPassword, ErrInvalidPrivacy, ErrBatchTooLarge,
-	ErrNoKey, ErrInvalidKey, ErrKVFull, ErrFullSync, ErrMailboxFull, ErrInvalidMessage, ErrInvalidAnnotation,
+	ErrNoKey, ErrInvalidKey, ErrKVFull, ErrFullSync, ErrMailboxFull, ErrInvalidMessage, ErrInvalidAnnotation, ErrInvalidProfile,
 }
 
 func wrap(err error) error {

@@ -275,6 +275,18 @@ type Store interface {
 	// how many.
 	ExpireOffline(ctx context.Context) (int, error)
 
+	// The roaming profile (profile.go): what the storage service keeps
+	// of an account besides its name. Profile returns ErrNotFound for no
+	// account and a zero Profile for one that never set anything.
+	// SetPersonalMessage stores the personal message ("" clears it);
+	// SetPicture stores the display picture (nil data removes it) under a
+	// new random ID; PictureByID returns a picture with its bytes, or
+	// ErrNotFound.
+	Profile(ctx context.Context, email string) (Profile, error)
+	SetPersonalMessage(ctx context.Context, email, message string) error
+	SetPicture(ctx context.Context, email, mimeType string, data []byte) (Picture, error)
+	PictureByID(ctx context.Context, id string) (Picture, error)
+
 	// Key-value data of the parts beside the service (each bot has its own
 	// namespace), kept here so it lives and is backed up with the rest.
 	// KVGet returns ErrNoKey for a missing key; KVDelete of a missing key
@@ -315,6 +327,42 @@ const (
 	MaxKVValue     = 64 << 10 // bytes
 	MaxKVKeys      = 10000    // keys per namespace
 )
+
+// Profile is the roaming profile of an account (the storage service of
+// Windows Live Messenger): its personal message and display picture, kept
+// so that each place the user signs in from gets the same. The display
+// name is the account's FriendlyName.
+type Profile struct {
+	Message        string    // the personal message; "" for none
+	MessageChanged time.Time // zero when never set
+	Picture        Picture   // ID "" when there is none
+}
+
+// Picture is a display picture kept in a profile.
+type Picture struct {
+	// ID is random and unguessable: it names the picture's public address,
+	// which only those shown the address can find.
+	ID string
+	// Version counts the account's pictures, from 1: a client that has
+	// seen a version need not fetch it again.
+	Version int64
+	Type    string // MIME type, such as "image/png"
+	Size    int
+	Changed time.Time
+	Data    []byte // only from PictureByID
+}
+
+// Limits of the profile.
+const (
+	MaxPersonalMessage = 1024      // bytes
+	MaxPicture         = 128 << 10 // bytes
+	MaxPictureType     = 64        // bytes
+)
+
+// ErrInvalidProfile: a personal message or picture that is too long or not
+// valid (a message with control characters or bad UTF-8; a picture type
+// with spaces).
+var ErrInvalidProfile = errors.New("profile value not valid")
 
 // AddressBook is an account's contact list as the address book web service
 // (ABCH) shows it. A delta (AddressBook with a non-zero since) holds only
