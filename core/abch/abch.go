@@ -35,11 +35,6 @@ const Domain = "contacts.msn.com"
 // NS is the namespace of every address book element.
 const NS = "http://www.msn.com/webservices/AddressBook"
 
-// Grants checks the service tickets of RST answers (passport.Grants).
-type Grants interface {
-	Check(token, domain string) (email string, ok bool)
-}
-
 // Notifier tells a user's signed-in endpoints that their address book
 // changed through the web service (the Notification server implements it:
 // its sessions re-read the entry, so privacy holds at once, and MSNP13+
@@ -52,7 +47,7 @@ type Notifier interface {
 // Config is what Handler needs. Store and Grants are required.
 type Config struct {
 	Store     store.Store
-	Grants    Grants
+	Grants    soap.Tickets
 	Directory *directory.Directory // tells the other side of FL changes; nil: nobody
 	Notify    Notifier             // nil: nobody
 	Log       zerolog.Logger

@@ -50,15 +50,10 @@ const (
 	maxMails = 25 // more and Mail-Data says "too-large": the client asks GetMetadata
 )
 
-// Grants checks the service tickets of RST answers (passport.Grants).
-type Grants interface {
-	Check(token, domain string) (email string, ok bool)
-}
-
 // Config is what Handler needs. Store and Grants are required.
 type Config struct {
 	Store  store.Store
-	Grants Grants
+	Grants soap.Tickets
 	// Stored, when set, is called after a message was kept for someone
 	// (the Notification server tells them if they are signed in).
 	Stored func(m store.OfflineMessage)

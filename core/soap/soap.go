@@ -28,6 +28,13 @@ const (
 // Namespace of the envelope.
 const NSEnvelope = "http://schemas.xmlsoap.org/soap/envelope/"
 
+// Tickets checks the service tickets of RST answers (passport.Grants), by
+// which every web service knows who calls: whom token was issued to, if it
+// is good for domain.
+type Tickets interface {
+	Check(token, domain string) (email string, ok bool)
+}
+
 // ErrMalformed is any request that is not a SOAP envelope within limits.
 var ErrMalformed = errors.New("soap: malformed request")
 

@@ -64,15 +64,10 @@ const maxBody = store.MaxPicture*4/3 + 16<<10
 // checked (a small file can describe a huge image).
 const maxPixels = 1024
 
-// Grants checks the service tickets of RST answers (passport.Grants).
-type Grants interface {
-	Check(token, domain string) (email string, ok bool)
-}
-
 // Config is what Handler needs. Store and Grants are required.
 type Config struct {
 	Store  store.Store
-	Grants Grants
+	Grants soap.Tickets
 	// HTTPPort is the port of the plain-HTTP listener, for the addresses
 	// of pictures: aMSN fetches them only over http://, from the host it
 	// asked the storage service at. "" or "80" leaves the port out.
