@@ -109,7 +109,7 @@ func (b *runner) contactLists(ctx context.Context, emails []string, k int) error
 		return nil
 	}
 	b.progress("idle sessions: giving each a contact list of %d", k)
-	const batch = 20000
+	const batch = 2000 // a few seconds of work for the server at most
 	var pairs []adminapi.ContactPair
 	send := func() error {
 		if err := b.admin.AddContacts(ctx, pairs); err != nil {
