@@ -175,7 +175,7 @@ func (s *session) refer(c *msnp.Command) error {
 	case 2:
 		fields = append(fields, "0", s.referral(s.srv.cfg.Address))
 	}
-	s.send(msnp.New("XFR", c.TrID, fields...))
+	s.queue(msnp.New("XFR", c.TrID, fields...))
 	s.log.Info().Str("user", s.loginEmail).Str("to", to).Msg("referred to a notification server")
 	return errClose
 }
@@ -240,9 +240,9 @@ func (s *session) signIn(c *msnp.Command) error {
 	}
 	s.reply(c, params...)
 	if d.SBS {
-		s.send(msnp.New("SBS", 0, "null"))
+		s.queue(msnp.New("SBS", 0, "null"))
 	}
-	s.send(msnp.Notice("MSG", "Hotmail", "Hotmail").WithPayload(s.profile()))
+	s.queue(msnp.Notice("MSG", "Hotmail", "Hotmail").WithPayload(s.profile()))
 
 	s.registered = true
 	s.loginEmail, s.md5Digest = acct.Email, "" // kept for the session's life: drop the copies

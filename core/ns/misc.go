@@ -9,9 +9,9 @@ import (
 // handlePNG answers the keep-alive; MSNP9+ says when to ping next.
 func (s *session) handlePNG(c *msnp.Command) error {
 	if s.dialect.QNGInterval {
-		s.send(msnp.Notice("QNG", "60"))
+		s.queue(msnp.Notice("QNG", "60"))
 	} else {
-		s.send(msnp.Notice("QNG"))
+		s.queue(msnp.Notice("QNG"))
 	}
 	return nil
 }
@@ -72,7 +72,7 @@ func (s *session) handleGCF(c *msnp.Command) error {
 	if name == "" {
 		name = "Shields.xml"
 	}
-	s.send(msnp.New("GCF", c.TrID, name).WithPayload([]byte(shields)))
+	s.queue(msnp.New("GCF", c.TrID, name).WithPayload([]byte(shields)))
 	return nil
 }
 

@@ -39,7 +39,7 @@ func (s *session) handleCHG(c *msnp.Command) error {
 	s.presence.Status = status
 	s.presence.Capabilities = caps
 	s.presence.MSNObject = msnobj
-	s.send(c) // the echo is exact
+	s.queue(c) // the echo is exact
 	s.mu.Unlock()
 
 	if first {
@@ -286,13 +286,19 @@ func (s *session) showPresence(p directory.Presence, trid *uint32) {
 			params = append(params, p.MSNObject)
 		}
 	}
+	// ILN answers the session's own CHG or ADD, and waits for its flush;
+	// NLN (and UBX) come from another session and leave at once, in one
+	// write.
 	if trid != nil {
-		s.send(msnp.New("ILN", *trid, params...))
+		s.queue(msnp.New("ILN", *trid, params...))
 	} else {
-		s.send(msnp.Notice("NLN", params...))
+		s.queue(msnp.Notice("NLN", params...))
 	}
 	if d.PersonalMsg && p.Personal != nil {
-		s.send(msnp.Notice("UBX", p.Email).WithPayload(p.Personal))
+		s.queue(msnp.Notice("UBX", p.Email).WithPayload(p.Personal))
+	}
+	if trid == nil {
+		s.out.Flush()
 	}
 }
 
@@ -375,7 +381,7 @@ func (s *session) startChallenge() {
 	}
 	s.challenge = auth.NewChallenge()
 	s.challengeDeadline = time.Now().Add(s.srv.cfg.ChallengeTimeout)
-	s.send(msnp.New("CHL", 0, s.challenge))
+	s.queue(msnp.New("CHL", 0, s.challenge))
 }
 
 // handleQRY checks a challenge answer: 540 and a disconnect when wrong.

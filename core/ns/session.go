@@ -272,8 +272,14 @@ func (s *session) readDeadline() time.Time {
 
 func (s *session) signedIn() bool { return s.registered }
 
-// send queues a command to the client.
+// send writes a command to the client as soon as the socket takes it:
+// what other sessions tell this one (presence, invitations) goes this way.
 func (s *session) send(c *msnp.Command) { s.out.Send(c) }
+
+// queue queues a command that the session's own goroutine sends: it
+// leaves, with the rest of the answers to what the client sent, before
+// the session reads again (msnp.Reader.BeforeRead).
+func (s *session) queue(c *msnp.Command) { s.out.Queue(c) }
 
 // sendBulk queues part of a large answer to the client's own request (a
 // contact list dump): it waits for the client to read rather than cut it
@@ -287,7 +293,7 @@ func (s *session) replyBulk(c *msnp.Command, params ...string) {
 
 // reply answers the request c.
 func (s *session) reply(c *msnp.Command, params ...string) {
-	s.send(msnp.New(c.Name, c.TrID, params...))
+	s.queue(msnp.New(c.Name, c.TrID, params...))
 }
 
 // fail answers the request c with an error code; it returns nil so that
@@ -296,7 +302,7 @@ func (s *session) fail(c *msnp.Command, code msnp.ErrorCode) error {
 	if m := s.srv.cfg.Metrics; m != nil {
 		m.Errors.WithLabelValues(s.srv.name, code.Name()).Inc()
 	}
-	s.send(msnp.Error(code, c.TrID))
+	s.queue(msnp.Error(code, c.TrID))
 	return nil
 }
 
