@@ -17,7 +17,8 @@ all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/nudge
-	$(GO) build -o bin/bots/ ./plugins/bots/... && ln -sfn ../../plugins/bots/js-hello bin/bots/js-hello
+	$(GO) build -o bin/bots/ ./plugins/bots/...
+	ln -sfn ../../plugins/bots/js-hello bin/bots/js-hello && ln -sfn ../../plugins/bots/py-hello bin/bots/py-hello
 
 run: deps-run build
 	./$(BIN) serve --data $(DATA)

@@ -33,6 +33,7 @@ type shippedBot struct {
 	name, friendly string
 	perms          []string
 	js             bool // run with node: DIR/NAME/bot.js
+	python         bool // run with python3: DIR/NAME/bot.py
 }
 
 var shippedBots = []shippedBot{
@@ -40,6 +41,25 @@ var shippedBots = []shippedBot{
 	{name: "tictactoe", friendly: "Tic-Tac-Toe", perms: []string{"send", "invite", "kv", "log"}},
 	{name: "helper", friendly: "Helper", perms: []string{"send", "presence", "kv", "log"}},
 	{name: "js-hello", friendly: "Hello from JavaScript", perms: []string{"send", "kv", "log"}, js: true},
+	{name: "py-hello", friendly: "Hello from Python", perms: []string{"send", "kv", "log"}, python: true},
+}
+
+// pythonWithGRPC returns a Python that can run the Python bot template
+// (gRPC, its code generator and cryptography, from Debian's packages), or
+// "" when there is none. The first python3 in PATH may be another one
+// (pyenv's), so Debian's own is tried too.
+func pythonWithGRPC() string {
+	for _, p := range []string{"python3", "/usr/bin/python3"} {
+		path, err := exec.LookPath(p)
+		if err != nil {
+			continue
+		}
+		out, err := exec.Command(path, "-c", "import grpc, grpc_tools, cryptography, sys; print(sys.executable)").Output()
+		if err == nil {
+			return strings.TrimSpace(string(out))
+		}
+	}
+	return ""
 }
 
 // shippedDir is where the shipped bots are: bots.dir, or bots/ beside the
@@ -68,7 +88,22 @@ func resolveBots(c config.Bots) (bots []host.BotConfig, warnings []string, err e
 		dir := shippedDir(c)
 		for _, s := range shippedBots {
 			bc := host.BotConfig{Name: s.name, Email: s.name + "@" + c.Domain, FriendlyName: s.friendly, Permissions: s.perms}
-			if s.js {
+			switch {
+			case s.python:
+				script := filepath.Join(dir, s.name, "bot.py")
+				if !exists(script) {
+					warnings = append(warnings, fmt.Sprintf("bot %s not started: %s not found (make build links it there)", s.name, script))
+					continue
+				}
+				python := pythonWithGRPC()
+				if python == "" {
+					warnings = append(warnings, fmt.Sprintf("bot %s not started: it needs Python 3 with gRPC "+
+						"(apt-get install python3-grpcio python3-grpc-tools python3-cryptography, or make deps)", s.name))
+					continue
+				}
+				bc.Command, bc.Args = python, []string{script}
+				bc.Read = protoDir(script)
+			case s.js:
 				script := filepath.Join(dir, s.name, "bot.js")
 				node, err := exec.LookPath("node")
 				switch {
@@ -84,7 +119,7 @@ func resolveBots(c config.Bots) (bots []host.BotConfig, warnings []string, err e
 				}
 				bc.Command, bc.Args = node, []string{script}
 				bc.Read = protoDir(script)
-			} else {
+			default:
 				bc.Command = filepath.Join(dir, s.name)
 				if !exists(bc.Command) && !overridden(c, s.name) {
 					warnings = append(warnings, fmt.Sprintf("bot %s not started: %s not found (make build builds the shipped bots)", s.name, bc.Command))

@@ -42,10 +42,22 @@ func TestResolveBots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// helper's program is missing and js-hello's script too: warned, not fatal.
-	if names(bots) != "echo,tictactoe" || len(warnings) != 2 || !strings.Contains(warnings[0], "helper") {
+	// helper's program is missing and the scripts of js-hello and
+	// py-hello too: warned, not fatal.
+	if names(bots) != "echo,tictactoe" || len(warnings) != 3 || !strings.Contains(warnings[0], "helper") {
 		t.Fatalf("bots %s, warnings %q", names(bots), warnings)
 	}
+	// py-hello runs where Python has gRPC, with the protos readable.
+	touch(t, filepath.Join(dir, "py-hello", "bot.py"))
+	bots, warnings, _ = resolveBots(c)
+	if python := pythonWithGRPC(); python != "" {
+		if py := bots[len(bots)-1]; py.Name != "py-hello" || py.Command != python || py.Args[0] != filepath.Join(dir, "py-hello", "bot.py") {
+			t.Errorf("py-hello: %+v", py)
+		}
+	} else if !strings.Contains(strings.Join(warnings, " "), "python3-grpcio") {
+		t.Errorf("without Python's gRPC: %q", warnings)
+	}
+	os.RemoveAll(filepath.Join(dir, "py-hello"))
 	if e := bots[0]; e.Email != "echo@bots.localhost" || e.FriendlyName != "Echo" || e.Command != filepath.Join(dir, "echo") ||
 		strings.Join(e.Permissions, ",") != "send,log" {
 		t.Errorf("echo: %+v", e)
@@ -118,7 +130,8 @@ func TestBotsExtraAndCommands(t *testing.T) {
 	cfg := config.Default()
 	cfg.Data = srv.Data
 	cfg.Bots.Dir = dir
-	cfg.Bots.Run = []config.Bot{{Name: "tictactoe", Disabled: true}, {Name: "helper", Disabled: true}, {Name: "js-hello", Disabled: true}}
+	cfg.Bots.Run = []config.Bot{{Name: "tictactoe", Disabled: true}, {Name: "helper", Disabled: true}, {Name: "js-hello", Disabled: true},
+		{Name: "py-hello", Disabled: true}}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	stop, err := startBots(ctx, extraEnv{Config: cfg, Server: srv.Server, Log: zerolog.Nop()})

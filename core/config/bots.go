@@ -16,7 +16,7 @@ import (
 // each signed in to MSN as a contact anyone can add.
 type Bots struct {
 	// Shipped runs the bots that come with Nudge (echo, tictactoe, helper,
-	// and js-hello when Node.js is installed).
+	// js-hello when Node.js is installed, py-hello when Python has gRPC).
 	Shipped bool `yaml:"shipped"`
 	// Dir is where the shipped bots' programs are; "" means the folder
 	// bots/ beside the nudge binary (make build puts them in bin/bots). A

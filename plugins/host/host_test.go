@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -436,4 +437,29 @@ func TestBotDisplayPicture(t *testing.T) {
 		ct, _ := alice.c.Contact("testbot@bots.localhost")
 		return ct.DisplayPicture == nil
 	})
+}
+
+// A program that dies before its handshake (a Python traceback, a missing
+// library) is reported with what it last wrote, on one line.
+func TestStartFailureSaysWhy(t *testing.T) {
+	prog := filepath.Join(t.TempDir(), "broken")
+	script := "#!/bin/sh\necho 'Traceback (most recent call last):' >&2\necho 'ModuleNotFoundError: No module named grpc' >&2\nexit 1\n"
+	if err := os.WriteFile(prog, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e := start(t, nil)
+	h, err := host.New(withBots(e.cfg, bot("broken", "testbot", func(b *host.BotConfig) { b.Command = prog })))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Start(context.Background())
+	defer h.Close()
+	var st host.Status
+	waitFor(t, "the broken bot to be disabled", func() bool {
+		st, _ = h.BotStatus("broken")
+		return st.State == host.StateDisabled
+	})
+	if !strings.Contains(st.LastError, "Its last words: Traceback (most recent call last): | ModuleNotFoundError: No module named grpc") {
+		t.Fatalf("last error: %q", st.LastError)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -107,7 +108,11 @@ type procRunner struct {
 	stderr  io.ReadCloser
 	status  *os.File // the read end of the shim's status pipe
 	exited  chan struct{}
-	pid     int // the bot's
+	// lastWords are the last lines the bot wrote on its standard error:
+	// a program that dies before its handshake (a Python traceback) says
+	// why there.
+	lastWords *lastLines
+	pid       int // the bot's
 
 	mu     sync.Mutex
 	report shim.Report
@@ -142,15 +147,17 @@ func (b *bot) newRunner(spec shim.Spec, checksum []byte) func(hclog.Logger, *exe
 		if err != nil {
 			return nil, err
 		}
+		last := &lastLines{}
 		r := &procRunner{
-			cmd:     cmd,
-			program: spec.Program,
-			secure:  &plugin.SecureConfig{Checksum: checksum, Hash: sha256.New()},
-			spawn:   b.h.spawner,
-			stdout:  stdout,
-			stderr:  sanitize(stderr),
-			status:  sr,
-			exited:  make(chan struct{}),
+			cmd:       cmd,
+			program:   spec.Program,
+			secure:    &plugin.SecureConfig{Checksum: checksum, Hash: sha256.New()},
+			spawn:     b.h.spawner,
+			stdout:    stdout,
+			stderr:    sanitize(stderr, last),
+			status:    sr,
+			exited:    make(chan struct{}),
+			lastWords: last,
 		}
 		return r, nil
 	}
@@ -281,7 +288,11 @@ func (r *procRunner) Name() string { return "bot" }
 func (r *procRunner) ID() string   { return strconv.Itoa(r.pid) }
 
 func (r *procRunner) Diagnose(context.Context) string {
-	return fmt.Sprintf("%s did not answer with the go-plugin handshake line: is it a Nudge bot (built with plugins/sdk, or speaking bot.proto)?", r.program)
+	msg := fmt.Sprintf("%s did not answer with the go-plugin handshake line: is it a Nudge bot (built with plugins/sdk, or speaking bot.proto)?", r.program)
+	if last := r.lastWords.String(); last != "" {
+		msg += " Its last words: " + last
+	}
+	return msg
 }
 
 func (r *procRunner) PluginToHost(network, addr string) (string, string, error) {
@@ -296,10 +307,42 @@ func (r *procRunner) HostToPlugin(network, addr string) (string, string, error) 
 // go-plugin reads lines in a buffer of this size (PluginLogBufferSize).
 const maxLogLine = 64 << 10
 
+// lastLines keeps the last few lines of a stream.
+type lastLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+// keepLines is how many lines lastLines keeps.
+const keepLines = 3
+
+func (l *lastLines) add(line []byte) {
+	if l == nil || len(bytes.TrimSpace(line)) == 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(line) > 512 {
+		line = append(line[:512:512], "…"...)
+	}
+	l.lines = append(l.lines, string(bytes.TrimSpace(line)))
+	if len(l.lines) > keepLines {
+		l.lines = l.lines[len(l.lines)-keepLines:]
+	}
+}
+
+// String is the lines kept, on one line.
+func (l *lastLines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, " | ")
+}
+
 // sanitize copies r to the returned reader line by line, replacing every
 // line that go-plugin would parse as a JSON log entry and mishandle (see
-// procRunner) by a plain-text line that keeps its content.
-func sanitize(r io.ReadCloser) io.ReadCloser {
+// procRunner) by a plain-text line that keeps its content. It keeps the
+// last lines in last (which may be nil).
+func sanitize(r io.ReadCloser, last *lastLines) io.ReadCloser {
 	pr, pw := io.Pipe()
 	go func() {
 		br := bufio.NewReaderSize(r, maxLogLine)
@@ -324,6 +367,7 @@ func sanitize(r io.ReadCloser) io.ReadCloser {
 			} else if !safeJSONLine(line) {
 				out = append([]byte("[WARN] malformed log line: "), line...)
 			}
+			last.add(out)
 			if _, werr := pw.Write(append(out, '\n')); werr != nil {
 				err = werr
 				break

@@ -10,7 +10,7 @@ import (
 
 func sanitized(t testing.TB, in string) string {
 	t.Helper()
-	out, err := io.ReadAll(sanitize(io.NopCloser(strings.NewReader(in))))
+	out, err := io.ReadAll(sanitize(io.NopCloser(strings.NewReader(in)), nil))
 	if err != nil {
 		t.Fatal(err)
 	}
