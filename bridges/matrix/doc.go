@@ -20,4 +20,11 @@
 // Run it with Main (the "nudge bridge matrix" command): it is a mautrix
 // bridge like any other, with mxmain's config, registration, database and
 // provisioning API.
+//
+// The package is built with the goolm tag (go build -tags goolm; the
+// Makefile sets it): end-to-end encryption then uses mautrix's pure-Go olm
+// instead of the C libolm, which Go would otherwise look for (olm/olm.h)
+// and fail without. Without the tag the package is this documentation
+// alone, so that a plain "go build ./cmd/nudge" or "go test ./..." works
+// from a clone, and the nudge it builds has no Matrix bridge.
 package matrix

@@ -33,7 +33,9 @@ type Config struct {
 
 	// PublicHost is the host or IP put in XFR and RNG referrals, when
 	// clients must reach the service at another address than it listens
-	// on (behind NAT, or listening on 0.0.0.0). Clients need an IP literal.
+	// on (behind NAT or a port forward). Clients need an IP literal. When
+	// empty, a listener on 0.0.0.0 refers each client to the address its
+	// own connection came in on.
 	PublicHost string `yaml:"public_host"`
 
 	Login    Login    `yaml:"login"`

@@ -1,3 +1,5 @@
+//go:build goolm
+
 // Package matrixtest runs a real Matrix homeserver for tests: Dendrite
 // v0.13.8 on an ephemeral loopback port, with SQLite in a temporary
 // directory, federation off and open registration, started and stopped by
