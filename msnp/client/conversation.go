@@ -441,9 +441,10 @@ func (cv *Conversation) handle(sb *conn, cmd *msnp.Command) bool {
 			inv := cv.inviter
 			cv.inviter = Participant{}
 			attached := cv.sb == sb
+			there := slices.Clone(cv.members)
 			cv.mu.Unlock()
 			if attached && inv.Email != "" {
-				cv.cl.emit(&Invited{Conversation: cv, From: inv.Email, FriendlyName: inv.FriendlyName})
+				cv.cl.emit(&Invited{Conversation: cv, From: inv.Email, FriendlyName: inv.FriendlyName, Participants: there})
 			}
 		}
 	case "USR", "CAL", "ACK", "NAK":

@@ -223,6 +223,9 @@ func TestConversationInvited(t *testing.T) {
 	if p := cv.Participants(); len(p) != 2 || p[1].Email != "carol@example.com" {
 		t.Errorf("participants %+v", p)
 	}
+	if p := inv.Participants; len(p) != 2 || p[0].Email != "bob@example.com" || p[1].Email != "carol@example.com" {
+		t.Errorf("the invitation's participants %+v", p)
+	}
 	if m := nextEvent(t, c).(*Message); m.Conversation != cv || m.Text != "yo" {
 		t.Errorf("message %+v", m)
 	}

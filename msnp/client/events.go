@@ -68,12 +68,14 @@ type Left struct {
 }
 
 // Invited says someone invited you into a conversation and the client has
-// joined it: From started it, and Conversation.Participants lists who was
-// there when you arrived (no Joined events are sent for them).
+// joined it: From started it, and Participants lists who was there when
+// you arrived (no Joined events are sent for them; those who join later
+// have theirs). Conversation.Participants is who is there now.
 type Invited struct {
 	Conversation *Conversation
 	From         string
 	FriendlyName string
+	Participants []Participant
 }
 
 // ConversationClosed says the switchboard connection of a conversation
