@@ -17,6 +17,7 @@ import (
 	"maunium.net/go/mautrix/event"
 
 	"github.com/nudge-im/nudge/bridges/format"
+	"github.com/nudge-im/nudge/bridges/msnbridge"
 	"github.com/nudge-im/nudge/msnp/client"
 )
 
@@ -62,12 +63,15 @@ func (c *MSNClient) GetUserInfo(ctx context.Context, ghost *bridgev2.Ghost) (*br
 	return c.userInfo(string(ghost.ID), ""), nil
 }
 
-// userInfo is what Matrix shows of a contact. friendly is used when the
+// userInfo is what Matrix shows of a contact — or of the user's own MSN
+// account, named by her friendly name too. friendly is used when the
 // contact list does not know a name.
 func (c *MSNClient) userInfo(email, friendly string) *bridgev2.UserInfo {
 	email = strings.ToLower(email)
 	if cl := c.current(); cl != nil {
-		if ct, ok := cl.Contact(email); ok && ct.FriendlyName != "" {
+		if self := cl.Self(); userID(email) == c.selfID() && self.FriendlyName != "" {
+			friendly = self.FriendlyName
+		} else if ct, ok := cl.Contact(email); ok && ct.FriendlyName != "" {
 			friendly = ct.FriendlyName
 		}
 	}
@@ -135,8 +139,8 @@ func (c *MSNClient) GetCapabilities(ctx context.Context, portal *bridgev2.Portal
 // DM portal. MSN cannot tell whether an address exists without adding it
 // as a contact, so any well-formed address resolves.
 func (c *MSNClient) ResolveIdentifier(ctx context.Context, identifier string, createChat bool) (*bridgev2.ResolveIdentifierResponse, error) {
-	email := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(identifier, "mailto:")))
-	if !validEmail(email) {
+	email, ok := msnbridge.NormalizeHandle(identifier)
+	if !ok {
 		return nil, fmt.Errorf("%q is not an MSN address (name@example.com)", identifier)
 	}
 	if userID(email) == c.selfID() {
@@ -178,9 +182,9 @@ func (c *MSNClient) GetContactList(ctx context.Context) ([]*bridgev2.ResolveIden
 	return out, nil
 }
 
-// CreateGroup starts an MSN conversation with several contacts, the way
-// MSN Messenger did: a conversation with the first, who then invites the
-// others.
+// CreateGroup starts an MSN conversation with several contacts: one
+// switchboard, everyone invited at once. Its portal is that of these
+// people, the room they already have if they met before.
 func (c *MSNClient) CreateGroup(ctx context.Context, params *bridgev2.GroupCreateParams) (*bridgev2.CreateChatResponse, error) {
 	if len(params.Participants) == 0 {
 		return nil, errors.New("a group chat needs at least one MSN contact")
@@ -191,56 +195,54 @@ func (c *MSNClient) CreateGroup(ctx context.Context, params *bridgev2.GroupCreat
 			emails = append(emails, string(p))
 		}
 	}
-	conv, failed, err := c.openGroup(ctx, emails)
+	conv, err := c.openGroup(ctx, emails)
 	if err != nil {
 		return nil, err
 	}
-	key := newGroupPortalKey(c.login.ID)
+	key := groupPortalKey(c.login.ID, emails)
 	c.mapGroup(conv, key)
-	joined := participantEmails(conv)
-	info := c.groupInfo(c.current(), joined, params.Name == nil)
+	info := c.groupInfo(c.current(), msnbridge.KeyMembers(msnbridge.ConversationKey(emails)), params.Name == nil)
 	resp := &bridgev2.CreateChatResponse{PortalKey: key, PortalInfo: info}
-	if len(failed) > 0 {
-		resp.FailedParticipants = map[networkid.UserID]*bridgev2.CreateChatFailedParticipant{}
-		for email, err := range failed {
-			resp.FailedParticipants[userID(email)] = &bridgev2.CreateChatFailedParticipant{Reason: oneLine(err)}
+	// Those not there yet may still join; those the contact list shows
+	// offline will not.
+	cl := c.current()
+	for _, email := range c.missingFrom(conv, emails) {
+		if ct, ok := cl.Contact(email); ok && (ct.Status == client.Offline || ct.Status == "") && ct.Lists.Has(client.Forward) {
+			if resp.FailedParticipants == nil {
+				resp.FailedParticipants = map[networkid.UserID]*bridgev2.CreateChatFailedParticipant{}
+			}
+			resp.FailedParticipants[userID(email)] = &bridgev2.CreateChatFailedParticipant{Reason: "offline"}
 		}
 	}
 	return resp, nil
 }
 
-// openGroup opens a conversation with the first contact who answers and
-// invites the others. It fails only when nobody could be reached.
-func (c *MSNClient) openGroup(ctx context.Context, emails []string) (*client.Conversation, map[string]error, error) {
+// openGroup opens a conversation with several contacts: everyone is
+// invited at once, and it is there as soon as the first has joined — a
+// contact slow to answer, or offline, holds nobody up.
+func (c *MSNClient) openGroup(ctx context.Context, emails []string) (*client.Conversation, error) {
 	cl, err := c.client(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	failed := map[string]error{}
-	var conv *client.Conversation
-	for i, e := range emails {
-		if conv == nil {
-			cv, err := cl.Conversation(ctx, e)
-			if err != nil {
-				failed[e] = err
-				continue
-			}
-			conv = cv
-			continue
-		}
-		if err := conv.Invite(ctx, emails[i]); err != nil {
-			failed[e] = err
-		}
+	conv, err := cl.Group(ctx, emails...)
+	if err != nil {
+		return nil, fmt.Errorf("none of %s could be reached: %w", strings.Join(emails, ", "), err)
 	}
-	if conv == nil {
-		return nil, failed, fmt.Errorf("none of %s could be reached: %w", strings.Join(emails, ", "), firstErr(failed))
-	}
-	return conv, failed, nil
+	return conv, nil
 }
 
-func firstErr(m map[string]error) error {
-	for _, err := range m {
-		return err
+// missingFrom returns who of emails is not in a conversation.
+func (c *MSNClient) missingFrom(conv *client.Conversation, emails []string) []string {
+	in := map[string]bool{}
+	for _, e := range participantEmails(conv) {
+		in[e] = true
 	}
-	return errors.New("no contacts")
+	var out []string
+	for _, e := range emails {
+		if e = strings.ToLower(e); !in[e] && userID(e) != c.selfID() {
+			out = append(out, e)
+		}
+	}
+	return out
 }

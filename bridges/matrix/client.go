@@ -5,11 +5,7 @@ package matrix
 import (
 	"context"
 	"errors"
-	"fmt"
-	"math/rand/v2"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -17,35 +13,41 @@ import (
 	"maunium.net/go/mautrix/bridgev2/networkid"
 	"maunium.net/go/mautrix/bridgev2/status"
 
+	"github.com/nudge-im/nudge/bridges/msnbridge"
 	"github.com/nudge-im/nudge/msnp"
 	"github.com/nudge-im/nudge/msnp/client"
 )
 
-// MSNClient is one Matrix user's MSN account: a signed-in msnp/client
-// session, kept signed in, whose events become Matrix events.
+// MSNClient is one Matrix user's MSN account: an msnbridge.Session, kept
+// signed in, whose events become Matrix events.
 //
-// The session is owned by one goroutine (run), which signs in, reads the
-// client's events in order and signs in again when the client gives up.
-// Matrix events arrive on other goroutines and use the current session.
+// The session's goroutine hands over the MSN events in order; they only
+// queue work for the portals. Matrix events arrive on other goroutines and
+// use the current client.
 type MSNClient struct {
 	mc    *Connector
 	login *bridgev2.UserLogin
 	meta  *UserLoginMetadata
 	log   zerolog.Logger
-
-	loggedIn atomic.Bool
+	sess  *msnbridge.Session
 
 	mu      sync.Mutex
-	cl      *client.Client // nil while not signed in
-	ready   chan struct{}  // closed while cl is set
-	pending *client.Client // signed in by the login process, for run to take over
+	pending *client.Client // signed in by the login process, for the session to take over
+	running bool
 	cancel  context.CancelFunc
-	done    chan struct{}
 	// Conversations with more than one contact and their group portals.
 	// One-to-one conversations need no table: they belong to the DM
 	// portal of their contact.
 	groups map[*client.Conversation]networkid.PortalKey
 	convs  map[networkid.PortalID]*client.Conversation
+	// members is who is in each conversation, as its events told it.
+	members map[*client.Conversation][]string
+	// missing is, per group portal, who did not get the last message (to
+	// say it once, not after every message).
+	missing map[networkid.PortalID]string
+	// touched is the portals this login queued events to, to wait for
+	// when it stops.
+	touched map[networkid.PortalKey]bool
 	// RL requests already shown in the management room.
 	announced map[string]bool
 
@@ -76,18 +78,24 @@ func newMSNClient(mc *Connector, login *bridgev2.UserLogin) *MSNClient {
 		login:     login,
 		meta:      meta,
 		log:       login.Log.With().Str("msn", meta.Email).Logger(),
-		ready:     make(chan struct{}),
 		groups:    map[*client.Conversation]networkid.PortalKey{},
 		convs:     map[networkid.PortalID]*client.Conversation{},
+		members:   map[*client.Conversation][]string{},
+		missing:   map[networkid.PortalID]string{},
+		touched:   map[networkid.PortalKey]bool{},
 		announced: map[string]bool{},
 	}
 	c.ghosts = newGhostUpdater(c)
 	c.typing = newTypingSender(c)
 	c.presence = newStatusFollower(c)
-	// The saved password is taken to be good until MSN refuses it, so that
-	// Matrix events that arrive while the bridge starts wait for the
-	// sign-in instead of being refused.
-	c.loggedIn.Store(meta.Password != "")
+	hooks := msnbridge.Hooks{Event: c.handleEvent, Extra: c.handleExtra, State: c.onState}
+	if meta.Hosted {
+		hooks.Refused = func(ctx context.Context) bool { return mc.refusedHosted(ctx, login.UserMXID, meta) }
+	}
+	cfg := mc.clientConfig(meta)
+	logger := c.log.With().Str("component", "msnp").Logger()
+	cfg.Logger = &logger
+	c.sess = msnbridge.NewSession(cfg, c.log, hooks)
 	return c
 }
 
@@ -118,9 +126,10 @@ func (c *MSNClient) IsThisUser(_ context.Context, id networkid.UserID) bool {
 	return id == c.selfID()
 }
 
-// IsLoggedIn reports whether the login has credentials that worked; it
-// stays true through reconnects.
-func (c *MSNClient) IsLoggedIn() bool { return c.loggedIn.Load() }
+// IsLoggedIn reports whether the login has credentials that work: the
+// saved password is taken to be good until MSN refuses it, so that Matrix
+// events that arrive while the bridge starts wait for the sign-in.
+func (c *MSNClient) IsLoggedIn() bool { return c.meta.Password != "" && !c.sess.Gone() }
 
 // adopt hands over a client the login process signed in, so that the
 // account is not signed in twice.
@@ -128,56 +137,60 @@ func (c *MSNClient) adopt(cl *client.Client) {
 	c.mu.Lock()
 	c.pending = cl
 	c.mu.Unlock()
-	c.loggedIn.Store(true)
 }
 
 // Connect starts keeping the account signed in. It returns at once;
 // progress is reported as bridge states.
 func (c *MSNClient) Connect(ctx context.Context) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.cancel != nil {
+	if c.running {
+		c.mu.Unlock()
 		return
 	}
+	c.running = true
+	pending := c.pending
+	c.pending = nil
 	runCtx, cancel := context.WithCancel(c.log.WithContext(context.Background()))
-	c.cancel, c.done = cancel, make(chan struct{})
+	c.cancel = cancel
+	c.mu.Unlock()
 	go c.ghosts.run(runCtx)
 	go c.presence.run(runCtx)
-	go c.run(runCtx, c.done)
+	c.sess.Start(runCtx, pending)
 }
 
-// Disconnect signs out and waits until the session has ended.
+// drainWait bounds how long a stop waits for the MSN messages already
+// received to reach Matrix: under the 5 seconds mautrix gives a login to
+// disconnect when the bridge stops.
+const drainWait = 4 * time.Second
+
+// Disconnect signs out. It stops taking MSN messages first, then waits
+// (at most drainWait) until the ones received have been handed to Matrix:
+// an MSN user's message the switchboard acknowledged is not lost because
+// the bridge stopped.
 func (c *MSNClient) Disconnect() {
 	c.mu.Lock()
-	cancel, done, cl, pending := c.cancel, c.done, c.cl, c.pending
-	c.cancel, c.pending = nil, nil
+	running, cancel, pending := c.running, c.cancel, c.pending
+	c.running, c.cancel, c.pending = false, nil, nil
 	c.mu.Unlock()
 	if pending != nil {
 		pending.Close()
 	}
-	if cancel == nil {
+	if !running {
 		return
 	}
+	c.sess.SignOut()
+	c.drain(drainWait)
 	cancel()
-	if cl != nil {
-		cl.Close()
-	}
-	<-done
 }
 
 // LogoutRemote signs out. MSN has no tokens to revoke, and a hosted
 // account stays on the server, so that MSN users keep the contact.
 func (c *MSNClient) LogoutRemote(ctx context.Context) {
 	c.Disconnect()
-	c.loggedIn.Store(false)
 }
 
 // current returns the signed-in client, or nil.
-func (c *MSNClient) current() *client.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.cl
-}
+func (c *MSNClient) current() *client.Client { return c.sess.Current() }
 
 // reconnectWait bounds how long a Matrix event waits for the account to be
 // signed in again.
@@ -186,40 +199,16 @@ const reconnectWait = 30 * time.Second
 // client returns the signed-in client, waiting (within ctx, and at most
 // reconnectWait) while the account signs in, at start-up or again.
 func (c *MSNClient) client(ctx context.Context) (*client.Client, error) {
-	t := time.NewTimer(reconnectWait)
-	defer t.Stop()
-	for {
-		c.mu.Lock()
-		cl, ready := c.cl, c.ready
-		c.mu.Unlock()
-		if cl != nil {
-			return cl, nil
-		}
-		if !c.loggedIn.Load() {
-			return nil, errNotConnected
-		}
-		select {
-		case <-ready:
-		case <-t.C:
-			return nil, errNotConnected
-		case <-ctx.Done():
-			return nil, errNotConnected
-		}
+	ctx, cancel := context.WithTimeout(ctx, reconnectWait)
+	defer cancel()
+	cl, err := c.sess.Client(ctx)
+	if err != nil {
+		return nil, errNotConnected
 	}
+	return cl, nil
 }
 
 var errNotConnected = errors.New("not connected to MSN")
-
-func (c *MSNClient) setClient(cl *client.Client) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cl != nil && c.cl == nil {
-		close(c.ready)
-	} else if cl == nil && c.cl != nil {
-		c.ready = make(chan struct{})
-	}
-	c.cl = cl
-}
 
 // forgetConversations drops the conversations of a client that ended.
 func (c *MSNClient) forgetConversations() {
@@ -227,128 +216,35 @@ func (c *MSNClient) forgetConversations() {
 	defer c.mu.Unlock()
 	clear(c.groups)
 	clear(c.convs)
+	clear(c.members)
 }
 
 func (c *MSNClient) sendState(ev status.BridgeStateEvent, code status.BridgeStateErrorCode, msg string) {
 	c.login.BridgeState.Send(status.BridgeState{StateEvent: ev, Error: code, Message: msg})
 }
 
-// run keeps the account signed in until ctx ends.
-func (c *MSNClient) run(ctx context.Context, done chan struct{}) {
-	defer close(done)
-	attempt := 0
-	for ctx.Err() == nil {
+// onState reports the session's state as the login's bridge state, and
+// brings Matrix up to date after each sign-in.
+func (c *MSNClient) onState(cl *client.Client, st msnbridge.State, err error) {
+	ctx := c.log.WithContext(context.Background())
+	switch st {
+	case msnbridge.Connecting:
 		c.sendState(status.StateConnecting, "", "")
-		cl, err := c.signIn(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			if isAuthError(err) {
-				c.loggedIn.Store(false)
-				c.sendState(status.StateBadCredentials, "msn-bad-credentials", "MSN refused the password: log in again")
-				return
-			}
-			attempt++
-			c.log.Warn().Err(err).Int("attempt", attempt).Msg("Could not sign in to MSN")
-			c.sendState(status.StateTransientDisconnect, "msn-unreachable", oneLine(err))
-			if !sleep(ctx, backoff(attempt)) {
-				return
-			}
-			continue
-		}
-		attempt = 0
-		c.loggedIn.Store(true)
-		c.setClient(cl)
+	case msnbridge.Connected:
 		c.sendState(status.StateConnected, "", "")
 		c.onSignedIn(ctx, cl)
-		err = c.pump(ctx, cl)
-		c.setClient(nil)
+	case msnbridge.Reconnecting:
 		c.forgetConversations()
-		if ctx.Err() != nil {
-			return
-		}
-		switch {
-		case isAuthError(err):
-			c.loggedIn.Store(false)
-			c.sendState(status.StateBadCredentials, "msn-bad-credentials", "MSN refused the password: log in again")
-			return
-		case errors.Is(err, client.ErrSignedInElsewhere):
+		c.sendState(status.StateTransientDisconnect, "msn-disconnected", msnbridge.OneLine(err))
+	case msnbridge.Gone:
+		c.forgetConversations()
+		if errors.Is(err, client.ErrSignedInElsewhere) {
 			c.sendState(status.StateBadCredentials, "msn-signed-in-elsewhere",
 				"the account signed in from another MSN client, which ended this session: use the reconnect command to sign in here again")
 			return
 		}
-		c.log.Warn().Err(err).Msg("MSN session ended; signing in again")
-		c.sendState(status.StateTransientDisconnect, "msn-disconnected", oneLine(err))
-		attempt = 1
-		if !sleep(ctx, backoff(attempt)) {
-			return
-		}
+		c.sendState(status.StateBadCredentials, "msn-bad-credentials", "MSN refused the password: log in again")
 	}
-}
-
-// signIn returns a signed-in client: the one the login process made, or a
-// new one. A hosted account that refuses its password is made again
-// (the server's admin may have deleted it).
-func (c *MSNClient) signIn(ctx context.Context) (*client.Client, error) {
-	c.mu.Lock()
-	cl := c.pending
-	c.pending = nil
-	c.mu.Unlock()
-	if cl != nil {
-		select {
-		case <-cl.Done():
-		default:
-			return cl, nil
-		}
-	}
-	cfg := c.mc.clientConfig(c.meta)
-	logger := c.log.With().Str("component", "msnp").Logger()
-	cfg.Logger = &logger
-	cl, err := client.Dial(ctx, cfg)
-	if err != nil && c.meta.Hosted && isAuthError(err) && c.mc.Config.Hosted.Enabled {
-		c.log.Warn().Msg("Hosted account refused its password; making it again")
-		password, _, herr := c.mc.hosted.ensure(ctx, c.meta.Email, c.meta.Email)
-		if herr != nil {
-			return nil, fmt.Errorf("%w (and remaking the hosted account failed: %v)", err, herr)
-		}
-		if password != c.meta.Password {
-			c.meta.Password = password
-			if err := c.login.Save(ctx); err != nil {
-				c.log.Err(err).Msg("Could not save the login")
-			}
-		}
-		cfg.Password = password
-		cl, err = client.Dial(ctx, cfg)
-	}
-	return cl, err
-}
-
-// pump hands the client's events over until the client ends, and returns
-// why it ended.
-func (c *MSNClient) pump(ctx context.Context, cl *client.Client) error {
-	var last error
-	for ev := range cl.Events() {
-		switch ev := ev.(type) {
-		case *client.Disconnected:
-			if ev.Reconnecting {
-				c.setClient(nil)
-				c.sendState(status.StateTransientDisconnect, "msn-disconnected", oneLine(ev.Err))
-			} else {
-				last = ev.Err
-			}
-		case *client.Reconnected:
-			c.setClient(cl)
-			c.sendState(status.StateConnected, "", "")
-			c.onSignedIn(ctx, cl)
-		default:
-			c.handleEvent(ctx, cl, ev)
-		}
-	}
-	if last == nil {
-		last = cl.Err()
-	}
-	return last
 }
 
 // onSignedIn brings Matrix up to date after a sign-in: contacts' names and
@@ -363,39 +259,7 @@ func (c *MSNClient) onSignedIn(ctx context.Context, cl *client.Client) {
 	c.announceRequests(ctx, cl)
 }
 
-func isAuthError(err error) bool {
-	return errors.Is(err, msnp.ErrAuthFailed) || errors.Is(err, msnp.ErrAuthFailed2)
-}
-
-// backoff is the wait before the n-th attempt to sign in again: 2s
-// doubling to 2m, less up to a fifth at random.
-func backoff(n int) time.Duration {
-	d := 2 * time.Second
-	for i := 1; i < n && d < 2*time.Minute; i++ {
-		d *= 2
-	}
-	d = min(d, 2*time.Minute)
-	return d - time.Duration(rand.Int64N(int64(d)/5+1))
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-// oneLine makes an error fit a one-line bridge state message.
-func oneLine(err error) string {
-	if err == nil {
-		return ""
-	}
-	return strings.Join(strings.Fields(err.Error()), " ")
-}
+func isAuthError(err error) bool { return msnbridge.IsAuth(err) }
 
 func msnVersion(v int) msnp.Version {
 	if v < int(msnp.MinVersion) || v > int(msnp.MaxVersion) {

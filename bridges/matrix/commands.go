@@ -4,7 +4,6 @@ package matrix
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -13,7 +12,7 @@ import (
 	"maunium.net/go/mautrix/bridgev2/commands"
 
 	"github.com/nudge-im/nudge/bridges/format"
-	"github.com/nudge-im/nudge/msnp"
+	"github.com/nudge-im/nudge/bridges/msnbridge"
 	"github.com/nudge-im/nudge/msnp/client"
 )
 
@@ -102,28 +101,18 @@ func loginClient(ce *commands.Event) *MSNClient {
 }
 
 func addressArg(ce *commands.Event) (string, bool) {
-	if len(ce.Args) != 1 || !validEmail(ce.Args[0]) {
-		ce.Reply("Usage: `%s <address>`, such as `%s bob@example.com`", ce.Command, ce.Command)
-		return "", false
+	email, ok := "", len(ce.Args) == 1
+	if ok {
+		email, ok = msnbridge.NormalizeHandle(ce.Args[0])
 	}
-	return strings.ToLower(strings.TrimPrefix(ce.Args[0], "mailto:")), true
+	if !ok {
+		ce.Reply("Usage: `%s <address>`, such as `%s bob@example.com`", ce.Command, ce.Command)
+	}
+	return email, ok
 }
 
 // msnError says in a few words why MSN refused a request.
-func msnError(err error) string {
-	var code msnp.ErrorCode
-	switch {
-	case errors.Is(err, msnp.ErrNoSuchUser), errors.Is(err, msnp.ErrInvalidPrincipal):
-		return "there is no such MSN account"
-	case errors.Is(err, msnp.ErrNotOnline):
-		return "they are offline"
-	case errors.Is(err, client.ErrNotSupported):
-		return "the server's MSN version does not support it"
-	case errors.As(err, &code):
-		return code.String()
-	}
-	return oneLine(err)
-}
+func msnError(err error) string { return msnbridge.Explain(err, "") }
 
 func cmdContacts(ce *commands.Event, c *MSNClient, cl *client.Client) {
 	var list, waiting, blocked []string

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/template"
 	"time"
@@ -49,15 +50,15 @@ type HostedConfig struct {
 	AdminTokenFile string `yaml:"admin_token_file"`
 	EmailDomain    string `yaml:"email_domain"`
 	PasswordSecret string `yaml:"password_secret"`
-	AdoptExisting  bool   `yaml:"adopt_existing"`
 }
 
 // PresenceConfig configures presence in both directions.
 type PresenceConfig struct {
-	Ghosts        bool          `yaml:"ghosts"`
-	SyncMatrix    bool          `yaml:"sync_matrix"`
-	PollInterval  time.Duration `yaml:"poll_interval"`
-	OfflineStatus string        `yaml:"offline_status"`
+	Ghosts          bool          `yaml:"ghosts"`
+	RefreshInterval time.Duration `yaml:"refresh_interval"`
+	SyncMatrix      bool          `yaml:"sync_matrix"`
+	PollInterval    time.Duration `yaml:"poll_interval"`
+	OfflineStatus   string        `yaml:"offline_status"`
 }
 
 // upgradeConfig copies the user's values into the current example config,
@@ -80,8 +81,8 @@ func upgradeConfig(helper up.Helper) {
 	} else {
 		helper.Copy(up.Str, "hosted", "password_secret")
 	}
-	helper.Copy(up.Bool, "hosted", "adopt_existing")
 	helper.Copy(up.Bool, "presence", "ghosts")
+	helper.Copy(up.Str, "presence", "refresh_interval")
 	helper.Copy(up.Bool, "presence", "sync_matrix")
 	helper.Copy(up.Str, "presence", "poll_interval")
 	helper.Copy(up.Str, "presence", "offline_status")
@@ -138,6 +139,9 @@ func (c *Config) validate() error {
 	if c.Presence.PollInterval <= 0 {
 		c.Presence.PollInterval = 30 * time.Second
 	}
+	if c.Presence.RefreshInterval < 0 {
+		return fmt.Errorf("network.presence.refresh_interval %s: want a duration such as 20s, or 0 for never", c.Presence.RefreshInterval)
+	}
 	switch c.Presence.OfflineStatus {
 	case "", "away":
 		c.Presence.OfflineStatus = "away"
@@ -146,6 +150,15 @@ func (c *Config) validate() error {
 		return fmt.Errorf("network.presence.offline_status %q: want away or hidden", c.Presence.OfflineStatus)
 	}
 	return nil
+}
+
+// resolvePaths makes the config's relative file names relative to dir,
+// the folder of the config file, rather than to wherever the bridge was
+// started.
+func (c *Config) resolvePaths(dir string) {
+	if f := c.Hosted.AdminTokenFile; f != "" && !filepath.IsAbs(f) && dir != "" {
+		c.Hosted.AdminTokenFile = filepath.Join(dir, f)
+	}
 }
 
 // adminToken returns the admin API token, from the config or its file.

@@ -6,7 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"path/filepath"
+	"sync"
 
 	"go.mau.fi/util/configupgrade"
 	"maunium.net/go/mautrix/bridgev2"
@@ -16,6 +17,7 @@ import (
 	"maunium.net/go/mautrix/bridgev2/networkid"
 	"maunium.net/go/mautrix/event"
 
+	"github.com/nudge-im/nudge/bridges/msnbridge"
 	"github.com/nudge-im/nudge/msnp/client"
 )
 
@@ -26,9 +28,17 @@ type Connector struct {
 	Bridge *bridgev2.Bridge
 	Config Config
 
-	hosted *hostedAccounts
+	hosted *msnbridge.Hosted // made at Start when hosted logins are on
+	// configPath is the config file's path, which relative paths in the
+	// config are relative to; "" for the working directory.
+	configPath func() string
+	// example is set while the example config is written (see GetName).
+	example bool
 	// dialer lets tests reach MSN servers in other ways; nil dials TCP.
 	dialer client.Dialer
+	// refreshed is when each ghost's presence was last set, across logins
+	// (a contact of two users is refreshed once).
+	refreshed sync.Map
 }
 
 var (
@@ -43,7 +53,7 @@ const NetworkID = "msn"
 
 // GetName describes the network. It is called before the config is read.
 func (mc *Connector) GetName() bridgev2.BridgeName {
-	return bridgev2.BridgeName{
+	name := bridgev2.BridgeName{
 		DisplayName:          "MSN Messenger",
 		NetworkURL:           "https://github.com/nudge-im/nudge",
 		NetworkID:            NetworkID,
@@ -51,6 +61,14 @@ func (mc *Connector) GetName() bridgev2.BridgeName {
 		DefaultPort:          29340,
 		DefaultCommandPrefix: "!msn",
 	}
+	if mc.example {
+		// The example config writes the network icon as the bot's avatar;
+		// without one it would be an empty YAML value (null), and every
+		// run would warn about its type. '' is an empty string: the bot's
+		// avatar is left as it is.
+		name.NetworkIcon = "''"
+	}
+	return name
 }
 
 // GetDBMetaTypes names the metadata types kept in the bridge's database.
@@ -84,26 +102,26 @@ func (mc *Connector) GetConfig() (string, any, configupgrade.Upgrader) {
 	return exampleConfig, &mc.Config, configupgrade.SimpleUpgrader(upgradeConfig)
 }
 
-// ValidateConfig refuses to start with a config that cannot work.
-func (mc *Connector) ValidateConfig() error { return mc.Config.validate() }
+// ValidateConfig refuses to start with a config that cannot work, and
+// makes its relative paths relative to the config file's folder.
+func (mc *Connector) ValidateConfig() error {
+	if mc.configPath != nil {
+		if p := mc.configPath(); p != "" && p != "-" {
+			mc.Config.resolvePaths(filepath.Dir(p))
+		}
+	}
+	return mc.Config.validate()
+}
 
 // ValidateUserID accepts what can be an MSN address.
 func (mc *Connector) ValidateUserID(id networkid.UserID) bool {
-	return validEmail(string(id))
-}
-
-// validEmail is a loose check that s looks like an MSN address; the server
-// has the last word.
-func validEmail(s string) bool {
-	at := strings.IndexByte(s, '@')
-	return at > 0 && at < len(s)-1 && !strings.ContainsAny(s, " \t\r\n") && strings.Contains(s[at:], ".") && len(s) <= 129
+	return msnbridge.ValidHandle(string(id))
 }
 
 // Init keeps the bridge and adds the bridge bot's MSN commands. It does no
 // I/O.
 func (mc *Connector) Init(br *bridgev2.Bridge) {
 	mc.Bridge = br
-	mc.hosted = &hostedAccounts{cfg: &mc.Config.Hosted}
 	if proc, ok := br.Commands.(*commands.Processor); ok {
 		proc.AddHandlers(mc.commands()...)
 	}
@@ -114,11 +132,12 @@ func (mc *Connector) Init(br *bridgev2.Bridge) {
 	}
 }
 
-// Start checks that the hosted-login settings can work, so a mistake shows
-// at start-up rather than at someone's first login.
+// Start prepares hosted logins — the admin token, the record of the
+// accounts made — so that a mistake shows at start-up rather than at
+// someone's first login.
 func (mc *Connector) Start(ctx context.Context) error {
 	if mc.Config.Hosted.Enabled {
-		if _, err := mc.Config.Hosted.adminToken(); err != nil {
+		if err := mc.openHosted(ctx); err != nil {
 			return fmt.Errorf("hosted logins: %w", err)
 		}
 	}
@@ -126,11 +145,18 @@ func (mc *Connector) Start(ctx context.Context) error {
 }
 
 // LoadUserLogin makes the MSN client of a login; it connects later, in
-// Connect.
+// Connect. A hosted login from before the bridge recorded whose accounts
+// are whose is recorded now.
 func (mc *Connector) LoadUserLogin(ctx context.Context, login *bridgev2.UserLogin) error {
 	meta, ok := login.Metadata.(*UserLoginMetadata)
 	if !ok || meta.Email == "" {
 		return errors.New("login has no MSN account in its metadata")
+	}
+	if meta.Hosted && mc.hosted != nil {
+		err := mc.hosted.Adopt(ctx, msnbridge.HostedAccount{Owner: string(login.UserMXID), Email: meta.Email, Password: meta.Password})
+		if err != nil {
+			login.Log.Warn().Err(err).Msg("Could not record the owner of a hosted account")
+		}
 	}
 	login.Client = newMSNClient(mc, login)
 	return nil

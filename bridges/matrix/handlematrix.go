@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"maunium.net/go/mautrix/event"
 
 	"github.com/nudge-im/nudge/bridges/format"
+	"github.com/nudge-im/nudge/bridges/msnbridge"
 	"github.com/nudge-im/nudge/msnp"
 	"github.com/nudge-im/nudge/msnp/client"
 	"github.com/nudge-im/nudge/msnp/message"
@@ -41,8 +43,8 @@ func (c *MSNClient) HandleMatrixMessage(ctx context.Context, msg *bridgev2.Matri
 	}
 	text, f := c.matrixText(ctx, content)
 	if msg.ReplyTo != nil {
-		if meta, ok := msg.ReplyTo.Metadata.(*MessageMetadata); ok && meta.Snippet != "" {
-			text = "> " + meta.Snippet + "\n" + text
+		if meta, ok := msg.ReplyTo.Metadata.(*MessageMetadata); ok {
+			text = format.Reply(meta.Snippet, text)
 		}
 	}
 	if strings.TrimSpace(text) == "" {
@@ -60,7 +62,7 @@ func (c *MSNClient) response(text string) *bridgev2.MatrixMessageResponse {
 		ID:        newMessageID(),
 		SenderID:  c.selfID(),
 		Timestamp: time.Now(),
-		Metadata:  &MessageMetadata{Snippet: snippet(text)},
+		Metadata:  &MessageMetadata{Snippet: format.Snippet(text)},
 	}}
 }
 
@@ -152,7 +154,8 @@ func (c *MSNClient) sendText(ctx context.Context, portal *bridgev2.Portal, text 
 }
 
 // sendTo runs send on the portal's conversation, opening it if needed, and
-// turns failures into errors a person understands.
+// turns failures into errors a person understands. In a group chat, those
+// the message did not reach are told in the room.
 func (c *MSNClient) sendTo(ctx context.Context, portal *bridgev2.Portal, send func(*client.Conversation) error) error {
 	conv, err := c.conversationFor(ctx, portal)
 	if err == nil {
@@ -161,7 +164,45 @@ func (c *MSNClient) sendTo(ctx context.Context, portal *bridgev2.Portal, send fu
 	if err != nil {
 		return c.sendError(portal, err)
 	}
+	if isGroup(portal.ID) {
+		c.tellMissing(ctx, portal, conv)
+	}
 	return nil
+}
+
+// tellMissing says in a group room who of its members was not in the
+// conversation when a message went: offline, or not answering yet. It
+// says it when that changes, not after every message.
+func (c *MSNClient) tellMissing(ctx context.Context, portal *bridgev2.Portal, conv *client.Conversation) {
+	missing := c.missingFrom(conv, groupMembers(portal))
+	names := make([]string, 0, len(missing))
+	cl := c.current()
+	for _, e := range missing {
+		if n := c.contactName(cl, e, ""); n != e {
+			e = n + " (" + e + ")"
+		}
+		names = append(names, e)
+	}
+	said := strings.Join(names, ", ")
+	c.mu.Lock()
+	same := c.missing[portal.ID] == said
+	c.missing[portal.ID] = said
+	c.mu.Unlock()
+	if same || said == "" {
+		return
+	}
+	c.roomNotice(ctx, portal, "Not delivered to "+said+": offline, or not answering. They get what is written once they join the conversation.")
+}
+
+// roomNotice sends a notice from the bridge bot to a portal's room.
+func (c *MSNClient) roomNotice(ctx context.Context, portal *bridgev2.Portal, text string) {
+	if portal.MXID == "" {
+		return
+	}
+	content := &event.MessageEventContent{MsgType: event.MsgNotice, Body: text}
+	if _, err := c.mc.Bridge.Bot.SendMessage(ctx, portal.MXID, event.EventMessage, &event.Content{Parsed: content}, nil); err != nil {
+		c.log.Warn().Err(err).Str("portal_id", string(portal.ID)).Msg("Could not send a notice to a room")
+	}
 }
 
 // sendError makes the message status of a failed send: certain, shown as
@@ -171,7 +212,7 @@ func (c *MSNClient) sendError(portal *bridgev2.Portal, err error) error {
 	if isGroup(portal.ID) {
 		who = "the group chat"
 	}
-	var msg error
+	msg := errors.New("not delivered: " + msnbridge.Explain(err, who))
 	reason := event.MessageStatusNetworkError
 	switch {
 	case errors.Is(err, msnp.ErrNotOnline):
@@ -185,17 +226,29 @@ func (c *MSNClient) sendError(portal *bridgev2.Portal, err error) error {
 	case errors.Is(err, client.ErrMessageTooLarge):
 		msg = errors.New("not sent: too large for MSN")
 		reason = event.MessageStatusUnsupported
-	default:
-		msg = fmt.Errorf("not delivered to %s: %s", who, oneLine(err))
 	}
 	c.log.Warn().Err(err).Str("portal_id", string(portal.ID)).Msg("Could not send to MSN")
 	return bridgev2.WrapErrorInStatus(msg).WithIsCertain(true).WithErrorAsMessage().WithSendNotice(true).WithErrorReason(reason)
 }
 
+// groupMembers is whom a group chat's conversation is with: the people it
+// is the room of, and those who joined it since (and did not leave).
+func groupMembers(portal *bridgev2.Portal) []string {
+	members := msnbridge.KeyMembers(strings.TrimPrefix(string(portal.ID), groupPrefix))
+	if meta, ok := portal.Metadata.(*PortalMetadata); ok {
+		for _, m := range meta.Members {
+			if !slices.Contains(members, m) {
+				members = append(members, m)
+			}
+		}
+	}
+	return members
+}
+
 // conversationFor returns the MSN conversation of a portal. A DM uses the
 // conversation with its contact (msnp/client opens one if there is none);
 // a group chat whose conversation has ended is opened again with its
-// members.
+// members, all invited at once.
 func (c *MSNClient) conversationFor(ctx context.Context, portal *bridgev2.Portal) (*client.Conversation, error) {
 	cl, err := c.client(ctx)
 	if err != nil {
@@ -210,14 +263,11 @@ func (c *MSNClient) conversationFor(ctx context.Context, portal *bridgev2.Portal
 	if conv != nil && len(conv.Participants()) > 0 {
 		return conv, nil
 	}
-	var members []string
-	if meta, ok := portal.Metadata.(*PortalMetadata); ok {
-		members = meta.Members
-	}
+	members := groupMembers(portal)
 	if len(members) == 0 {
 		return nil, errors.New("nobody is left in this group chat")
 	}
-	conv, _, err = c.openGroup(ctx, members)
+	conv, err = c.openGroup(ctx, members)
 	if err != nil {
 		return nil, err
 	}
@@ -229,11 +279,11 @@ func (c *MSNClient) conversationFor(ctx context.Context, portal *bridgev2.Portal
 // edits, so the correction follows as a message of its own.
 func (c *MSNClient) HandleMatrixEdit(ctx context.Context, msg *bridgev2.MatrixEdit) error {
 	text, f := c.matrixText(ctx, msg.Content)
-	if err := c.sendText(ctx, msg.Portal, "(edited) "+text, f); err != nil {
+	if err := c.sendText(ctx, msg.Portal, format.EditNote(text), f); err != nil {
 		return err
 	}
 	if meta, ok := msg.EditTarget.Metadata.(*MessageMetadata); ok {
-		meta.Snippet = snippet(text)
+		meta.Snippet = format.Snippet(text)
 	}
 	return nil
 }
@@ -249,36 +299,36 @@ func (c *MSNClient) PreHandleMatrixReaction(ctx context.Context, msg *bridgev2.M
 
 // HandleMatrixReaction tells the conversation about a reaction in words.
 func (c *MSNClient) HandleMatrixReaction(ctx context.Context, msg *bridgev2.MatrixReaction) (*database.Reaction, error) {
-	text := fmt.Sprintf("(reacted %s to %s)", msg.Content.RelatesTo.Key, quoted(msg.TargetMessage))
-	return nil, c.sendText(ctx, msg.Portal, text, nil)
+	return nil, c.sendText(ctx, msg.Portal, format.ReactionNote(msg.Content.RelatesTo.Key, snippetOf(msg.TargetMessage)), nil)
 }
 
 // HandleMatrixReactionRemove tells the conversation a reaction was taken
 // back.
 func (c *MSNClient) HandleMatrixReactionRemove(ctx context.Context, msg *bridgev2.MatrixReactionRemove) error {
-	target := "a message"
-	if msg.TargetReaction != nil {
-		if m, err := c.mc.Bridge.DB.Message.GetFirstPartByID(ctx, msg.Portal.Receiver, msg.TargetReaction.MessageID); err == nil && m != nil {
-			target = quoted(m)
-		}
-		return c.sendText(ctx, msg.Portal, fmt.Sprintf("(took back the %s reaction to %s)", msg.TargetReaction.Emoji, target), nil)
+	if msg.TargetReaction == nil {
+		return nil
 	}
-	return nil
+	var target string
+	if m, err := c.mc.Bridge.DB.Message.GetFirstPartByID(ctx, msg.Portal.Receiver, msg.TargetReaction.MessageID); err == nil {
+		target = snippetOf(m)
+	}
+	return c.sendText(ctx, msg.Portal, format.UnreactNote(msg.TargetReaction.Emoji, target), nil)
 }
 
 // HandleMatrixMessageRemove tells the conversation a message was deleted;
 // MSN cannot take it back.
 func (c *MSNClient) HandleMatrixMessageRemove(ctx context.Context, msg *bridgev2.MatrixMessageRemove) error {
-	return c.sendText(ctx, msg.Portal, fmt.Sprintf("(deleted the message %s)", quoted(msg.TargetMessage)), nil)
+	return c.sendText(ctx, msg.Portal, format.DeleteNote(snippetOf(msg.TargetMessage)), nil)
 }
 
-func quoted(m *database.Message) string {
+// snippetOf is the start of a bridged message, for a note about it.
+func snippetOf(m *database.Message) string {
 	if m != nil {
-		if meta, ok := m.Metadata.(*MessageMetadata); ok && meta.Snippet != "" {
-			return "“" + meta.Snippet + "”"
+		if meta, ok := m.Metadata.(*MessageMetadata); ok {
+			return meta.Snippet
 		}
 	}
-	return "a message"
+	return ""
 }
 
 // HandleMatrixTyping keeps telling the conversation that the user types,
@@ -320,14 +370,14 @@ func (c *MSNClient) HandleMatrixMembership(ctx context.Context, msg *bridgev2.Ma
 			if ghost.ID == userID(string(portal.ID)) {
 				return nil, nil
 			}
-			return nil, errors.New("a direct chat stays between two people: make a new room, invite the contacts and use create-group")
+			return nil, c.refuseInvite(ctx, portal, ghost, errors.New("a direct chat stays between two people: make a new room, invite the contacts and use create-group"))
 		}
 		conv, err := c.conversationFor(ctx, portal)
-		if err != nil {
-			return nil, c.sendError(portal, err)
+		if err == nil {
+			err = conv.Invite(ctx, string(ghost.ID))
 		}
-		if err := conv.Invite(ctx, string(ghost.ID)); err != nil {
-			return nil, c.sendError(portal, err)
+		if err != nil {
+			return nil, c.refuseInvite(ctx, portal, ghost, errors.New(msnbridge.Explain(err, string(ghost.ID))))
 		}
 	case to == event.MembershipLeave && msg.Type.IsSelf:
 		if login, ok := msg.Target.(*bridgev2.UserLogin); ok && login.ID == c.login.ID && isGroup(portal.ID) {
@@ -345,4 +395,12 @@ func (c *MSNClient) HandleMatrixMembership(ctx context.Context, msg *bridgev2.Ma
 		}
 	}
 	return nil, nil
+}
+
+// refuseInvite tells the room why a contact's ghost cannot join it — the
+// homeserver shows an invite that failed in the bridge nowhere else — and
+// returns the error for the bridge.
+func (c *MSNClient) refuseInvite(ctx context.Context, portal *bridgev2.Portal, ghost *bridgev2.Ghost, err error) error {
+	c.roomNotice(ctx, portal, fmt.Sprintf("Could not invite %s to MSN: %s.", ghost.ID, err))
+	return err
 }

@@ -6,8 +6,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -18,6 +18,7 @@ import (
 	"maunium.net/go/mautrix/event"
 
 	"github.com/nudge-im/nudge/bridges/format"
+	"github.com/nudge-im/nudge/bridges/msnbridge"
 	"github.com/nudge-im/nudge/msnp/client"
 	"github.com/nudge-im/nudge/msnp/message"
 )
@@ -25,20 +26,21 @@ import (
 // handleEvent turns one event of the MSN session into what Matrix should
 // see. It runs on the session's goroutine, in the order of the events, and
 // only queues work: nothing here waits for the homeserver.
-func (c *MSNClient) handleEvent(ctx context.Context, cl *client.Client, ev client.Event) {
+func (c *MSNClient) handleEvent(cl *client.Client, ev client.Event) {
+	ctx := c.log.WithContext(context.Background())
 	switch ev := ev.(type) {
 	case *client.Message:
 		body, html := format.MSNToMatrix(ev.Text, ev.Format)
-		c.queueText(ev.Conversation, ev.From, event.MsgText, body, html)
+		c.queueText(cl, ev.Conversation, ev.From, event.MsgText, body, html)
 	case *client.Nudge:
 		name := c.contactName(cl, ev.From, "")
-		c.queueText(ev.Conversation, ev.From, event.MsgNotice, format.NudgeText(name), "")
+		c.queueText(cl, ev.Conversation, ev.From, event.MsgNotice, format.NudgeText(name), "")
 	case *client.Typing:
-		key, ok := c.portalOf(ev.Conversation, ev.From, false)
+		key, ok := c.portalOf(cl, ev.Conversation, ev.From, false)
 		if !ok {
 			return
 		}
-		c.login.QueueRemoteEvent(&simplevent.Typing{
+		c.queue(&simplevent.Typing{
 			EventMeta: simplevent.EventMeta{
 				Type:      bridgev2.RemoteEventTyping,
 				PortalKey: key,
@@ -52,16 +54,22 @@ func (c *MSNClient) handleEvent(ctx context.Context, cl *client.Client, ev clien
 	case *client.RawMessage:
 		c.handleRaw(cl, ev)
 	case *client.Invited:
-		if len(ev.Conversation.Participants()) > 1 {
-			c.becomeGroup(cl, ev.Conversation)
+		var there []string
+		for _, p := range ev.Participants {
+			there = append(there, p.Email)
+		}
+		if members := c.seeMembers(ev.Conversation, there, ""); len(members) > 1 {
+			c.becomeGroup(cl, ev.Conversation, members)
 		}
 	case *client.Joined:
+		members := c.seeMembers(ev.Conversation, nil, ev.Email)
 		if key, ok := c.groupOf(ev.Conversation); ok {
 			c.queueMembers(key, ev.Email, ev.FriendlyName, event.MembershipJoin)
-		} else if len(ev.Conversation.Participants()) > 1 {
-			c.becomeGroup(cl, ev.Conversation)
+		} else if len(members) > 1 {
+			c.becomeGroup(cl, ev.Conversation, members)
 		}
 	case *client.Left:
+		c.unseeMember(ev.Conversation, ev.Email)
 		if key, ok := c.groupOf(ev.Conversation); ok {
 			c.queueMembers(key, ev.Email, "", event.MembershipLeave)
 		}
@@ -84,6 +92,83 @@ func (c *MSNClient) handleEvent(ctx context.Context, cl *client.Client, ev clien
 	}
 }
 
+// handleExtra announces what MSN sent besides text — a file offered, a
+// wink, a voice clip, an invitation — in the conversation's room; an
+// action ("/me waves") is an emote.
+func (c *MSNClient) handleExtra(cl *client.Client, x *msnbridge.Extra) {
+	if x.Kind == msnbridge.Action {
+		c.queueText(cl, x.Conversation, x.From, event.MsgEmote, x.Name, "")
+		return
+	}
+	name := c.contactName(cl, x.From, x.FriendlyName)
+	c.queueText(cl, x.Conversation, x.From, event.MsgNotice, x.Describe(name), "")
+}
+
+// queue queues a remote event, noting its portal for Disconnect to wait
+// for.
+func (c *MSNClient) queue(ev bridgev2.RemoteEvent) {
+	c.mu.Lock()
+	c.touched[ev.GetPortalKey()] = true
+	c.mu.Unlock()
+	c.login.QueueRemoteEvent(ev)
+}
+
+// drain waits, at most d, until every portal the login queued events to
+// has handled them. A portal handles its events in order, so a barrier
+// queued after them is reached when they are done.
+func (c *MSNClient) drain(d time.Duration) {
+	c.mu.Lock()
+	keys := make([]networkid.PortalKey, 0, len(c.touched))
+	for k := range c.touched {
+		keys = append(keys, k)
+	}
+	clear(c.touched)
+	c.mu.Unlock()
+	if len(keys) == 0 {
+		return
+	}
+	var wg sync.WaitGroup
+	for _, k := range keys {
+		b := &barrier{key: k, reached: make(chan struct{})}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.login.QueueRemoteEvent(b)
+			<-b.reached
+		}()
+	}
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+		c.log.Warn().Dur("waited", d).Msg("Stopping before every MSN message reached Matrix")
+	}
+}
+
+// barrier is a remote event that does nothing: the portal's event loop
+// reaching it (the context of an event is made before it is handled, even
+// one the portal drops) means what was queued before is done.
+type barrier struct {
+	key     networkid.PortalKey
+	once    sync.Once
+	reached chan struct{}
+}
+
+var _ bridgev2.RemoteEventWithContextMutation = (*barrier)(nil)
+
+func (b *barrier) GetType() bridgev2.RemoteEventType                { return bridgev2.RemoteEventUnknown }
+func (b *barrier) GetPortalKey() networkid.PortalKey                { return b.key }
+func (b *barrier) GetSender() bridgev2.EventSender                  { return bridgev2.EventSender{} }
+func (b *barrier) AddLogContext(lc zerolog.Context) zerolog.Context { return lc.Str("barrier", "stop") }
+func (b *barrier) MutateContext(ctx context.Context) context.Context {
+	b.once.Do(func() { close(b.reached) })
+	return ctx
+}
+
 // sender is the Matrix-side sender for an MSN address.
 func (c *MSNClient) sender(email string) bridgev2.EventSender {
 	id := userID(email)
@@ -100,17 +185,45 @@ func (c *MSNClient) loginIfSelf(id networkid.UserID) networkid.UserLoginID {
 // portalOf returns the portal of a conversation: its group portal, or the
 // DM portal of from. A conversation with more than one contact that has
 // no group portal yet gets one when create is set.
-func (c *MSNClient) portalOf(conv *client.Conversation, from string, create bool) (networkid.PortalKey, bool) {
+func (c *MSNClient) portalOf(cl *client.Client, conv *client.Conversation, from string, create bool) (networkid.PortalKey, bool) {
 	if key, ok := c.groupOf(conv); ok {
 		return key, true
 	}
-	if conv != nil && len(conv.Participants()) > 1 {
+	if members := c.seeMembers(conv, nil, ""); len(members) > 1 {
 		if !create {
 			return networkid.PortalKey{}, false
 		}
-		return c.becomeGroup(c.current(), conv), true
+		return c.becomeGroup(cl, conv, members), true
 	}
 	return dmPortalKey(c.login.ID, from), true
+}
+
+// seeMembers notes who is in a conversation as its events tell it — the
+// people there at an invitation, then each who joins — and returns them.
+// Events come in order, so this is who was there at the event being
+// handled, whoever joined since: the group a conversation becomes, and
+// so its room, does not depend on how fast the bridge reads.
+func (c *MSNClient) seeMembers(conv *client.Conversation, there []string, joined string) []string {
+	if conv == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	members := c.members[conv]
+	for _, e := range append(there, joined) {
+		if e = strings.ToLower(e); e != "" && !slices.Contains(members, e) {
+			members = append(members, e)
+		}
+	}
+	c.members[conv] = members
+	return slices.Clone(members)
+}
+
+// unseeMember notes that someone left a conversation.
+func (c *MSNClient) unseeMember(conv *client.Conversation, email string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.members[conv] = slices.DeleteFunc(c.members[conv], func(e string) bool { return strings.EqualFold(e, email) })
 }
 
 func (c *MSNClient) groupOf(conv *client.Conversation) (networkid.PortalKey, bool) {
@@ -120,14 +233,14 @@ func (c *MSNClient) groupOf(conv *client.Conversation) (networkid.PortalKey, boo
 	return key, ok
 }
 
-// becomeGroup gives a conversation with several contacts its own portal
-// and creates the room with everyone in it.
-func (c *MSNClient) becomeGroup(cl *client.Client, conv *client.Conversation) networkid.PortalKey {
-	key := newGroupPortalKey(c.login.ID)
+// becomeGroup gives a conversation with several contacts its group
+// portal — the one of these people, so that they meet in the same room
+// each time — and makes or updates the room with everyone in it.
+func (c *MSNClient) becomeGroup(cl *client.Client, conv *client.Conversation, members []string) networkid.PortalKey {
+	key := groupPortalKey(c.login.ID, members)
 	c.mapGroup(conv, key)
-	members := participantEmails(conv)
 	c.log.Info().Str("portal_id", string(key.ID)).Strs("members", members).Msg("Conversation became a group chat")
-	c.login.QueueRemoteEvent(&simplevent.ChatResync{
+	c.queue(&simplevent.ChatResync{
 		EventMeta: simplevent.EventMeta{
 			Type:         bridgev2.RemoteEventChatResync,
 			PortalKey:    key,
@@ -154,6 +267,7 @@ func (c *MSNClient) mapGroup(conv *client.Conversation, key networkid.PortalKey)
 func (c *MSNClient) forgetGroup(conv *client.Conversation) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	delete(c.members, conv)
 	if key, ok := c.groups[conv]; ok {
 		delete(c.groups, conv)
 		if c.convs[key.ID] == conv {
@@ -173,43 +287,33 @@ func participantEmails(conv *client.Conversation) []string {
 // queueMembers tells a group portal that someone joined or left.
 func (c *MSNClient) queueMembers(key networkid.PortalKey, email, friendly string, m event.Membership) {
 	member := bridgev2.ChatMember{EventSender: c.sender(email), Membership: m}
+	change := &bridgev2.ChatInfoChange{MemberChanges: &bridgev2.ChatMemberList{MemberMap: bridgev2.ChatMemberMap{member.Sender: member}}}
 	if m == event.MembershipJoin {
 		member.UserInfo = c.userInfo(email, friendly)
+		change.MemberChanges.MemberMap[member.Sender] = member
+		email := strings.ToLower(email)
+		change.ChatInfo = &bridgev2.ChatInfo{ExtraUpdates: func(_ context.Context, p *bridgev2.Portal) bool {
+			return addMember(p, email)
+		}}
 	}
-	email = strings.ToLower(email)
-	c.login.QueueRemoteEvent(&simplevent.ChatInfoChange{
+	c.queue(&simplevent.ChatInfoChange{
 		EventMeta: simplevent.EventMeta{
 			Type:      bridgev2.RemoteEventChatInfoChange,
 			PortalKey: key,
 			Sender:    c.sender(email),
 			Timestamp: time.Now(),
 		},
-		ChatInfoChange: &bridgev2.ChatInfoChange{
-			ChatInfo: &bridgev2.ChatInfo{ExtraUpdates: func(_ context.Context, p *bridgev2.Portal) bool {
-				return updateMembers(p, email, m == event.MembershipJoin)
-			}},
-			MemberChanges: &bridgev2.ChatMemberList{MemberMap: bridgev2.ChatMemberMap{member.Sender: member}},
-		},
+		ChatInfoChange: change,
 	})
 }
 
-// updateMembers keeps a group portal's member list, which is whom to invite
-// when the conversation is opened again.
-func updateMembers(p *bridgev2.Portal, email string, joined bool) bool {
+// addMember keeps a group portal's members: whom to invite when its
+// conversation is opened again. Someone who left stays one — MSN cannot
+// tell closing the window from leaving for good, and a conversation
+// usually ends with everyone closing theirs.
+func addMember(p *bridgev2.Portal, email string) bool {
 	meta, ok := p.Metadata.(*PortalMetadata)
-	if !ok {
-		return false
-	}
-	for i, m := range meta.Members {
-		if m == email {
-			if joined {
-				return false
-			}
-			meta.Members = append(meta.Members[:i], meta.Members[i+1:]...)
-			return true
-		}
-	}
-	if !joined {
+	if !ok || slices.Contains(meta.Members, email) {
 		return false
 	}
 	meta.Members = append(meta.Members, email)
@@ -217,14 +321,14 @@ func updateMembers(p *bridgev2.Portal, email string, joined bool) bool {
 }
 
 // queueText queues a message for Matrix from an MSN address.
-func (c *MSNClient) queueText(conv *client.Conversation, from string, msgType event.MessageType, body, html string) {
-	key, _ := c.portalOf(conv, from, true)
+func (c *MSNClient) queueText(cl *client.Client, conv *client.Conversation, from string, msgType event.MessageType, body, html string) {
+	key, _ := c.portalOf(cl, conv, from, true)
 	content := &event.MessageEventContent{MsgType: msgType, Body: body}
 	if html != "" {
 		content.Format, content.FormattedBody = event.FormatHTML, html
 	}
 	id := newMessageID()
-	c.login.QueueRemoteEvent(&simplevent.PreConvertedMessage{
+	c.queue(&simplevent.PreConvertedMessage{
 		EventMeta: simplevent.EventMeta{
 			Type:         bridgev2.RemoteEventMessage,
 			PortalKey:    key,
@@ -239,78 +343,35 @@ func (c *MSNClient) queueText(conv *client.Conversation, from string, msgType ev
 		Data: &bridgev2.ConvertedMessage{Parts: []*bridgev2.ConvertedMessagePart{{
 			Type:       event.EventMessage,
 			Content:    content,
-			DBMetadata: &MessageMetadata{Snippet: snippet(body)},
+			DBMetadata: &MessageMetadata{Snippet: format.Snippet(body)},
 		}}},
 	})
 }
 
-// handleRaw shows the MSN messages that are not text as notices, so that
-// nothing a person sent disappears, and drops the protocol's plumbing.
+// handleRaw shows the MSN messages that are neither text nor one of the
+// extras msnbridge names (handleExtra) as a notice, so that nothing a
+// person sent disappears, and drops the protocol's plumbing.
 func (c *MSNClient) handleRaw(cl *client.Client, ev *client.RawMessage) {
 	m := ev.Message
 	if m == nil {
 		c.log.Debug().Str("from", ev.From).Msg("Dropped a message that is not MIME")
 		return
 	}
-	name := c.contactName(cl, ev.From, ev.FriendlyName)
-	kind := m.Kind()
-	switch kind {
-	case message.KindInvite:
-		f, err := m.Invite()
-		if err != nil || !strings.EqualFold(f.Get("Invitation-Command"), "INVITE") {
-			return
-		}
-		app := f.Get("Application-Name")
-		if file := f.Get("Application-File"); file != "" {
-			size := f.Get("Application-FileSize")
-			if n, err := strconv.ParseInt(size, 10, 64); err == nil {
-				size = humanSize(n)
-			}
-			c.queueText(ev.Conversation, ev.From, event.MsgNotice,
-				fmt.Sprintf("%s wants to send you a file, %s (%s). File transfers do not cross the bridge: ask them to share a link.", name, file, size), "")
-			return
-		}
-		if app == "" {
-			app = "an invitation"
-		}
-		c.queueText(ev.Conversation, ev.From, event.MsgNotice,
-			fmt.Sprintf("%s sent an invitation (%s), which the bridge cannot answer.", name, app), "")
-	case message.KindDatacast:
-		id, _ := m.DatacastID()
-		switch id {
-		case message.DatacastWink:
-			c.queueText(ev.Conversation, ev.From, event.MsgNotice, name+" sent a wink.", "")
-		case message.DatacastVoiceClip:
-			c.queueText(ev.Conversation, ev.From, event.MsgNotice, name+" sent a voice clip, which the bridge cannot play.", "")
-		case message.DatacastAction:
-			f, _ := message.ParseFields(m.Body)
-			if text := strings.TrimSpace(f.Get("Data")); text != "" {
-				c.queueText(ev.Conversation, ev.From, event.MsgEmote, text, "")
-			}
-		}
-	case message.KindP2P, message.KindEmoticon, message.KindProfile, message.KindSystem, message.KindTyping:
-		// Transfers in progress, custom emoticon definitions and the
-		// like: plumbing, not messages.
+	switch kind := m.Kind(); kind {
+	case message.KindP2P, message.KindEmoticon, message.KindProfile, message.KindSystem, message.KindTyping,
+		message.KindInvite, message.KindDatacast:
+		// Transfers in progress, custom emoticon definitions, the rest of
+		// an invitation and the like: plumbing, not messages.
 		c.log.Trace().Str("from", ev.From).Stringer("kind", kind).Msg("Dropped a protocol message")
-	default:
-		ct, _ := m.ContentType()
-		switch ct {
-		case "text/x-clientcaps", "text/x-keepalive", "text/x-msmsgscontrol":
-			return
-		}
-		c.queueText(ev.Conversation, ev.From, event.MsgNotice,
-			fmt.Sprintf("%s sent something the bridge cannot show (%s).", name, ct), "")
+		return
 	}
-}
-
-func humanSize(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.0f KB", float64(n)/(1<<10))
+	ct, _ := m.ContentType()
+	switch ct {
+	case "text/x-clientcaps", "text/x-keepalive", "text/x-msmsgscontrol":
+		return
 	}
-	return fmt.Sprintf("%d bytes", n)
+	name := c.contactName(cl, ev.From, ev.FriendlyName)
+	c.queueText(cl, ev.Conversation, ev.From, event.MsgNotice, fmt.Sprintf("%s sent something the bridge cannot show (%s).", name, ct), "")
 }
 
 // contactName is how a contact is called in notices.
@@ -344,12 +405,11 @@ func (c *MSNClient) groupInfo(cl *client.Client, members []string, withName bool
 		Type:    &roomType,
 		Members: list,
 		ExtraUpdates: func(_ context.Context, p *bridgev2.Portal) bool {
-			meta, ok := p.Metadata.(*PortalMetadata)
-			if !ok || len(members) == 0 || slices.Equal(meta.Members, members) {
-				return false
+			changed := false
+			for _, m := range members {
+				changed = addMember(p, m) || changed
 			}
-			meta.Members = append([]string(nil), members...)
-			return true
+			return changed
 		},
 	}
 	if withName {

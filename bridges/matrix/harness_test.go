@@ -73,34 +73,39 @@ func newEnv(t *testing.T) *env {
 	matrixtest.Require(t)
 	srv := coretest.Start(t)
 	dir := t.TempDir()
+	// The bridge runs in a folder of its own: paths in its config are
+	// relative to the config file's folder, not to where it was started.
+	cwd := t.TempDir()
 	cfg, reg := filepath.Join(dir, "config.yaml"), filepath.Join(dir, "registration.yaml")
-	runCLI(t, dir, "-e", "-c", cfg)
+	runCLI(t, cwd, "-e", "-c", cfg)
+	writeFile(t, filepath.Join(dir, "admin.token"), srv.Server.AdminToken+"\n")
 	hsAddr, asAddr := matrixtest.FreePort(t), matrixtest.FreePort(t)
 	dpToken := "double_puppet_token_0123456789"
 	editYAML(t, cfg, map[string]any{
-		"homeserver.address":              "http://" + hsAddr,
-		"homeserver.domain":               serverName,
-		"appservice.address":              "http://" + asAddr,
-		"appservice.hostname":             "127.0.0.1",
-		"appservice.port":                 portOf(asAddr),
-		"database.type":                   "sqlite3-fk-wal",
-		"database.uri":                    "file:" + filepath.Join(dir, "bridge.db") + "?_txlock=immediate",
-		"bridge.permissions":              map[string]string{"*": "relay", serverName: "user", "@alice:" + serverName: "admin"},
-		"bridge.relay.enabled":            true,
-		"bridge.relay.admin_only":         false,
-		"bridge.bridge_matrix_leave":      true,
-		"bridge.bridge_status_notices":    "all",
-		"provisioning.shared_secret":      provSecret,
-		"double_puppet.secrets":           map[string]string{serverName: "as_token:" + dpToken},
-		"logging":                         map[string]any{"min_level": "debug", "writers": []map[string]string{{"type": "stdout", "format": "json"}}},
-		"network.server":                  srv.NSAddr,
-		"network.passport_url":            srv.HTTPURL,
-		"network.hosted.admin_url":        srv.HTTPURL,
-		"network.hosted.admin_token":      srv.Server.AdminToken,
-		"network.hosted.admin_token_file": "",
-		"network.presence.poll_interval":  "500ms",
+		"homeserver.address":                "http://" + hsAddr,
+		"homeserver.domain":                 serverName,
+		"appservice.address":                "http://" + asAddr,
+		"appservice.hostname":               "127.0.0.1",
+		"appservice.port":                   portOf(asAddr),
+		"database.type":                     "sqlite3-fk-wal",
+		"database.uri":                      "file:" + filepath.Join(dir, "bridge.db") + "?_txlock=immediate",
+		"bridge.permissions":                map[string]string{"*": "relay", serverName: "user", "@alice:" + serverName: "admin"},
+		"bridge.relay.enabled":              true,
+		"bridge.relay.admin_only":           false,
+		"bridge.bridge_matrix_leave":        true,
+		"bridge.bridge_status_notices":      "all",
+		"provisioning.shared_secret":        provSecret,
+		"double_puppet.secrets":             map[string]string{serverName: "as_token:" + dpToken},
+		"logging":                           map[string]any{"min_level": "debug", "writers": []map[string]string{{"type": "stdout", "format": "json"}}},
+		"network.server":                    srv.NSAddr,
+		"network.passport_url":              srv.HTTPURL,
+		"network.hosted.admin_url":          srv.HTTPURL,
+		"network.hosted.admin_token":        "",
+		"network.hosted.admin_token_file":   "admin.token",
+		"network.presence.poll_interval":    "500ms",
+		"network.presence.refresh_interval": "1s",
 	})
-	runCLI(t, dir, "-g", "-c", cfg, "-r", reg)
+	runCLI(t, cwd, "-g", "-c", cfg, "-r", reg)
 	dpReg := filepath.Join(dir, "doublepuppet.yaml")
 	writeFile(t, dpReg, `id: doublepuppet
 url: ""
@@ -114,7 +119,7 @@ namespaces:
     exclusive: false
 `)
 	hs := matrixtest.Start(t, matrixtest.Options{ServerName: serverName, Addr: hsAddr, AppServices: []string{reg, dpReg}})
-	b := &bridgeProc{dir: dir, cfg: cfg, reg: reg, url: "http://" + asAddr, log: filepath.Join(dir, "bridge.log")}
+	b := &bridgeProc{dir: cwd, cfg: cfg, reg: reg, url: "http://" + asAddr, log: filepath.Join(dir, "bridge.log")}
 	t.Cleanup(func() {
 		if t.Failed() {
 			b.dumpGoroutines()
@@ -164,6 +169,8 @@ func writeFile(t *testing.T, path, text string) {
 }
 
 // runCLI runs the bridge's command line once (-e, -g) and waits for it.
+// A warning about the config file is a failure: the example config must
+// be one that loads cleanly.
 func runCLI(t *testing.T, dir string, args ...string) {
 	t.Helper()
 	cmd := bridgeCommand(args...)
@@ -171,6 +178,9 @@ func runCLI(t *testing.T, dir string, args ...string) {
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("bridge %v: %v\n%s", args, err, out)
+	}
+	if strings.Contains(string(out), "Ignoring incorrect config field") {
+		t.Errorf("bridge %v warned about its config:\n%s", args, out)
 	}
 }
 
@@ -400,6 +410,11 @@ func dialMSN(t *testing.T, srv *coretest.Server, email, password string) *msnUse
 	if err != nil {
 		t.Fatalf("signing in %s: %v", email, err)
 	}
+	return watchMSN(t, cl, email)
+}
+
+// watchMSN keeps the events of a signed-in client for the test.
+func watchMSN(t *testing.T, cl *client.Client, email string) *msnUser {
 	u := &msnUser{Client: cl, email: email, changed: make(chan struct{})}
 	go func() {
 		for ev := range cl.Events() {
@@ -412,6 +427,18 @@ func dialMSN(t *testing.T, srv *coretest.Server, email, password string) *msnUse
 	}()
 	t.Cleanup(func() { cl.Close() })
 	return u
+}
+
+// got reports whether any event so far matches.
+func (u *msnUser) got(match func(client.Event) bool) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, e := range u.events {
+		if match(e) {
+			return true
+		}
+	}
+	return false
 }
 
 // mark returns a position in the events, for waitSince.

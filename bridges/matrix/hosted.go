@@ -4,35 +4,37 @@ package matrix
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 
 	"maunium.net/go/mautrix/id"
 
+	"github.com/nudge-im/nudge/bridges/msnbridge"
 	"github.com/nudge-im/nudge/core/adminapi"
 )
 
-// Hosted accounts. The bridge names a Matrix user's account after their
-// Matrix ID and derives its password from a secret in the config, so it
-// keeps no password of its own: logging in again after a logout, or after
-// the bridge's database was lost, signs in to the same account. An account
-// of that name that the bridge did not make (its derived password does not
-// work) is refused unless hosted.adopt_existing says otherwise, so a
-// Matrix user cannot take over an MSN user's account by sharing a name.
+// Hosted accounts, with msnbridge's policy: an account is the Matrix user's
+// it was made for, recorded by their Matrix ID; its address comes from the
+// localpart once (@alice:example.org → alice@example.org) and a newcomer
+// whose address is taken — by an MSN user, or by @alice of another
+// homeserver when email_domain puts both on one domain — gets the next
+// free one (alice-2@example.org). The bridge only creates accounts. Their
+// passwords derive from a secret and the Matrix ID, so that a bridge that
+// lost its database finds its accounts again by signing in with them.
 
-// hostedEmail maps a Matrix ID to the address of its hosted account:
-// @alice:example.org → alice@example.org, or alice@<domain> when the
-// config names an e-mail domain. It refuses localparts an MSN address
-// cannot carry.
-func hostedEmail(mxid id.UserID, domain string) (string, error) {
-	local, server, err := mxid.Parse()
+// hostedPurpose separates these derived passwords from any other use of
+// the secret.
+const hostedPurpose = "nudge-matrix-hosted"
+
+// hostedDomain is the domain of a Matrix user's hosted address: the
+// configured one, or their homeserver's (without a port). It refuses a
+// domain an MSN address cannot have.
+func hostedDomain(mxid id.UserID, configured string) (string, error) {
+	_, server, err := mxid.Parse()
 	if err != nil {
 		return "", fmt.Errorf("%s is not a Matrix user ID: %w", mxid, err)
 	}
+	domain := configured
 	if domain == "" {
 		domain = server
 		if i := strings.LastIndexByte(domain, ':'); i >= 0 && !strings.HasSuffix(domain, "]") {
@@ -48,72 +50,69 @@ func hostedEmail(mxid id.UserID, domain string) (string, error) {
 			return "", fmt.Errorf("the domain %q cannot be an MSN address's domain: set network.hosted.email_domain", domain)
 		}
 	}
-	if local == "" {
-		return "", fmt.Errorf("%s has an empty localpart", mxid)
-	}
-	for i := 0; i < len(local); i++ {
-		c := local[i]
-		ok := 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte(".-_=+/", c) >= 0
-		if !ok {
-			return "", fmt.Errorf("the Matrix localpart %q has characters an MSN address cannot carry: log in with a password instead", local)
-		}
-	}
-	if strings.HasPrefix(local, ".") || strings.HasSuffix(local, ".") || strings.Contains(local, "..") {
-		return "", fmt.Errorf("the Matrix localpart %q cannot start or end an MSN address: log in with a password instead", local)
-	}
-	email := local + "@" + domain
-	if len(email) > 129 {
-		return "", fmt.Errorf("%s is too long for an MSN address", email)
-	}
-	return email, nil
+	return domain, nil
 }
 
-// hostedPassword derives a hosted account's password from the secret.
-func hostedPassword(secret, email string) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte("nudge-matrix-hosted:" + strings.ToLower(email)))
-	return hex.EncodeToString(m.Sum(nil))[:40]
+// hostedLocal is the local part a Matrix user's address is made from.
+func hostedLocal(mxid id.UserID) string {
+	local, _, _ := mxid.Parse()
+	if msnbridge.LocalPart(local) == "" {
+		return "matrix-user"
+	}
+	return local
 }
 
-// hostedAccounts makes hosted accounts through a Nudge server's admin API.
-type hostedAccounts struct {
-	cfg *HostedConfig
-}
-
-func (h *hostedAccounts) admin() (*adminapi.Client, error) {
-	tok, err := h.cfg.adminToken()
+// openHosted prepares the hosted-account policy: the admin API and the
+// table of owners in the bridge's database.
+func (mc *Connector) openHosted(ctx context.Context) error {
+	tok, err := mc.Config.Hosted.adminToken()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return adminapi.New(h.cfg.AdminURL, tok), nil
+	owners, err := msnbridge.OpenOwners(ctx, mc.Bridge.DB.RawDB, "nudge_msn_hosted")
+	if err != nil {
+		return err
+	}
+	secret := mc.Config.Hosted.PasswordSecret
+	mc.hosted = &msnbridge.Hosted{
+		Admin:  adminapi.New(mc.Config.Hosted.AdminURL, tok),
+		Owners: owners,
+		NewPassword: func(owner string) string {
+			return msnbridge.DerivedPassword(secret, hostedPurpose, owner)
+		},
+		Proof: func(ctx context.Context, email, password string) bool {
+			cl, err := mc.dial(ctx, &UserLoginMetadata{Email: email, Password: password})
+			if err != nil {
+				return false
+			}
+			cl.Close()
+			return true
+		},
+	}
+	return nil
 }
 
-// ensure makes the account if there is none. created reports whether it
-// did; when the account existed already, the caller must check that the
-// derived password works (or adopt it, which ensure does when allowed).
-func (h *hostedAccounts) ensure(ctx context.Context, email, friendly string) (password string, created bool, err error) {
-	api, err := h.admin()
+// hostedAccount returns (making it when there is none) the hosted account
+// of a Matrix user.
+func (mc *Connector) hostedAccount(ctx context.Context, mxid id.UserID, friendly string) (msnbridge.HostedAccount, error) {
+	domain, err := hostedDomain(mxid, mc.Config.Hosted.EmailDomain)
 	if err != nil {
-		return "", false, err
+		return msnbridge.HostedAccount{}, err
 	}
-	password = hostedPassword(h.cfg.PasswordSecret, email)
-	acct := adminapi.NewAccount{Email: email, Password: password, FriendlyName: friendly}
-	if h.cfg.AdoptExisting {
-		_, err = api.CreateOrResetAccount(ctx, acct)
-		if err != nil {
-			return "", false, fmt.Errorf("making the MSN account %s through the admin API (%s): %w", email, h.cfg.AdminURL, err)
-		}
-		return password, false, nil
+	acct, _, err := mc.hosted.Account(ctx, string(mxid), msnbridge.Want{Local: hostedLocal(mxid), Domain: domain, FriendlyName: friendly})
+	return acct, err
+}
+
+// refusedHosted makes a hosted account again when its server refused the
+// password because its admin deleted it; an account that exists is left
+// alone (its password was changed: the user must ask).
+func (mc *Connector) refusedHosted(ctx context.Context, owner id.UserID, meta *UserLoginMetadata) bool {
+	if mc.hosted == nil {
+		return false
 	}
-	_, err = api.CreateAccount(ctx, acct)
-	switch {
-	case err == nil:
-		return password, true, nil
-	case errors.Is(err, adminapi.ErrExists):
-		return password, false, nil
-	case errors.Is(err, adminapi.ErrUnauthorized):
-		return "", false, fmt.Errorf("the admin API at %s refused the bridge's token: check network.hosted.admin_token", h.cfg.AdminURL)
-	default:
-		return "", false, fmt.Errorf("making the MSN account %s through the admin API (%s): %w", email, h.cfg.AdminURL, err)
+	made, err := mc.hosted.Recreate(ctx, msnbridge.HostedAccount{Owner: string(owner), Email: meta.Email, Password: meta.Password}, "")
+	if err != nil {
+		mc.Bridge.Log.Warn().Err(err).Str("email", meta.Email).Msg("Could not make a hosted account again")
 	}
+	return made
 }

@@ -8,16 +8,19 @@ import (
 	"github.com/rs/xid"
 	"maunium.net/go/mautrix/bridgev2/database"
 	"maunium.net/go/mautrix/bridgev2/networkid"
+
+	"github.com/nudge-im/nudge/bridges/msnbridge"
 )
 
 // Identifiers. An MSN account is its e-mail address in lower case: that is
 // the login ID of a Matrix user's MSN account and the user ID of an MSN
 // contact's ghost. A one-to-one chat is keyed by the contact, for each
-// login; a conversation with more people gets an ID of its own, made when
-// it starts, because a switchboard session has no name that outlives it.
-// Message IDs are made up too (MSN messages have none): xids, unique across
-// restarts and machines, so the bridge's de-duplication never mistakes a
-// new message for an old one.
+// login; a conversation with more people by who is in it
+// (msnbridge.ConversationKey), so that the same people meet in the same
+// room however often their conversation ends and starts again. Message
+// IDs are made up (MSN messages have none): xids, unique across restarts
+// and machines, so the bridge's de-duplication never mistakes a new
+// message for an old one.
 
 const groupPrefix = "group:"
 
@@ -31,8 +34,9 @@ func dmPortalKey(login networkid.UserLoginID, contact string) networkid.PortalKe
 	return networkid.PortalKey{ID: networkid.PortalID(strings.ToLower(contact)), Receiver: login}
 }
 
-func newGroupPortalKey(login networkid.UserLoginID) networkid.PortalKey {
-	return networkid.PortalKey{ID: networkid.PortalID(groupPrefix + xid.New().String()), Receiver: login}
+// groupPortalKey is the portal of a login's conversation with members.
+func groupPortalKey(login networkid.UserLoginID, members []string) networkid.PortalKey {
+	return networkid.PortalKey{ID: networkid.PortalID(groupPrefix + msnbridge.ConversationKey(members)), Receiver: login}
 }
 
 func isGroup(id networkid.PortalID) bool { return strings.HasPrefix(string(id), groupPrefix) }
@@ -57,8 +61,8 @@ type UserLoginMetadata struct {
 
 // PortalMetadata is what the bridge keeps about a group chat.
 type PortalMetadata struct {
-	// Members are the contacts in the conversation the last time the
-	// bridge saw it, to invite again when it has to be reopened.
+	// Members are the contacts who have been in the conversation, to
+	// invite again when it has to be reopened.
 	Members []string `json:"members,omitempty"`
 }
 
@@ -74,17 +78,4 @@ func dbMetaTypes() database.MetaTypes {
 		Message:   func() any { return &MessageMetadata{} },
 		UserLogin: func() any { return &UserLoginMetadata{} },
 	}
-}
-
-// snippet returns the first line of text, cut to about 60 characters.
-func snippet(text string) string {
-	text = strings.TrimSpace(text)
-	if i := strings.IndexByte(text, '\n'); i >= 0 {
-		text = text[:i] + " …"
-	}
-	r := []rune(text)
-	if len(r) > 60 {
-		text = string(r[:60]) + "…"
-	}
-	return text
 }

@@ -15,6 +15,7 @@ import (
 	mxbridge "maunium.net/go/mautrix/bridgev2/matrix"
 	"maunium.net/go/mautrix/bridgev2/status"
 
+	"github.com/nudge-im/nudge/bridges/msnbridge"
 	"github.com/nudge-im/nudge/msnp/client"
 )
 
@@ -80,26 +81,28 @@ var _ bridgev2.LoginProcess = (*hostedLogin)(nil)
 
 func (l *hostedLogin) Start(ctx context.Context) (*bridgev2.LoginStep, error) {
 	mc := l.mc
-	email, err := hostedEmail(l.user.MXID, mc.Config.Hosted.EmailDomain)
-	if err != nil {
+	if _, err := hostedDomain(l.user.MXID, mc.Config.Hosted.EmailDomain); err != nil {
 		return nil, loginError(http.StatusBadRequest, "BAD_MATRIX_ID", "%v", err)
 	}
-	if err := mc.checkLoginOwner(l.user, email); err != nil {
+	friendly := mc.matrixName(ctx, l.user)
+	acct, err := mc.hostedAccount(ctx, l.user.MXID, friendly)
+	if err != nil {
+		return nil, loginError(http.StatusBadGateway, "ADMIN_API", "%s", msnbridge.OneLine(err))
+	}
+	if err := mc.checkLoginOwner(l.user, acct.Email); err != nil {
 		return nil, err
 	}
-	friendly := mc.matrixName(ctx, l.user)
-	password, created, err := mc.hosted.ensure(ctx, email, friendly)
-	if err != nil {
-		return nil, loginError(http.StatusBadGateway, "ADMIN_API", "%v", err)
-	}
-	meta := &UserLoginMetadata{Email: email, Password: password, Hosted: true}
+	meta := &UserLoginMetadata{Email: acct.Email, Password: acct.Password, Hosted: true}
 	cl, err := mc.dial(ctx, meta)
+	if err != nil && isAuthError(err) && mc.refusedHosted(ctx, l.user.MXID, meta) {
+		cl, err = mc.dial(ctx, meta) // its server's admin had deleted it
+	}
 	if err != nil {
-		if isAuthError(err) && !created {
-			return nil, loginError(http.StatusConflict, "ACCOUNT_TAKEN",
-				"the MSN account %s already exists and was not made by this bridge: log in with the password flow instead, or ask the bridge's admin", email)
+		if isAuthError(err) {
+			return nil, loginError(http.StatusConflict, "ACCOUNT_REFUSED",
+				"the MSN server refused the password of your hosted account %s (its admin may have changed it): ask the bridge's admin", acct.Email)
 		}
-		return nil, loginError(http.StatusBadGateway, "UNREACHABLE", "signing in to MSN as %s: %s", email, oneLine(err))
+		return nil, loginError(http.StatusBadGateway, "UNREACHABLE", "signing in to MSN as %s: %s", acct.Email, msnbridge.OneLine(err))
 	}
 	return mc.finishLogin(ctx, l.user, meta, cl)
 }
@@ -144,8 +147,8 @@ func (l *passwordLogin) Start(ctx context.Context) (*bridgev2.LoginStep, error) 
 
 func (l *passwordLogin) SubmitUserInput(ctx context.Context, input map[string]string) (*bridgev2.LoginStep, error) {
 	mc := l.mc
-	email := strings.ToLower(strings.TrimSpace(input["email"]))
-	if !validEmail(email) {
+	email, ok := msnbridge.NormalizeHandle(input["email"])
+	if !ok {
 		return nil, loginError(http.StatusBadRequest, "BAD_ADDRESS", "%q is not an MSN address (name@example.com)", input["email"])
 	}
 	meta := &UserLoginMetadata{Email: email, Password: input["password"]}
@@ -170,7 +173,7 @@ func (l *passwordLogin) SubmitUserInput(ctx context.Context, input map[string]st
 		if isAuthError(err) {
 			return nil, loginError(http.StatusForbidden, "BAD_CREDENTIALS", "MSN refused the address or the password")
 		}
-		return nil, loginError(http.StatusBadGateway, "UNREACHABLE", "signing in to MSN as %s: %s", email, oneLine(err))
+		return nil, loginError(http.StatusBadGateway, "UNREACHABLE", "signing in to MSN as %s: %s", email, msnbridge.OneLine(err))
 	}
 	return mc.finishLogin(ctx, l.user, meta, cl)
 }

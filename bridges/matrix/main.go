@@ -3,6 +3,8 @@
 package matrix
 
 import (
+	"slices"
+
 	flag "maunium.net/go/mauflag"
 	"maunium.net/go/mautrix/bridgev2/matrix/mxmain"
 )
@@ -14,11 +16,15 @@ import (
 func Main(name string, args []string, version string) {
 	flag.DefaultSet().InputArgs = args
 	m := NewBridgeMain(name, version)
+	if c, ok := m.Connector.(*Connector); ok {
+		c.example = slices.ContainsFunc(args, func(a string) bool { return a == "-e" || a == "--generate-example-config" })
+	}
 	m.Run()
 }
 
 // NewBridgeMain returns the mxmain bridge with the MSN connector.
 func NewBridgeMain(name, version string) *mxmain.BridgeMain {
+	conn := &Connector{}
 	m := &mxmain.BridgeMain{
 		Name:        name,
 		Description: "A Matrix bridge for MSN Messenger",
@@ -26,8 +32,9 @@ func NewBridgeMain(name, version string) *mxmain.BridgeMain {
 		Version:     "0.1.0",
 		// The database belongs to the bridge whatever its command is called.
 		DBOwner:   "megabridge/nudge-matrix",
-		Connector: &Connector{},
+		Connector: conn,
 	}
+	conn.configPath = func() string { return m.ConfigPath }
 	m.InitVersion(version, "", "")
 	return m
 }

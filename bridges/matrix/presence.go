@@ -62,11 +62,20 @@ func (g *ghostUpdater) queue(ct client.Contact) {
 }
 
 func (g *ghostUpdater) run(ctx context.Context) {
+	var refresh <-chan time.Time
+	if d := g.c.mc.Config.Presence.RefreshInterval; d > 0 && g.c.mc.Config.Presence.Ghosts {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		refresh = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-g.wake:
+		case <-refresh:
+			g.refresh(ctx)
+			continue
 		}
 		g.mu.Lock()
 		batch := g.pending
@@ -79,6 +88,55 @@ func (g *ghostUpdater) run(ctx context.Context) {
 			g.apply(ctx, ct)
 		}
 	}
+}
+
+// refresh sets again the presence of the ghosts that are not offline.
+// Synapse takes a user who does not sync for offline after about 30
+// seconds (it has no idea a bridge speaks for them), so presence set once
+// decays: sent again under that, it stays. Offline ghosts need nothing,
+// and a ghost another login refreshed meanwhile is skipped, so the cost is
+// one request per online contact per interval.
+func (g *ghostUpdater) refresh(ctx context.Context) {
+	c := g.c
+	interval := c.mc.Config.Presence.RefreshInterval
+	g.mu.Lock()
+	online := map[string]ghostState{}
+	for email, st := range g.applied {
+		if st.presence != event.PresenceOffline {
+			online[email] = st
+		}
+	}
+	g.mu.Unlock()
+	for email, st := range online {
+		if ctx.Err() != nil {
+			return
+		}
+		uid := userID(email)
+		if last, ok := c.mc.refreshed.Load(uid); ok && time.Since(last.(time.Time)) < interval/2 {
+			continue
+		}
+		if err := g.setPresence(ctx, email, st.presence, st.status); err != nil {
+			c.log.Debug().Err(err).Str("contact", email).Msg("Could not refresh a ghost's presence")
+		}
+	}
+}
+
+// setPresence sets a ghost's Matrix presence.
+func (g *ghostUpdater) setPresence(ctx context.Context, email string, pres event.Presence, msg string) error {
+	c := g.c
+	ghost, err := c.mc.Bridge.GetGhostByID(ctx, userID(email))
+	if err != nil || ghost == nil {
+		return err
+	}
+	as, ok := ghost.Intent.(*mxbridge.ASIntent)
+	if !ok {
+		return nil
+	}
+	if err := as.Matrix.SetPresence(ctx, mautrix.ReqPresence{Presence: pres, StatusMsg: msg}); err != nil {
+		return err
+	}
+	c.mc.refreshed.Store(userID(email), time.Now())
+	return nil
 }
 
 // matrixPresence maps an MSN status to Matrix presence and status message.
@@ -114,12 +172,9 @@ func (g *ghostUpdater) apply(ctx context.Context, ct client.Contact) {
 		ghost.UpdateInfo(ctx, info)
 	}
 	if c.mc.Config.Presence.Ghosts && (!seen || prev.presence != pres || prev.status != msg) {
-		if as, ok := ghost.Intent.(*mxbridge.ASIntent); ok {
-			err := as.Matrix.SetPresence(ctx, mautrix.ReqPresence{Presence: pres, StatusMsg: msg})
-			if err != nil {
-				c.log.Warn().Err(err).Str("contact", email).Msg("Could not set a ghost's presence")
-				return // tried again on the next change
-			}
+		if err := g.setPresence(ctx, email, pres, msg); err != nil {
+			c.log.Warn().Err(err).Str("contact", email).Msg("Could not set a ghost's presence")
+			return // tried again on the next change
 		}
 	}
 	g.mu.Lock()

@@ -1,12 +1,9 @@
 package msnbridge
 
 import (
-	"encoding/base64"
-	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 
 	"github.com/nudge-im/nudge/msnp/client"
 	"github.com/nudge-im/nudge/msnp/message"
@@ -17,8 +14,8 @@ type Kind int
 
 // The kinds of Extra.
 const (
-	// File: someone offers a file (an MSNFTP invitation from MSN Messenger
-	// 4–5, or an MSNSLP one, over P2P, from MSN Messenger 6 on).
+	// File: someone offers a file (MSNFTP from MSN Messenger 4–5, P2P from
+	// 6 on; msnp/client speaks both).
 	File Kind = iota + 1
 	// Invitation: an invitation to something else (NetMeeting, a game,
 	// voice, webcam); Name is the application's name.
@@ -32,8 +29,10 @@ const (
 )
 
 // Extra is something MSN sends besides text that a bridge cannot carry
-// (yet), so that it can say so where the conversation is. A bridge that
-// learns to carry files takes them here, in one place for every bridge.
+// (yet), so that it can say so where the conversation is. Carrying files
+// and pictures is added here, once, for every bridge: a file offer comes
+// with its Transfer, which the session declines after the bridge heard of
+// it unless the bridge kept it (Keep) to accept it.
 type Extra struct {
 	Kind         Kind
 	Conversation *client.Conversation
@@ -44,14 +43,54 @@ type Extra struct {
 	Name string
 	// Size is the file's size in bytes, or -1 when unknown.
 	Size int64
+	// Transfer is a File's transfer, to accept or decline.
+	Transfer *client.Transfer
+
+	kept bool
 }
 
-// fileTransferGUID is the EUF-GUID of an MSNSLP file transfer (MSN 6+).
-const fileTransferGUID = "{5D3E02AB-6190-11D3-BBBB-00C04F795683}"
+// Keep tells the session the bridge answers the file offer itself.
+func (x *Extra) Keep() { x.kept = true }
 
-// ParseExtra returns what a raw message is, or nil when it is plumbing (P2P
-// data and acknowledgements, custom emoticon definitions, display picture
-// requests, client capabilities) or nothing a person sent.
+// extraOf returns what a client event is as an Extra, or nil for an event
+// that is no Extra: a file offer, a wink or voice clip (as their objects,
+// or as bare datacasts), an invitation the client does not run, an action.
+// Protocol plumbing and other raw messages give nil.
+func extraOf(ev client.Event) *Extra {
+	x := extraKind(ev)
+	if x != nil && x.FriendlyName == "" && x.Conversation != nil {
+		// The P2P events do not carry the sender's name; the
+		// conversation knows it.
+		for _, p := range x.Conversation.Participants() {
+			if strings.EqualFold(p.Email, x.From) {
+				x.FriendlyName = p.FriendlyName
+			}
+		}
+	}
+	return x
+}
+
+func extraKind(ev client.Event) *Extra {
+	switch ev := ev.(type) {
+	case *client.FileOffer:
+		x := &Extra{Kind: File, Conversation: ev.Conversation, From: ev.From, Size: -1, Transfer: ev.Transfer}
+		if t := ev.Transfer; t != nil {
+			x.Name, x.Size = t.Name, t.Size
+		}
+		return x
+	case *client.Wink:
+		return &Extra{Kind: Wink, Conversation: ev.Conversation, From: ev.From, Size: -1}
+	case *client.VoiceClip:
+		return &Extra{Kind: VoiceClip, Conversation: ev.Conversation, From: ev.From, Size: -1}
+	case *client.RawMessage:
+		return ParseExtra(ev)
+	}
+	return nil
+}
+
+// ParseExtra returns what a raw message is, or nil when it is plumbing
+// (custom emoticon definitions, client capabilities, the rest of an
+// invitation) or nothing a person sent.
 func ParseExtra(ev *client.RawMessage) *Extra {
 	m := ev.Message
 	if m == nil {
@@ -90,74 +129,8 @@ func ParseExtra(ev *client.RawMessage) *Extra {
 			return nil
 		}
 		return x
-	case message.KindP2P:
-		name, size, ok := p2pFileOffer(m.Body)
-		if !ok {
-			return nil
-		}
-		x.Kind, x.Name, x.Size = File, name, size
-		return x
 	}
 	return nil
-}
-
-// p2pFileOffer recognises the MSNSLP INVITE of a file transfer in the body
-// of a P2P message (its first chunk) and reads the file's name and size
-// from its Context when they are there.
-func p2pFileOffer(body []byte) (name string, size int64, ok bool) {
-	p, err := message.ParseP2P(body)
-	if err != nil {
-		return "", 0, false
-	}
-	slp := string(p.Data)
-	if !strings.HasPrefix(slp, "INVITE MSNMSGR:") || !strings.Contains(strings.ToUpper(slp), fileTransferGUID) {
-		return "", 0, false
-	}
-	size = -1
-	for _, line := range strings.Split(slp, "\r\n") {
-		v, found := strings.CutPrefix(line, "Context: ")
-		if !found {
-			continue
-		}
-		name, size = fileContext(strings.TrimRight(v, "\x00"))
-		break
-	}
-	return name, size, true
-}
-
-// fileContext reads a file transfer's Context (base64, little-endian): the
-// size at offset 8 and the name, UTF-16LE, in the 520 bytes from offset 20.
-// A context cut short (the rest in a later chunk) gives what it holds.
-func fileContext(b64 string) (name string, size int64) {
-	size = -1
-	raw, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil {
-		// A context split over chunks ends mid-quantum: read what decodes.
-		raw, _ = base64.StdEncoding.DecodeString(b64[:len(b64)/4*4])
-	}
-	if len(raw) >= 16 {
-		if n := binary.LittleEndian.Uint64(raw[8:16]); n < 1<<53 {
-			size = int64(n)
-		}
-	}
-	if len(raw) > 20 {
-		field := raw[20:min(len(raw), 540)]
-		u := make([]uint16, 0, len(field)/2)
-		for i := 0; i+1 < len(field); i += 2 {
-			c := binary.LittleEndian.Uint16(field[i:])
-			if c == 0 {
-				break
-			}
-			u = append(u, c)
-		}
-		name = strings.TrimSpace(strings.Map(func(r rune) rune {
-			if r < ' ' || r == 0x7f || r == 0xfffd {
-				return -1
-			}
-			return r
-		}, string(utf16.Decode(u))))
-	}
-	return name, size
 }
 
 // Describe says what an Extra is, as a line for the conversation:

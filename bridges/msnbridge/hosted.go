@@ -126,6 +126,9 @@ type Hosted struct {
 type Want struct {
 	// Local is the local part the address is made from (see LocalPart).
 	Local string
+	// Domain, when set, is the address's domain instead of Hosted.Domain
+	// (a Matrix user's homeserver).
+	Domain string
 	// Exact asks for Local@Domain and nothing else (a room whose handle
 	// was chosen): if it is taken, Account fails instead of numbering.
 	Exact bool
@@ -152,11 +155,15 @@ func (h *Hosted) Account(ctx context.Context, owner string, w Want) (acct Hosted
 	if local == "" {
 		return HostedAccount{}, false, errors.New("msnbridge: no name to make an address from")
 	}
+	domain := h.Domain
+	if w.Domain != "" {
+		domain = w.Domain
+	}
 	password := h.password(owner)
 	for n := 1; n <= maxNumbered; n++ {
-		email := local + "@" + h.Domain
+		email := local + "@" + domain
 		if n > 1 {
-			email = fmt.Sprintf("%s-%d@%s", local, n, h.Domain)
+			email = fmt.Sprintf("%s-%d@%s", local, n, domain)
 		}
 		if !ValidHandle(email) {
 			return HostedAccount{}, false, fmt.Errorf("msnbridge: %s cannot be an MSN address", email)
@@ -173,7 +180,7 @@ func (h *Hosted) Account(ctx context.Context, owner string, w Want) (acct Hosted
 			return HostedAccount{}, false, fmt.Errorf("%s is taken: choose another name", email)
 		}
 	}
-	return HostedAccount{}, false, fmt.Errorf("msnbridge: no free address for %s@%s", local, h.Domain)
+	return HostedAccount{}, false, fmt.Errorf("msnbridge: no free address for %s@%s", local, domain)
 }
 
 // claim tries to make a the owner's. It returns nil when the address is

@@ -42,8 +42,8 @@ type Hooks struct {
 	// raw messages Extra takes.
 	Event func(*client.Client, client.Event)
 	// Extra gets what MSN sends besides text: a file offered, a wink, a
-	// voice clip, an invitation (see ParseExtra). Nil sends those to Event
-	// as RawMessage.
+	// voice clip, an invitation (see Extra). Nil sends those to Event as
+	// the client's events.
 	Extra func(*client.Client, *Extra)
 	// State is told when the session changes state; cl is the client for
 	// Connected and nil otherwise, err says why for Reconnecting and Gone.
@@ -332,14 +332,15 @@ func (s *Session) pump(cl *client.Client) error {
 		case *client.Reconnected:
 			s.setClient(cl)
 			s.state(cl, Connected, nil)
-		case *client.RawMessage:
-			if x := ParseExtra(ev); x != nil && s.hooks.Extra != nil {
-				s.hooks.Extra(cl, x)
-			} else if s.hooks.Event != nil {
-				s.hooks.Event(cl, ev)
-			}
 		default:
-			if s.hooks.Event != nil {
+			if x := extraOf(ev); x != nil && s.hooks.Extra != nil {
+				s.hooks.Extra(cl, x)
+				if t := x.Transfer; t != nil && !x.kept {
+					// Not carried: said no to at once rather than left to
+					// the sender's client to time out.
+					go t.Decline()
+				}
+			} else if s.hooks.Event != nil {
 				s.hooks.Event(cl, ev)
 			}
 		}

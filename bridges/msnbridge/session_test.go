@@ -2,7 +2,9 @@ package msnbridge_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -133,6 +135,19 @@ func TestSession(t *testing.T) {
 	rec.wait(t, "the message and the wink", func() bool { return len(rec.texts) == 1 && len(rec.extras) == 1 })
 	if rec.extras[0].Kind != msnbridge.Wink || rec.extras[0].From != "bob@example.com" {
 		t.Fatalf("extra %+v", rec.extras[0])
+	}
+	// A file offered: the bridge hears of it, and it is declined at once
+	// (not carried).
+	tr, err := bob.SendFile(ctx, "nelly@example.com", client.File{Name: "cat.png", Size: 3, Reader: strings.NewReader("cat")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.wait(t, "the file offer", func() bool { return len(rec.extras) == 2 })
+	if x := rec.extras[1]; x.Kind != msnbridge.File || x.Name != "cat.png" || x.Size != 3 {
+		t.Fatalf("file offer %+v", x)
+	}
+	if err := tr.Wait(ctx); !errors.Is(err, client.ErrDeclined) {
+		t.Fatalf("the offer ended with %v, want declined", err)
 	}
 
 	srv.Restart(t)

@@ -102,7 +102,8 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 
 // watchHeartbeats closes a connection whose client stopped sending
 // heartbeats — a zombie to Discord — with 4009, which ends its session.
-// A client has the interval and half of it again.
+// A client has twice the interval (a first heartbeat is due after a random
+// part of it, and a busy client may be late).
 func (s *Server) watchHeartbeats(c *gwConn) {
 	s.mu.Lock()
 	interval := s.heartbeat
@@ -111,7 +112,7 @@ func (s *Server) watchHeartbeats(c *gwConn) {
 	defer t.Stop()
 	for range t.C {
 		s.mu.Lock()
-		closed, late := c.closed, time.Since(c.lastBeat) > interval+interval/2
+		closed, late := c.closed, time.Since(c.lastBeat) > 2*interval
 		if late && !closed {
 			s.heartbeatTimeouts++
 			if c.sess != nil {
@@ -233,6 +234,8 @@ func (s *Server) handleOp(c *gwConn, op int, d json.RawMessage) (code int, text 
 	switch op {
 	case opHeartbeat:
 		c.lastBeat = time.Now()
+		s.heartbeats++
+		s.notify()
 		if s.ack {
 			s.send(c, frame{Op: opHeartbeatACK})
 		}
@@ -446,6 +449,13 @@ func (s *Server) HoldReady(hold bool) {
 		}
 	}
 	s.notify()
+}
+
+// Heartbeats returns how many heartbeats clients sent.
+func (s *Server) Heartbeats() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.heartbeats
 }
 
 // HeartbeatTimeouts returns how many connections were closed for missing

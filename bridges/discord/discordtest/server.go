@@ -126,6 +126,7 @@ type Server struct {
 	conns             map[*gwConn]struct{}
 	heartbeat         time.Duration
 	heartbeatTimeouts int
+	heartbeats        int
 	resumeWindow      time.Duration
 	holdReady         bool
 	ack               bool

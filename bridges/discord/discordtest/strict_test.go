@@ -224,7 +224,7 @@ func TestGlobalAndWebhookRateLimits(t *testing.T) {
 // A client that stops sending heartbeats is disconnected (4009) and its
 // session ends; one that sends them stays.
 func TestHeartbeatsRequired(t *testing.T) {
-	srv, _, ch, u := setup(t, discordtest.WithHeartbeatInterval(100*time.Millisecond))
+	srv, _, ch, u := setup(t, discordtest.WithHeartbeatInterval(300*time.Millisecond))
 	ws, _, err := websocket.DefaultDialer.Dial(srv.GatewayURL()+"?v=10&encoding=json", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -247,7 +247,12 @@ func TestHeartbeatsRequired(t *testing.T) {
 	}
 
 	_, ev := open(t, srv, allIntents)
-	time.Sleep(time.Second) // ten intervals, on purpose: heartbeats must keep it up
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	beats := srv.Heartbeats()
+	if err := srv.WaitFor(ctx, func() bool { return srv.Heartbeats() >= beats+5 }); err != nil {
+		t.Fatal("discordgo sent no heartbeats")
+	}
 	srv.Post(ch, u.ID, "still connected")
 	ev.wait(t, func(v any) bool { m, ok := v.(*discordgo.MessageCreate); return ok && m.Content == "still connected" })
 	if n := srv.HeartbeatTimeouts(); n != 1 {

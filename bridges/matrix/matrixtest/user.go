@@ -144,6 +144,19 @@ func (u *User) Mark() int {
 	return len(u.events)
 }
 
+// After returns the position just after e in the user's events, for
+// WaitSince: what came after an event already seen.
+func (u *User) After(e *event.Event) int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for i, x := range u.events {
+		if x == e {
+			return i + 1
+		}
+	}
+	return len(u.events)
+}
+
 // WaitEvent waits for an event that matches, among those seen so far and
 // those to come, and returns the first. It fails the test after Timeout.
 func (u *User) WaitEvent(t testing.TB, what string, match func(*event.Event) bool) *event.Event {
