@@ -204,7 +204,7 @@ func TestPresenceRefreshAndCleanStop(t *testing.T) {
 
 	// A clean stop: Bob's messages, acknowledged by the switchboard, all
 	// reach Matrix though the bridge is told to stop right after.
-	const n = 10
+	const n = 5
 	for i := range n {
 		if err := conv.Send(ctx, fmt.Sprintf("last words %d", i)); err != nil {
 			t.Fatal(err)

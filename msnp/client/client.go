@@ -335,6 +335,9 @@ func (cl *Client) SignOut() error {
 	return nil
 }
 
+// signOutDrain bounds how long SignOut reads a switchboard after its OUT.
+const signOutDrain = 2 * time.Second
+
 // shutdown ends the client. reason nil means Close: events are discarded.
 // Otherwise the consumer gets the queued events and a final Disconnected.
 func (cl *Client) shutdown(reason error) { cl.shutdownWith(reason, false) }
@@ -363,6 +366,18 @@ func (cl *Client) shutdownWith(reason error, keep bool) {
 
 	if reason == nil && !keep {
 		cl.events.discard()
+	}
+	if keep {
+		// Read what the switchboards already sent before leaving them.
+		var wg sync.WaitGroup
+		for _, cv := range convs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				cv.leaveDraining(signOutDrain)
+			}()
+		}
+		wg.Wait()
 	}
 	cl.cancel()
 	cl.p2p.shutdown(cl.closedErr())

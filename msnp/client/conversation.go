@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/nudge-im/nudge/msnp"
@@ -576,6 +577,26 @@ func (cv *Conversation) onClose(sb *conn, err error) {
 func (cv *Conversation) Close() error {
 	cv.leave()
 	return nil
+}
+
+// leaveDraining leaves like leave, but first reads, for at most d, what
+// the switchboard sent before it saw the OUT — the messages its senders
+// already have acknowledged — until the server closes the connection.
+func (cv *Conversation) leaveDraining(d time.Duration) {
+	cv.mu.Lock()
+	cv.closed = true
+	sb := cv.sb
+	cv.mu.Unlock()
+	if sb != nil {
+		sb.send(msnp.Notice("OUT"))
+		t := time.NewTimer(d)
+		select {
+		case <-sb.done:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	cv.leave()
 }
 
 // leave closes the conversation and waits for its switchboard connection

@@ -400,8 +400,15 @@ func TestSignOutKeepsEvents(t *testing.T) {
 				c.Close()
 			}
 		}()
+		if signOut {
+			// A message the switchboard had sent before it read the OUT.
+			sb.expect("OUT")
+			sb.sendPayload("MSG bob@example.com Bob", textPayload("in flight"))
+			sb.nc.Close()
+		} else {
+			sb.expectClosed()
+		}
 		n.expectClosed()
-		sb.expectClosed()
 		<-done
 		var got []string
 		for ev := range c.Events() {
@@ -415,7 +422,7 @@ func TestSignOutKeepsEvents(t *testing.T) {
 				got = append(got, "disconnected")
 			}
 		}
-		want := "[last words disconnected]"
+		want := "[last words in flight disconnected]"
 		if !signOut {
 			want = "[]"
 		}
