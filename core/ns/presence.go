@@ -144,28 +144,30 @@ func (s *session) broadcastTo(only func(email string) bool) {
 	s.mu.Unlock()
 
 	dir := s.srv.cfg.Directory
-	for _, t := range targets {
+	fanOut(len(targets), func(i int) {
+		t := targets[i]
 		peer := dir.Lookup(t.email)
 		if peer == nil {
-			continue
+			return
 		}
 		if t.visible {
 			peer.ShowPresence(p)
 		} else {
 			peer.HidePresence(p.Email)
 		}
-	}
+	})
 }
 
 // broadcastOffline tells the watchers the user signed out.
 func (s *session) broadcastOffline() {
 	email := s.emailOf()
 	dir := s.srv.cfg.Directory
-	for _, w := range s.listed(store.Reverse) {
-		if peer := dir.Lookup(w); peer != nil {
+	watchers := s.listed(store.Reverse)
+	fanOut(len(watchers), func(i int) {
+		if peer := dir.Lookup(watchers[i]); peer != nil {
 			peer.HidePresence(email)
 		}
-	}
+	})
 }
 
 // updateVisibility tells one watcher what they may see after a change of
