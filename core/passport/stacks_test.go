@@ -118,18 +118,32 @@ func TestTLSStacksTrustTheCA(t *testing.T) {
 		}
 		// A handshake with the running listener, checking the certificate
 		// and the host name (tstclnt without -o refuses a bad one), then
-		// the nexus as Pidgin asks it; at TLS 1.0 with Windows XP's 3DES
-		// suite (0x000A) too.
-		for _, args := range [][]string{
-			{"-a", "login.passport.com"}, {"-a", "nexus.passport.com"}, {"-a", host},
-			{"-a", "login.passport.com", "-V", "tls1.0:tls1.0", "-c", ":000A"},
-		} {
+		// the nexus as Pidgin asks it: under every Passport name a
+		// libpurple client is told to map, the address itself, and at
+		// TLS 1.0 with Windows XP's 3DES suite (0x000A) too.
+		names := [][]string{{"-a", host}, {"-a", "login.passport.com", "-V", "tls1.0:tls1.0", "-c", ":000A"}}
+		for _, name := range []string{"nexus.passport.com", "login.passport.com", "loginnet.passport.com", "login.live.com"} {
+			names = append(names, []string{"-a", name})
+		}
+		for _, args := range names {
 			tstclnt(t, "GET /rdr/pprdr.asp\r\n\r\n", "PassportURLs: DARealm=Passport.Net,DALogin=", append([]string{"-h", host, "-p", port, "-d", db}, args...)...)
 		}
 		// A name the certificate is not for is refused: the check is real.
 		out := run(t, false, "", "tstclnt", "-h", host, "-p", port, "-a", "example.org", "-d", db, "-Q")
 		if !strings.Contains(out, "SSL_ERROR_BAD_CERT_DOMAIN") {
 			t.Fatalf("tstclnt -a example.org: %s", out)
+		}
+		// So is the certificate where the CA is not trusted: it is the
+		// import that makes libpurple accept it.
+		empty := "sql:" + t.TempDir()
+		run(t, true, "", "certutil", "-N", "-d", empty, "--empty-password")
+		out = run(t, false, "", "tstclnt", "-h", host, "-p", port, "-a", "login.passport.com", "-d", empty, "-Q")
+		if !strings.Contains(out, "SEC_ERROR_UNKNOWN_ISSUER") {
+			t.Fatalf("tstclnt without the CA: %s", out)
+		}
+		out = run(t, false, "", "vfychain", "-d", empty, "-v", "-u", "1", "-a", certPath)
+		if !strings.Contains(out, "-8179") { // SEC_ERROR_UNKNOWN_ISSUER
+			t.Fatalf("vfychain without the CA: %s", out)
 		}
 	})
 
