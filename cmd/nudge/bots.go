@@ -214,7 +214,8 @@ func protoDir(script string) []string {
 // keys or data (the data directory itself the host hides).
 func secretPaths(cfg config.Config, configPath string) []string {
 	var out []string
-	for _, p := range []string{configPath, cfg.Passport.Cert, cfg.Passport.Key, cfg.Discord.Database} {
+	nats := cfg.Cluster.NATS
+	for _, p := range []string{configPath, cfg.Passport.Cert, cfg.Passport.Key, cfg.Discord.Database, nats.Credentials, nats.Key} {
 		if p == "" || strings.Contains(p, "://") {
 			continue
 		}

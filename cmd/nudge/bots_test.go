@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -192,5 +193,26 @@ func TestPrintBots(t *testing.T) {
 		strings.Repeat("x", 67) + "…\n"
 	if b.String() != want {
 		t.Errorf("printBots:\n%s\nwant\n%s", b.String(), want)
+	}
+}
+
+// Every file nudge.yaml names that holds a key or data is hidden from a
+// sandboxed bot, wherever it is.
+func TestSecretPaths(t *testing.T) {
+	cfg := config.Default()
+	cfg.Passport.Cert, cfg.Passport.Key = "/etc/nudge/passport.crt", "/etc/nudge/passport.key"
+	cfg.Discord.Database = "/var/lib/discord.db"
+	cfg.Cluster.NATS.Credentials, cfg.Cluster.NATS.Key = "/etc/nudge/node.creds", "/etc/nudge/nats.key"
+	got := secretPaths(cfg, "/etc/nudge/nudge.yaml")
+	for _, want := range []string{"/etc/nudge/nudge.yaml", "/etc/nudge/passport.crt", "/etc/nudge/passport.key",
+		"/var/lib/discord.db", "/etc/nudge/node.creds", "/etc/nudge/nats.key"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("%s is not hidden: %q", want, got)
+		}
+	}
+	// A database URL is no file.
+	cfg.Discord.Database = "postgres://u:p@db/discord"
+	if got := secretPaths(cfg, ""); slices.ContainsFunc(got, func(p string) bool { return strings.Contains(p, "postgres") }) {
+		t.Errorf("a URL among the hidden paths: %q", got)
 	}
 }

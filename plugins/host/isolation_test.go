@@ -2,6 +2,7 @@ package host_test
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,8 +18,11 @@ import (
 
 // What a bot can reach of the server, mode by mode: the admin token in
 // the data directory, the configuration file, the server's environment in
-// /proc, the system's files, its own working directory.
+// /proc, another bot's folder, the server's process (to signal it) and its
+// abstract sockets, the system's files, its own working directory and
+// /tmp: what the README's table of isolation modes promises.
 func TestIsolationModes(t *testing.T) {
+	abi := shim.LandlockABI()
 	for _, tc := range []struct {
 		iso    host.Isolation
 		user   string
@@ -50,6 +54,21 @@ func TestIsolationModes(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { os.RemoveAll(botsDir) })
+			other := filepath.Join(botsDir, "other")
+			if err := os.Mkdir(other, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(other, "state"), []byte("its own"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			// An abstract Unix socket of the server's: no file, no
+			// permissions, only Landlock's scope (ABI 6) keeps it apart.
+			abstract := fmt.Sprintf("@nudge-test-%d-%s", os.Getpid(), name)
+			l, err := net.Listen("unix", abstract)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
 			e := start(t, []host.BotConfig{tb}, func(c *host.Config) { c.Hidden, c.BotsDir = []string{secret}, botsDir })
 			alice := e.newPerson(t, "alice")
 			alice.add("tb@bots.localhost")
@@ -65,18 +84,49 @@ func TestIsolationModes(t *testing.T) {
 			if got := ask("read /etc/passwd"); !strings.HasPrefix(got, "read: ") {
 				t.Errorf("reading a system file: %q", got)
 			}
+			// A private /tmp in the sandbox; the real one otherwise (the
+			// landlock mode may write only in its folder).
+			probe := fmt.Sprintf("/tmp/nudge-isolation-probe-%d-%s", os.Getpid(), name)
+			os.Remove(probe)
+			defer os.Remove(probe)
+			wrote := ask("write " + probe)
+			_, err = os.Stat(probe)
+			switch onRealTmp := err == nil; {
+			case tc.iso == host.IsolationSandbox && (wrote != "written" || onRealTmp):
+				t.Errorf("a sandboxed bot's /tmp is not its own: %q, on the real /tmp: %v", wrote, onRealTmp)
+			case tc.iso == host.IsolationLandlock && abi > 0 && (!strings.HasPrefix(wrote, "error: ") || onRealTmp):
+				t.Errorf("a bot under Landlock wrote in /tmp: %q", wrote)
+			case tc.iso == host.IsolationNone && tc.user == "" && !onRealTmp:
+				t.Errorf("without isolation the bot could not write in /tmp: %q", wrote)
+			}
+
+			// What separate accounts keep apart, PID namespaces and
+			// Landlock's signal scope; abstract sockets only the latter.
+			namespaces := strings.Contains(st.Isolation, "namespaces")
+			sealed := map[string]bool{
+				"the admin token":              tc.sealed,
+				"the configuration file":       tc.sealed,
+				"the server's environment":     tc.sealed,
+				"a file outside":               tc.sealed,
+				"another bot's folder":         tc.sealed,
+				"the server's process":         tc.user != "" || (tc.sealed && (namespaces || abi >= 6)),
+				"the server's abstract socket": tc.iso != host.IsolationNone && abi >= 6,
+			}
 			reach := map[string]string{
-				"the admin token":          ask("read " + filepath.Join(e.srv.Data, "admin.token")),
-				"the configuration file":   ask("read " + secret),
-				"the server's environment": ask(fmt.Sprintf("read /proc/%d/environ", os.Getpid())),
-				"a file outside":           ask("write " + filepath.Join(e.srv.Data, "planted")),
+				"the admin token":              ask("read " + filepath.Join(e.srv.Data, "admin.token")),
+				"the configuration file":       ask("read " + secret),
+				"the server's environment":     ask(fmt.Sprintf("read /proc/%d/environ", os.Getpid())),
+				"a file outside":               ask("write " + filepath.Join(e.srv.Data, "planted")),
+				"another bot's folder":         ask("read " + filepath.Join(other, "state")),
+				"the server's process":         ask(fmt.Sprintf("signal %d", os.Getpid())),
+				"the server's abstract socket": ask("dial " + abstract),
 			}
 			for what, got := range reach {
-				if tc.sealed && !strings.HasPrefix(got, "error: ") {
+				if sealed[what] && !strings.HasPrefix(got, "error: ") {
 					t.Errorf("the bot reached %s: %q", what, got)
 				}
-				if !tc.sealed && strings.HasPrefix(got, "error: ") {
-					t.Errorf("without isolation the bot could not reach %s: %q", what, got)
+				if !sealed[what] && strings.HasPrefix(got, "error: ") {
+					t.Errorf("the bot could not reach %s, which this mode does not keep from it: %q", what, got)
 				}
 			}
 			who := ask("whoami")

@@ -19,6 +19,10 @@
 //	read PATH     reads a file: "read: N bytes" or "error: …"
 //	write PATH    writes a file: "written" or "error: …"
 //	whoami        its uid, and how many processes it can see in /proc
+//	signal PID    sends signal 0 (which only checks that it may signal
+//	              PID): "signalled" or "error: …"
+//	dial ADDR     connects to a Unix socket (@NAME: an abstract one):
+//	              "connected" or "error: …"
 //	spawn         starts a daemon (sleep, in a session of its own) and says
 //	              "spawned PID"
 //
@@ -31,6 +35,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"slices"
@@ -201,6 +206,26 @@ func (b *testbot) OnMessage(ctx context.Context, m *sdk.Message) error {
 			}
 		}
 		return m.Reply(ctx, fmt.Sprintf("uid %d, %d processes", os.Getuid(), procs))
+	case "signal":
+		if len(f) == 2 {
+			pid, err := strconv.Atoi(f[1])
+			if err == nil {
+				err = syscall.Kill(pid, 0)
+			}
+			if err != nil {
+				return m.Reply(ctx, "error: "+err.Error())
+			}
+			return m.Reply(ctx, "signalled")
+		}
+	case "dial":
+		if len(f) == 2 {
+			c, err := net.DialTimeout("unix", f[1], 5*time.Second)
+			if err != nil {
+				return m.Reply(ctx, "error: "+err.Error())
+			}
+			c.Close()
+			return m.Reply(ctx, "connected")
+		}
 	case "settings":
 		return m.Reply(ctx, "settings: "+b.settings())
 	case "spawn":
