@@ -71,7 +71,9 @@ type Bridge struct {
 	store  *Store
 	dg     *discordgo.Session
 	hosted *msnbridge.Hosted // nil when the bridge makes no accounts
-	q      *serial
+	// pictures are MSN contacts' display pictures, kept in the database.
+	pictures *msnbridge.Pictures
+	q        *serial
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
@@ -114,6 +116,12 @@ func New(ctx context.Context, cfg Config) (*Bridge, error) {
 		users: map[string]*userSession{}, byChannel: map[string]*userSession{}, byThread: map[string]threadRef{},
 		rooms: map[string]*room{}, webhooks: map[string]bool{}, checkpoints: map[string]string{},
 	}
+	pics, err := msnbridge.OpenPictureDB(ctx, st.DB(), "discord_pictures")
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("discord: database: %w", err)
+	}
+	b.pictures = msnbridge.NewPictures(pics)
 	if cfg.hosted() {
 		owners, err := msnbridge.OpenOwners(ctx, st.DB(), "discord_hosted")
 		if err != nil {

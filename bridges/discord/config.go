@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/nudge-im/nudge/bridges/msnbridge"
 	"github.com/nudge-im/nudge/msnp"
 )
 
@@ -42,6 +43,15 @@ type Config struct {
 	// address and its hashes (as Gravatar wants them). Empty: the webhook's
 	// default avatar.
 	AvatarURL string
+	// PictureURL is where Discord fetches MSN contacts' display pictures
+	// from, for their webhook avatars: the public address of
+	// PictureHandler (`nudge serve` serves it at /pictures/ on its HTTP
+	// listener). Empty: display pictures are not used, AvatarURL is.
+	PictureURL string
+	// FileLimit is the largest file carried either way, in bytes
+	// (default msnbridge.DefaultFileLimit, 10 MiB: what Discord takes from
+	// a bot without boosts).
+	FileLimit int64
 	// Guilds, when set, are the guilds the slash commands are registered
 	// in (they appear at once); otherwise they are global.
 	Guilds []string
@@ -96,6 +106,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MSN.Version == 0 {
 		c.MSN.Version = 12
+	}
+	if c.FileLimit <= 0 {
+		c.FileLimit = msnbridge.DefaultFileLimit
 	}
 	if c.Hosted.Domain == "" {
 		c.Hosted.Domain = DefaultHostedDomain

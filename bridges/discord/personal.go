@@ -72,6 +72,7 @@ func (b *Bridge) clientConfig(email, password, server string, log zerolog.Logger
 	l := log.Level(max(log.GetLevel(), zerolog.InfoLevel))
 	cfg := client.Config{
 		Email: email, Password: password, Reconnect: true, RequestTimeout: b.cfg.RequestTimeout, Logger: &l,
+		ObjectCache: b.pictures.Cache(),
 	}
 	if server == "" {
 		cfg.Server = b.cfg.MSN.Server
@@ -123,6 +124,9 @@ func (u *userSession) onState(_ *client.Client, st msnbridge.State, err error) {
 			b.q.Do("user:"+u.id, func() { u.channelNotice("Lost the connection to the MSN server; reconnecting…") })
 		}
 	case msnbridge.Connected:
+		// The user's Discord avatar is their hosted account's picture
+		// (SetPicture sends nothing when it did not change).
+		go u.avatarPicture()
 		u.mu.Lock()
 		was := u.lostConn
 		u.lostConn = false
@@ -254,6 +258,8 @@ func (u *userSession) onMSN(cl *client.Client, ev client.Event) {
 			}
 			u.mu.Unlock()
 		}
+	case *client.FileOffer:
+		u.fileFromMSN(cl, ev.Conversation, ev.From, ev.Transfer)
 	case *client.ContactAdded:
 		if c, ok := cl.Contact(ev.Email); ok && c.Lists.Has(client.Forward) {
 			return

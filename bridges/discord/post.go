@@ -23,16 +23,18 @@ func (b *Bridge) notice(channelID, text string) {
 	}
 }
 
-// speak posts messages through a webhook as an MSN contact, into a thread
-// when threadID is set, and returns their IDs.
-func (b *Bridge) speak(webhookID, token, threadID, name, email string, contents []string) ([]string, error) {
+// speak posts messages through a webhook as an MSN contact (avatar is
+// their picture's address, or ""), into a thread when threadID is set,
+// and returns their IDs.
+func (b *Bridge) speak(webhookID, token, threadID, name, email, avatar string, contents []outgoing) ([]string, error) {
 	var ids []string
 	for _, c := range contents {
-		p := &discordgo.WebhookParams{Content: c, Username: webhookName(name, email), AvatarURL: avatarURL(b.cfg.AvatarURL, email), AllowedMentions: noMentions}
+		p := &discordgo.WebhookParams{Content: c.text, Files: c.files(), Username: webhookName(name, email), AvatarURL: avatar, AllowedMentions: noMentions}
 		m, err := b.execute(webhookID, token, threadID, p)
 		if err != nil && restCode(err) == discordgo.ErrCodeInvalidFormBody {
 			// A name Discord still refuses: speak as the address alone.
 			p.Username = webhookName("", strings.SplitN(email, "@", 2)[0]+" (MSN)")
+			p.Files = c.files()
 			m, err = b.execute(webhookID, token, threadID, p)
 		}
 		if err != nil {

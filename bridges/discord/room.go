@@ -153,7 +153,7 @@ func (r *room) fromMSNSpeech(cl *client.Client, cv *client.Conversation, from, n
 	r.join(cl, from, name)
 	for attempt := 0; attempt < 2; attempt++ {
 		rec := r.rec()
-		ids, err := r.b.speak(rec.WebhookID, rec.WebhookToken, "", name, from, contents)
+		ids, err := r.b.speak(rec.WebhookID, rec.WebhookToken, "", name, from, r.b.contactAvatar(cl, from), texts(contents))
 		for _, id := range ids {
 			r.b.record(id, rec.ChannelID, ToDiscord, text, text)
 		}

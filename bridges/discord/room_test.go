@@ -104,7 +104,7 @@ func TestRoomBridge(t *testing.T) {
 	bob.waitPresence(room, client.Offline)
 }
 
-// Attachments arrive on MSN as links; edits and deletes, which MSN does
+// Attachments arrive on MSN as file offers; edits and deletes, which MSN does
 // not have, arrive as notes; a message to an offline contact is reported
 // as not delivered.
 func TestAttachmentsEditsDeletesAndFailures(t *testing.T) {
@@ -116,11 +116,11 @@ func TestAttachmentsEditsDeletesAndFailures(t *testing.T) {
 	th := h.thread(ch, "Bob (bob@example.com)")
 
 	m := h.post(th, h.nelly, "look at this", discordtest.File{Name: "cat.png", ContentType: "image/png", Data: []byte("\x89PNG")})
-	got := bob.wait("the attachment", func(ev client.Event) bool {
-		mm, ok := ev.(*client.Message)
-		return ok && strings.HasPrefix(mm.Text, "look at this\ncat.png: "+h.dc.URL+"/attachments/")
-	}).(*client.Message)
-	_ = got
+	bob.waitText("look at this")
+	bob.wait("the attachment", func(ev client.Event) bool {
+		o, ok := ev.(*client.FileOffer)
+		return ok && o.Transfer.Name == "cat.png"
+	})
 	if err := h.dc.Edit(th, m.ID, "look at **this**"); err != nil {
 		t.Fatal(err)
 	}

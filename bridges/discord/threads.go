@@ -19,9 +19,16 @@ import (
 // post speaks MSN text in a conversation's thread as the contact. text is
 // what MSN carried, for the record.
 func (u *userSession) post(cl *client.Client, key, from, name string, contents []string, text string) {
+	u.postAll(cl, key, from, name, texts(contents), text)
+}
+
+// postAll posts messages and files in a conversation's thread as the
+// contact.
+func (u *userSession) postAll(cl *client.Client, key, from, name string, contents []outgoing, text string) {
 	if len(contents) == 0 {
 		return
 	}
+	avatar := u.b.contactAvatar(cl, from)
 	for range 3 {
 		// The channel and its webhook first (made again if deleted on
 		// Discord), then the thread.
@@ -35,7 +42,7 @@ func (u *userSession) post(cl *client.Client, key, from, name string, contents [
 			return
 		}
 		rec := u.rec()
-		ids, err := u.b.speak(rec.WebhookID, rec.WebhookToken, th, nameOr(name, from), from, contents)
+		ids, err := u.b.speak(rec.WebhookID, rec.WebhookToken, th, nameOr(name, from), from, avatar, contents)
 		for _, id := range ids {
 			u.b.record(id, th, ToDiscord, text, text)
 		}

@@ -91,7 +91,12 @@ func (u *userSession) notDelivered(channelID, what, key string, err error) {
 }
 
 func (u *userSession) fromDiscord(key string, m *discordgo.Message) {
-	text, f := u.b.discordText(m)
+	// Attachments go as files, the rest as text.
+	files := m.Attachments
+	bare := *m
+	bare.Attachments = nil
+	text, f := u.b.discordText(&bare)
+	u.filesToMSN(key, m.ChannelID, files)
 	if text == "" {
 		return
 	}

@@ -3,6 +3,7 @@ package msnbridge_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"image"
 	"image/color"
@@ -300,4 +301,32 @@ func TestFiles(t *testing.T) {
 	if err := msnbridge.SendFile(ctx, bridge, "bob@example.com", "big.bin", 2<<20, 1<<20, strings.NewReader("")); !errors.Is(err, msnbridge.ErrTooLarge) {
 		t.Fatalf("over the limit: %v", err)
 	}
+}
+
+// Kept pictures outlive the bridge's memory: a new PictureDB on the same
+// database has them.
+func TestPictureDB(t *testing.T) {
+	databases(t, func(t *testing.T, open func() *sql.DB) {
+		db := open()
+		p, err := msnbridge.OpenPictureDB(ctxT(t), db, "test_pictures")
+		if err != nil {
+			t.Fatal(err)
+		}
+		face := picture(t, 8, 8, "png")
+		if _, ok := p.Get("c2hhMWQ="); ok {
+			t.Fatal("a picture before any Put")
+		}
+		p.Put("c2hhMWQ=", face)
+		p.Put("c2hhMWQ=", face) // again: no error, no change
+		again, err := msnbridge.OpenPictureDB(ctxT(t), db, "test_pictures")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := again.Get("c2hhMWQ="); !ok || !bytes.Equal(got, face) {
+			t.Fatalf("after reopening: %v %d bytes", ok, len(got))
+		}
+		if _, err := msnbridge.OpenPictureDB(ctxT(t), db, "x; DROP TABLE y"); err == nil {
+			t.Fatal("a table name with SQL in it")
+		}
+	})
 }

@@ -34,6 +34,11 @@ func startDiscordExtra(ctx context.Context, env extraEnv) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
+	if bc.PictureURL == "" && env.Config.PublicHost != "" && a.HTTP != "" {
+		if _, port, err := net.SplitHostPort(a.HTTP); err == nil {
+			bc.PictureURL = "http://" + net.JoinHostPort(env.Config.PublicHost, port) + "/pictures/"
+		}
+	}
 	b, err := discord.New(ctx, bc)
 	if err != nil {
 		return nil, err
@@ -42,7 +47,11 @@ func startDiscordExtra(ctx context.Context, env extraEnv) (func(), error) {
 		b.Close()
 		return nil, err
 	}
-	return func() { b.Close() }, nil
+	env.Server.ServePictures(b.PictureHandler())
+	return func() {
+		env.Server.ServePictures(nil)
+		b.Close()
+	}, nil
 }
 
 func bridgeDiscordCommand() *cobra.Command {
@@ -116,6 +125,7 @@ func discordConfig(c config.Config, ns, httpAddr, adminToken string, log zerolog
 		Token: d.Token, APIURL: d.APIURL, Database: d.Database,
 		MSN:         discord.MSNConfig{Server: d.Server, PassportURL: d.PassportURL},
 		OwnAccounts: d.OwnAccounts, Category: d.Category, AvatarURL: d.AvatarURL,
+		PictureURL: d.PictureURL, FileLimit: d.MaxFileSize,
 		Guilds: d.Guilds, Admins: d.Admins, Logger: log,
 	}
 	if bc.Database == "" {

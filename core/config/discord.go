@@ -36,6 +36,14 @@ type Discord struct {
 	// AvatarURL is the avatar of MSN contacts: {email}, {md5} and {sha256}
 	// are replaced by the contact's address and its hashes.
 	AvatarURL string `yaml:"avatar_url"`
+	// PictureURL is the public address Discord fetches MSN contacts'
+	// display pictures from (this service's /pictures/ on the HTTP
+	// listener); default http://PUBLIC_HOST:HTTP_PORT/pictures/ when
+	// public_host is set, else display pictures are not shown on Discord.
+	PictureURL string `yaml:"picture_url"`
+	// MaxFileSize is the largest file carried either way, in bytes
+	// (default 10 MiB, what Discord takes from a bot without boosts).
+	MaxFileSize int64 `yaml:"max_file_size"`
 	// Guilds limits the slash commands to these guild IDs (they appear at
 	// once); Admins may link rooms besides members with Manage Channels.
 	Guilds []string `yaml:"guilds"`
@@ -45,7 +53,7 @@ type Discord struct {
 }
 
 func defaultDiscord() Discord {
-	return Discord{Hosted: true, HostedDomain: "discord.invalid", OwnAccounts: true, Category: "MSN", Guilds: []string{}, Admins: []string{}}
+	return Discord{MaxFileSize: 10 << 20, Hosted: true, HostedDomain: "discord.invalid", OwnAccounts: true, Category: "MSN", Guilds: []string{}, Admins: []string{}}
 }
 
 // validate checks the discord section's values.
@@ -55,7 +63,10 @@ func (d *Discord) validate() error {
 			return &keyError{"discord.server", fmt.Sprintf("%q is not host:port", d.Server)}
 		}
 	}
-	for _, u := range []struct{ key, v string }{{"discord.passport_url", d.PassportURL}, {"discord.admin_url", d.AdminURL}, {"discord.api_url", d.APIURL}} {
+	if d.MaxFileSize <= 0 {
+		return &keyError{"discord.max_file_size", fmt.Sprintf("%d is not a size in bytes (10485760 is 10 MiB)", d.MaxFileSize)}
+	}
+	for _, u := range []struct{ key, v string }{{"discord.passport_url", d.PassportURL}, {"discord.admin_url", d.AdminURL}, {"discord.api_url", d.APIURL}, {"discord.picture_url", d.PictureURL}} {
 		if u.v != "" && !strings.HasPrefix(u.v, "http://") && !strings.HasPrefix(u.v, "https://") {
 			return &keyError{u.key, fmt.Sprintf("%q is not an http:// or https:// URL", u.v)}
 		}

@@ -48,11 +48,13 @@ import (
 
 // Server is one running instance of the service.
 type Server struct {
-	cfg     config.Config
-	log     zerolog.Logger
-	Store   store.Store
-	Metrics *metrics.Metrics
-	Tickets *passport.Tickets
+	cfg config.Config
+	// pictures is what /pictures/ serves (ServePictures).
+	pictures pictures
+	log      zerolog.Logger
+	Store    store.Store
+	Metrics  *metrics.Metrics
+	Tickets  *passport.Tickets
 	// Grants are the web services' tickets (address book, offline messages).
 	Grants *passport.Grants
 	Dir    *directory.Directory
@@ -501,6 +503,7 @@ func (s *Server) httpHandlers() (shared, operator http.Handler) {
 	})
 	mux.Handle("GET /healthz", health)
 	ops.Handle("GET /healthz", health)
+	mux.Handle("GET /pictures/", http.HandlerFunc(s.servePictures))
 	return foldSlashes(mux), ops
 }
 

@@ -27,6 +27,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /gateway", s.serveGateway)
 	mux.HandleFunc("GET /gateway/", s.serveGateway)
 	mux.HandleFunc("GET /attachments/{channel_id}/{id}/{name}", s.serveFile)
+	mux.HandleFunc("GET /avatars/{user_id}/{file}", s.serveAvatar)
 
 	api := func(pattern string, auth bool, h handler) {
 		method, path, _ := strings.Cut(pattern, " ")
@@ -1319,6 +1320,9 @@ func (s *Server) executeWebhook(r *http.Request) (int, any, *restError) {
 	}
 	author := User{ID: w.ID, Username: name, Discriminator: "0000", Bot: true}
 	if b.AvatarURL != "" {
+		if e := avatarURLOK(b.AvatarURL); e != nil {
+			return 0, nil, e
+		}
 		sum := sha1.Sum([]byte(b.AvatarURL))
 		author.Avatar = ptr(hex.EncodeToString(sum[:16]))
 	}
@@ -1339,6 +1343,9 @@ func (s *Server) executeWebhook(r *http.Request) (int, any, *restError) {
 		s.files[id] = storedFile{contentType: f.contentType, data: f.data}
 		u := fmt.Sprintf("%s/attachments/%s/%s/%s", s.URL, c.ID, id, fn)
 		m.Attachments = append(m.Attachments, Attachment{ID: id, Filename: fn, Size: len(f.data), URL: u, ProxyURL: u, ContentType: f.contentType})
+	}
+	if b.AvatarURL != "" {
+		s.avatarURLs[m.ID] = b.AvatarURL
 	}
 	s.store(c, m)
 	if !truthy(r.URL.Query().Get("wait")) {

@@ -121,6 +121,8 @@ type Server struct {
 	commands     map[string]*Command
 	interactions map[string]*Interaction
 	files        map[string]storedFile
+	avatars      map[string]storedFile // user ID → their avatar (SetAvatar)
+	avatarURLs   map[string]string     // webhook message ID → its avatar_url
 
 	sessions          map[string]*gwSession
 	conns             map[*gwConn]struct{}
@@ -205,6 +207,8 @@ func New(opts ...Option) *Server {
 		commands:     map[string]*Command{},
 		interactions: map[string]*Interaction{},
 		files:        map[string]storedFile{},
+		avatars:      map[string]storedFile{},
+		avatarURLs:   map[string]string{},
 		sessions:     map[string]*gwSession{},
 		conns:        map[*gwConn]struct{}{},
 		heartbeat:    41250 * time.Millisecond,
