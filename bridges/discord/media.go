@@ -201,3 +201,31 @@ func (u *userSession) avatarPicture() {
 		u.log.Info().Err(err).Msg("cannot set the display picture")
 	}
 }
+
+// fileFromMSN posts a file a member sends to the room's account in the
+// room's channel as an attachment from them, or says why it could not;
+// the other members on MSN hear that it was sent.
+func (r *room) fileFromMSN(cl *client.Client, x *msnbridge.Extra) {
+	t := x.Transfer
+	go func() {
+		m, err := msnbridge.ReceiveFile(r.b.ctx, t, r.b.cfg.FileLimit)
+		r.b.q.Do(r.m2d(), func() {
+			name := r.memberName(cl, x.From, x.FriendlyName)
+			if err != nil {
+				r.b.notice(r.rec().ChannelID, format.EscapeDiscord(msnbridge.FileNotice(err, t.Name, name, t.Size, true, r.b.cfg.FileLimit)))
+				return
+			}
+			r.join(cl, x.From, name)
+			rec := r.rec()
+			ids, err := r.b.speak(rec.WebhookID, rec.WebhookToken, "", name, x.From, r.b.contactAvatar(cl, x.From), []outgoing{{file: m}})
+			for _, id := range ids {
+				r.b.record(id, rec.ChannelID, ToDiscord, "(file) "+m.Name, "(file) "+m.Name)
+			}
+			if err != nil {
+				r.log.Warn().Err(err).Msg("cannot post a file to Discord")
+				return
+			}
+			r.fanOut(cl, fmt.Sprintf("%s sent a file to the room, shown on Discord: %s (%s)", name, m.Name, msnbridge.HumanSize(int64(len(m.Data)))), nil, map[string]bool{strings.ToLower(x.From): true})
+		})
+	}()
+}

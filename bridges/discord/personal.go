@@ -258,8 +258,6 @@ func (u *userSession) onMSN(cl *client.Client, ev client.Event) {
 			}
 			u.mu.Unlock()
 		}
-	case *client.FileOffer:
-		u.fileFromMSN(cl, ev.Conversation, ev.From, ev.Transfer)
 	case *client.ContactAdded:
 		if c, ok := cl.Contact(ev.Email); ok && c.Lists.Has(client.Forward) {
 			return
@@ -274,6 +272,11 @@ func (u *userSession) onMSN(cl *client.Client, ev client.Event) {
 // onExtra says in the conversation's thread what MSN sent that is not
 // text: a file offered, a wink. An action ("/me waves") is the contact's.
 func (u *userSession) onExtra(cl *client.Client, x *msnbridge.Extra) {
+	if x.Kind == msnbridge.File && x.Transfer != nil {
+		x.Keep() // carried as an attachment
+		u.fileFromMSN(cl, x.Conversation, x.From, x.Transfer)
+		return
+	}
 	key := u.keyFor(x.Conversation, x.From)
 	u.b.q.Do(u.m2d(key), func() {
 		name := u.contactName(cl, x.From)

@@ -67,6 +67,11 @@ func (r *room) onState(_ *client.Client, st msnbridge.State, err error) {
 
 // onExtra says in the channel what a member sent that is not text.
 func (r *room) onExtra(cl *client.Client, x *msnbridge.Extra) {
+	if x.Kind == msnbridge.File && x.Transfer != nil {
+		x.Keep() // carried as an attachment
+		r.fileFromMSN(cl, x)
+		return
+	}
 	r.b.q.Do(r.m2d(), func() {
 		name := r.memberName(cl, x.From, x.FriendlyName)
 		if x.Kind == msnbridge.Action {
