@@ -636,6 +636,9 @@ func (b *bot) start(ctx context.Context) (*proc, error) {
 		HostBrokerId: id, Name: b.cfg.Name, Self: self, Settings: b.cfg.Settings, Permissions: b.perms.list(),
 	})
 	if err != nil {
+		if sctx.Err() == context.DeadlineExceeded {
+			return fail(fmt.Errorf("its Start hook did not return within %s: a bot does slow work in a goroutine", b.h.cfg.StartTimeout))
+		}
 		return fail(fmt.Errorf("its Start hook failed: %v", rpcMessage(err)))
 	}
 	if len(resp.GetHooks()) == 0 {

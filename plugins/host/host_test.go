@@ -463,3 +463,26 @@ func TestStartFailureSaysWhy(t *testing.T) {
 		t.Fatalf("last error: %q", st.LastError)
 	}
 }
+
+// Start has StartTimeout of its own, counted once the program answered its
+// handshake; a Start that takes longer is a failed start that says so.
+func TestStartTimeLimit(t *testing.T) {
+	sleepy := func(name, ms string) host.BotConfig {
+		return bot(name, "testbot", func(b *host.BotConfig) { b.Settings = map[string]string{"start_sleep": ms} })
+	}
+	e := start(t, nil, func(c *host.Config) { c.StartTimeout = 8 * time.Second })
+	h, err := host.New(withBots(e.cfg, sleepy("slow", "4000"), sleepy("slower", "60000")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Start(context.Background())
+	defer h.Close()
+	waitFor(t, "the slower bot's start to fail", func() bool {
+		st, _ := h.BotStatus("slower")
+		return strings.Contains(st.LastError, "its Start hook did not return within 8s")
+	})
+	st, _ := h.BotStatus("slow")
+	if st.State != host.StateRunning || st.Restarts != 0 {
+		t.Errorf("a bot whose Start took half the time allowed: %+v", st)
+	}
+}

@@ -27,7 +27,8 @@
 //	              "spawned PID"
 //
 // With the setting crash=start its Start hook exits the process, so that it
-// never comes up (a crash loop). With spawn=start it starts a daemon in its
+// never comes up (a crash loop). With start_sleep=MS its Start hook takes
+// that many milliseconds. With spawn=start it starts a daemon in its
 // Start hook and logs "spawned PID". With probe=PATH,PATH… it reads each
 // path at start and logs "probe PATH: read N bytes" (or the error).
 package main
@@ -57,6 +58,9 @@ func (b *testbot) Start(_ context.Context, env *sdk.Env) error {
 		os.Exit(4)
 	}
 	b.env = env
+	if ms, err := strconv.Atoi(env.Settings["start_sleep"]); err == nil {
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+	}
 	env.Log.Info("settings: " + b.settings())
 	if probe := env.Settings["probe"]; probe != "" {
 		for _, p := range strings.Split(probe, ",") {
