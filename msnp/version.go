@@ -213,7 +213,7 @@ func init() {
 		d.GroupGUIDs = v >= 10
 		d.ContactGUIDs = v >= 10
 		d.LSTNetworkID = v >= 12
-		d.Phones = v >= 5 && v <= 12
+		d.Phones = v >= 5
 		d.REA = v <= 9
 		d.PersonalMsg = v >= 11
 		d.Capabilities = v >= 8

@@ -302,6 +302,7 @@ type envelope struct {
 	Name     string              `json:"f,omitempty"`
 	Version  int64               `json:"v,omitempty"`
 	User     *switchboard.User   `json:"b,omitempty"`
+	Note     *directory.Note     `json:"o,omitempty"`
 
 	// other parts
 	Kind string `json:"k,omitempty"`

@@ -259,10 +259,16 @@ func (c *Cluster) replaceOlder(email string, gen int64, node string) {
 	}
 	// Out of the directory first: the session then ends as a replaced
 	// one, without telling its watchers it went offline.
-	if c.cfg.Directory.Unregister(email, u.peer) {
+	if unregister(c.cfg.Directory, email, u.peer) {
 		c.log.Info().Str("user", email).Str("at", node).Msg("signed in on another node; ending the session here")
 		u.peer.Replace()
 	}
+}
+
+// unregister takes p out of the directory and reports whether it was there.
+func unregister(d *directory.Directory, email string, p directory.Peer) bool {
+	removed, _ := d.Unregister(email, p)
+	return removed
 }
 
 // --- snapshots ---

@@ -26,6 +26,7 @@ const (
 	callRemoved = "rrem"
 	callReplace = "replace"
 	callRevoke  = "revoke"
+	callNote    = "note"
 )
 
 func (p *remotePeer) call(e *envelope) {
@@ -61,8 +62,13 @@ func (p *remotePeer) ReverseAdded(email, name string, v int64) {
 func (p *remotePeer) ReverseRemoved(email string, v int64) {
 	p.call(&envelope{Call: callRemoved, Email: email, Version: v})
 }
-func (p *remotePeer) Replace()         { p.call(&envelope{Call: callReplace, Gen: p.gen}) }
-func (p *remotePeer) Revoke(seq int64) { p.call(&envelope{Call: callRevoke, Version: seq}) }
+func (p *remotePeer) Replace()              { p.call(&envelope{Call: callReplace, Gen: p.gen}) }
+func (p *remotePeer) Revoke(seq int64)      { p.call(&envelope{Call: callRevoke, Version: seq}) }
+func (p *remotePeer) Note(n directory.Note) { p.call(&envelope{Call: callNote, Note: &n}) }
+
+// Endpoint is none: a user's sessions on different nodes do not stand side
+// by side yet, so a remote session is the user's only one.
+func (p *remotePeer) Endpoint() msnp.Endpoint { return msnp.Endpoint{} }
 
 // deliver makes a call carried from another node on the local peer.
 func (c *Cluster) deliver(e *envelope) {
@@ -89,11 +95,15 @@ func (c *Cluster) deliver(e *envelope) {
 		c.locMu.Lock()
 		u := c.local[e.To]
 		c.locMu.Unlock()
-		if u.peer == p && u.gen == e.Gen && c.cfg.Directory.Unregister(e.To, p) {
+		if u.peer == p && u.gen == e.Gen && unregister(c.cfg.Directory, e.To, p) {
 			p.Replace()
 		}
 	case callRevoke:
 		p.Revoke(e.Version)
+	case callNote:
+		if e.Note != nil {
+			p.Note(*e.Note)
+		}
 	}
 }
 

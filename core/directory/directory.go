@@ -6,16 +6,24 @@
 // other state: what a peer shows to whom is the peer's own business
 // (PresenceFor), decided from its contact list and privacy settings.
 //
+// A user may be signed in at several places at once (MSNP16+ "multiple
+// points of presence"): each place is an endpoint, a Peer of its own with
+// the machine's GUID (Peer.Endpoint). Lookup hides that from whoever does
+// not care: with several endpoints it returns one Peer that speaks to all
+// of them. A session without a GUID (MSNP2–15) is the user's only place:
+// it replaces every other on Register, and is replaced by any later one.
+//
 // The map is sharded so that sign-ins and look-ups on different handles do
 // not contend on one lock.
 package directory
 
 import (
 	"hash/maphash"
-
-	"github.com/nudge-im/nudge/msnp"
+	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/nudge-im/nudge/msnp"
 )
 
 // Status is an MSN presence state as it appears on the wire.
@@ -52,6 +60,19 @@ type Presence struct {
 	Capabilities string // client capabilities, as the client sent them ("" before MSNP8)
 	MSNObject    string // URL-encoded MSNObject, as the client sent it ("" when none)
 	Personal     []byte // the UUX <Data> payload (personal message, current media); nil when none
+	// Endpoints are the places the user is signed in at (MSNP16+), for
+	// the EndpointData of UBX; none for a user signed in without a GUID.
+	Endpoints []msnp.Endpoint
+}
+
+// Note is a notice from one session to the endpoints of a user (UUN, which
+// arrives as UBN, MSNP13+): sharing, P2P bootstrap, or "sign out" from the
+// user's own other endpoint.
+type Note struct {
+	From, FromEndpoint string // the sender and its endpoint ("" for none)
+	To                 string // the endpoint it is for; "" for every endpoint
+	Type               int
+	Payload            []byte
 }
 
 // Ring is an invitation to a switchboard session, delivered as RNG.
@@ -90,6 +111,12 @@ type Peer interface {
 	// (store.AccountEvent): the account was deleted, or its password
 	// changed, after the user signed in.
 	Revoke(seq int64)
+	// Note delivers a UUN notice (see Note), if it is for this endpoint.
+	Note(n Note)
+	// Endpoint describes where this session is (MSNP16+): its machine
+	// GUID, lower-case in braces, its capabilities and what it tells the
+	// user's other endpoints. The ID is "" for a session without one.
+	Endpoint() msnp.Endpoint
 }
 
 const shards = 64
@@ -123,14 +150,14 @@ func (d *Directory) SetRemote(r Remote) { d.remote = r }
 
 type shard struct {
 	mu    sync.RWMutex
-	peers map[string]Peer
+	peers map[string][]Peer // the endpoints of each handle, in sign-in order; never modified in place
 }
 
 // New returns an empty directory.
 func New() *Directory {
 	d := &Directory{seed: maphash.MakeSeed()}
 	for i := range d.shards {
-		d.shards[i].peers = make(map[string]Peer)
+		d.shards[i].peers = make(map[string][]Peer)
 	}
 	return d
 }
@@ -139,45 +166,77 @@ func (d *Directory) shard(email string) *shard {
 	return &d.shards[maphash.String(d.seed, email)%shards]
 }
 
-// Register makes p the peer for email and returns the one it replaced, if
-// any; the caller tells the old one it was replaced.
-func (d *Directory) Register(email string, p Peer) (previous Peer) {
+// Register adds p as an endpoint of email and returns the sessions it
+// replaced; the caller tells them (Peer.Replace). Two sessions stay side by
+// side only when both have endpoint GUIDs and the GUIDs differ: a session
+// without one replaces every other and is replaced by any other, and a
+// second sign-in from the same machine replaces the first.
+func (d *Directory) Register(email string, p Peer) (replaced []Peer) {
+	id := p.Endpoint().ID
 	s := d.shard(email)
 	s.mu.Lock()
-	previous = s.peers[email]
-	s.peers[email] = p
+	old := s.peers[email]
+	next := make([]Peer, 0, len(old)+1)
+	for _, o := range old {
+		if o == p {
+			continue // registered again: still one endpoint
+		}
+		if Replaces(id, o.Endpoint().ID) {
+			replaced = append(replaced, o)
+		} else {
+			next = append(next, o)
+		}
+	}
+	s.peers[email] = append(next, p)
 	// Counted under the shard lock, as Unregister does: counted after it,
 	// a racing replace-and-sign-out could decrement first and Len would
 	// show -1 (or one too many) sessions to /healthz and the metrics.
-	if previous == nil {
+	if len(old) == 0 {
 		d.count.Add(1)
 	}
 	s.mu.Unlock()
 	if d.remote != nil {
 		d.remote.Registered(email, p)
 	}
-	return previous
+	return replaced
 }
 
-// Unregister removes p, if it is still the peer for email.
-func (d *Directory) Unregister(email string, p Peer) bool {
+// Replaces reports whether a session signing in at endpoint newID ends one
+// of the same user at oldID (IDs as Peer.Endpoint gives them, "" for a
+// session without a GUID). This is the one rule for every node of a
+// cluster: only two different GUIDs stay side by side.
+func Replaces(newID, oldID string) bool {
+	return newID == "" || oldID == "" || newID == oldID
+}
+
+// Unregister removes p, if it is still an endpoint of email, and says how
+// many endpoints the user has left: the user went offline when that is 0.
+func (d *Directory) Unregister(email string, p Peer) (removed bool, remaining int) {
 	s := d.shard(email)
 	s.mu.Lock()
-	if s.peers[email] != p {
+	old := s.peers[email]
+	i := slices.Index(old, p)
+	if i < 0 {
 		s.mu.Unlock()
-		return false
+		return false, len(old)
 	}
-	delete(s.peers, email)
-	d.count.Add(-1)
+	if len(old) == 1 {
+		delete(s.peers, email)
+		d.count.Add(-1)
+	} else {
+		s.peers[email] = slices.Delete(slices.Clone(old), i, i+1)
+	}
+	remaining = len(old) - 1
 	s.mu.Unlock()
 	if d.remote != nil {
 		d.remote.Unregistered(email, p)
 	}
-	return true
+	return true, remaining
 }
 
 // Lookup returns the peer signed in as email, on this node or another, or
-// nil.
+// nil. A user signed in at several endpoints is one Peer that reaches them
+// all.
 func (d *Directory) Lookup(email string) Peer {
 	if p := d.LookupLocal(email); p != nil || d.remote == nil {
 		return p
@@ -189,9 +248,91 @@ func (d *Directory) Lookup(email string) Peer {
 func (d *Directory) LookupLocal(email string) Peer {
 	s := d.shard(email)
 	s.mu.RLock()
-	p := s.peers[email]
+	ps := s.peers[email]
 	s.mu.RUnlock()
-	return p
+	switch len(ps) {
+	case 0:
+		return nil
+	case 1:
+		return ps[0]
+	}
+	return endpoints(ps)
+}
+
+// Endpoints returns each session of email, in the order they signed in.
+func (d *Directory) Endpoints(email string) []Peer {
+	s := d.shard(email)
+	s.mu.RLock()
+	ps := s.peers[email]
+	s.mu.RUnlock()
+	return slices.Clone(ps)
+}
+
+// endpoints is a user signed in at several places, as one Peer. The
+// endpoints keep the user's presence in step (each change is made on all of
+// them), so the newest answers for the user.
+type endpoints []Peer
+
+func (e endpoints) newest() Peer { return e[len(e)-1] }
+
+func (e endpoints) PresenceFor(viewer string) (Presence, bool) {
+	for i := len(e) - 1; i >= 0; i-- {
+		if p, ok := e[i].PresenceFor(viewer); ok {
+			return p, true
+		}
+	}
+	return Presence{}, false
+}
+
+func (e endpoints) Self() (Presence, msnp.Version) { return e.newest().Self() }
+func (e endpoints) Endpoint() msnp.Endpoint        { return msnp.Endpoint{} }
+
+func (e endpoints) ShowPresence(p Presence) {
+	for _, x := range e {
+		x.ShowPresence(p)
+	}
+}
+
+func (e endpoints) HidePresence(email string) {
+	for _, x := range e {
+		x.HidePresence(email)
+	}
+}
+
+func (e endpoints) Ring(r Ring) {
+	for _, x := range e {
+		x.Ring(r)
+	}
+}
+
+func (e endpoints) ReverseAdded(email, friendlyName string, listVersion int64) {
+	for _, x := range e {
+		x.ReverseAdded(email, friendlyName, listVersion)
+	}
+}
+
+func (e endpoints) ReverseRemoved(email string, listVersion int64) {
+	for _, x := range e {
+		x.ReverseRemoved(email, listVersion)
+	}
+}
+
+func (e endpoints) Replace() {
+	for _, x := range e {
+		x.Replace()
+	}
+}
+
+func (e endpoints) Note(n Note) {
+	for _, x := range e {
+		x.Note(n)
+	}
+}
+
+func (e endpoints) Revoke(seq int64) {
+	for _, x := range e {
+		x.Revoke(seq)
+	}
 }
 
 // Len is the number of signed-in users.

@@ -12,7 +12,7 @@ import (
 
 // peer is a signed-in session as far as the directory cares: something
 // with an identity. (The directory never calls its methods.)
-type peer struct{ name string }
+type peer struct{ name, id string }
 
 func (p *peer) PresenceFor(string) (directory.Presence, bool) { return directory.Presence{}, false }
 func (p *peer) Self() (directory.Presence, msnp.Version) {
@@ -25,8 +25,29 @@ func (p *peer) ReverseAdded(string, string, int64) {}
 func (p *peer) ReverseRemoved(string, int64)       {}
 func (p *peer) Replace()                           {}
 func (p *peer) Revoke(int64)                       {}
+func (p *peer) Endpoint() msnp.Endpoint            { return msnp.Endpoint{ID: p.id} }
+func (p *peer) Note(directory.Note)                {}
 func (p *peer) String() string                     { return p.name }
 func newPeer(name string) *peer                    { return &peer{name: name} }
+
+// at is a peer signed in with a machine GUID (MSNP16+).
+func at(name, guid string) *peer { return &peer{name: name, id: guid} }
+
+// one is the single peer Register replaced, or nil.
+func one(t *testing.T, replaced []directory.Peer) directory.Peer {
+	t.Helper()
+	switch len(replaced) {
+	case 0:
+		return nil
+	case 1:
+		return replaced[0]
+	}
+	t.Fatalf("replaced %d sessions, want at most one", len(replaced))
+	return nil
+}
+
+// gone is Unregister's first result.
+func gone(removed bool, _ int) bool { return removed }
 
 var _ directory.Peer = (*peer)(nil)
 
@@ -37,10 +58,10 @@ func TestRegisterLookupUnregister(t *testing.T) {
 	}
 
 	alice, bob := newPeer("alice"), newPeer("bob")
-	if prev := d.Register("alice@example.com", alice); prev != nil {
+	if prev := one(t, d.Register("alice@example.com", alice)); prev != nil {
 		t.Errorf("first Register returned %v, want nil", prev)
 	}
-	if prev := d.Register("bob@example.com", bob); prev != nil {
+	if prev := one(t, d.Register("bob@example.com", bob)); prev != nil {
 		t.Errorf("Register of another handle returned %v, want nil", prev)
 	}
 	if d.Len() != 2 {
@@ -56,8 +77,8 @@ func TestRegisterLookupUnregister(t *testing.T) {
 		t.Errorf("Lookup of someone not signed in = %v, want nil", got)
 	}
 
-	if !d.Unregister("alice@example.com", alice) {
-		t.Error("Unregister of the current peer = false")
+	if removed, left := d.Unregister("alice@example.com", alice); !removed || left != 0 {
+		t.Errorf("Unregister of the current peer = %v, %d left", removed, left)
 	}
 	if got := d.Lookup("alice@example.com"); got != nil {
 		t.Errorf("Lookup after Unregister = %v", got)
@@ -66,10 +87,10 @@ func TestRegisterLookupUnregister(t *testing.T) {
 		t.Errorf("Len after Unregister = %d, want 1", d.Len())
 	}
 	// A second Unregister is a no-op and does not miscount.
-	if d.Unregister("alice@example.com", alice) {
+	if gone(d.Unregister("alice@example.com", alice)) {
 		t.Error("second Unregister = true")
 	}
-	if d.Unregister("nobody@example.com", alice) {
+	if gone(d.Unregister("nobody@example.com", alice)) {
 		t.Error("Unregister of a handle never registered = true")
 	}
 	if d.Len() != 1 || d.Lookup("bob@example.com") != bob {
@@ -85,7 +106,7 @@ func TestReplaceAndStaleUnregister(t *testing.T) {
 	first, second, third := newPeer("first"), newPeer("second"), newPeer("third")
 
 	d.Register("alice@example.com", first)
-	if prev := d.Register("alice@example.com", second); prev != first {
+	if prev := one(t, d.Register("alice@example.com", second)); prev != first {
 		t.Fatalf("Register over a signed-in user returned %v, want the first session", prev)
 	}
 	if d.Len() != 1 {
@@ -96,7 +117,7 @@ func TestReplaceAndStaleUnregister(t *testing.T) {
 	}
 
 	// The first session, on its way out, unregisters itself: no effect.
-	if d.Unregister("alice@example.com", first) {
+	if gone(d.Unregister("alice@example.com", first)) {
 		t.Error("Unregister of the replaced session = true")
 	}
 	if got := d.Lookup("alice@example.com"); got != second {
@@ -106,18 +127,18 @@ func TestReplaceAndStaleUnregister(t *testing.T) {
 		t.Errorf("Len after a stale Unregister = %d, want 1", d.Len())
 	}
 
-	if prev := d.Register("alice@example.com", third); prev != second {
+	if prev := one(t, d.Register("alice@example.com", third)); prev != second {
 		t.Errorf("third Register returned %v, want the second session", prev)
 	}
-	// Registering the same session again returns itself and does not
+	// Registering the same session again replaces nothing and does not
 	// count twice.
-	if prev := d.Register("alice@example.com", third); prev != third {
-		t.Errorf("re-Register returned %v, want the same session", prev)
+	if prev := one(t, d.Register("alice@example.com", third)); prev != nil {
+		t.Errorf("re-Register returned %v, want nothing", prev)
 	}
 	if d.Len() != 1 {
 		t.Errorf("Len = %d, want 1", d.Len())
 	}
-	if !d.Unregister("alice@example.com", third) || d.Len() != 0 || d.Lookup("alice@example.com") != nil {
+	if !gone(d.Unregister("alice@example.com", third)) || d.Len() != 0 || d.Lookup("alice@example.com") != nil {
 		t.Errorf("after the last Unregister: Len %d, Lookup %v", d.Len(), d.Lookup("alice@example.com"))
 	}
 }
@@ -244,6 +265,69 @@ func TestLenUnderReplacement(t *testing.T) {
 	}
 }
 
+// Several points of presence (MSNP16+): sessions with different machine
+// GUIDs stay side by side, the same GUID again replaces its predecessor, a
+// session without one (MSNP15 or older) replaces them all and is replaced
+// by the next; Lookup reaches every endpoint, and the user is gone only
+// with the last one.
+func TestEndpoints(t *testing.T) {
+	d := directory.New()
+	const alice = "alice@example.com"
+	home, work := at("home", "{0000000a-0000-0000-0000-000000000001}"), at("work", "{0000000a-0000-0000-0000-000000000002}")
+	if r := d.Register(alice, home); len(r) != 0 {
+		t.Fatalf("first endpoint replaced %v", r)
+	}
+	if r := d.Register(alice, work); len(r) != 0 {
+		t.Fatalf("a second machine replaced %v", r)
+	}
+	if d.Len() != 1 || len(d.Endpoints(alice)) != 2 {
+		t.Fatalf("Len %d, %d endpoints", d.Len(), len(d.Endpoints(alice)))
+	}
+	rings := &ringCount{}
+	homeRing, workRing := &ringingPeer{peer: home, n: rings}, &ringingPeer{peer: work, n: rings}
+	d2 := directory.New()
+	d2.Register(alice, homeRing)
+	d2.Register(alice, workRing)
+	d2.Lookup(alice).Ring(directory.Ring{})
+	if rings.n != 2 {
+		t.Fatalf("Lookup rang %d endpoints, want both", rings.n)
+	}
+
+	// The same machine signs in again: its old session goes.
+	home2 := at("home2", home.id)
+	if r := one(t, d.Register(alice, home2)); r != home {
+		t.Fatalf("same GUID replaced %v, want home", r)
+	}
+	// One endpoint leaves; the user is still there.
+	if removed, left := d.Unregister(alice, work); !removed || left != 1 || d.Len() != 1 {
+		t.Fatalf("Unregister(work) = %v, %d left; Len %d", removed, left, d.Len())
+	}
+	if d.Lookup(alice) != home2 {
+		t.Fatalf("Lookup with one endpoint = %v", d.Lookup(alice))
+	}
+	// A client without MPoP replaces every endpoint, and is replaced.
+	d.Register(alice, work)
+	old := newPeer("msnp12")
+	if r := d.Register(alice, old); len(r) != 2 {
+		t.Fatalf("an MSNP12 sign-in replaced %v, want both endpoints", r)
+	}
+	if r := one(t, d.Register(alice, home)); r != old {
+		t.Fatalf("an endpoint after MSNP12 replaced %v", r)
+	}
+	if removed, left := d.Unregister(alice, home); !removed || left != 0 || d.Len() != 0 {
+		t.Fatalf("last endpoint: %v %d, Len %d", removed, left, d.Len())
+	}
+}
+
+type ringCount struct{ n int }
+
+type ringingPeer struct {
+	*peer
+	n *ringCount
+}
+
+func (p *ringingPeer) Ring(directory.Ring) { p.n.n++ }
+
 func TestStatusSettable(t *testing.T) {
 	for _, s := range []directory.Status{directory.Online, directory.Busy, directory.Idle, directory.BeRightBack,
 		directory.Away, directory.OnThePhone, directory.OutToLunch, directory.Hidden} {
@@ -299,8 +383,8 @@ func BenchmarkRegisterLookupParallel(b *testing.B) {
 			if i%10 == 0 {
 				old := d.Register(e, p)
 				d.Unregister(e, p)
-				if old != nil {
-					d.Register(e, old)
+				for _, o := range old {
+					d.Register(e, o)
 				}
 			} else {
 				d.Lookup(e)

@@ -1,7 +1,5 @@
 package ns
 
-import "github.com/nudge-im/nudge/msnp"
-
 // What the other nodes of a cluster tell this one about its users' contacts
 // (core/cluster): presence changes themselves arrive through the directory
 // as Peer calls; these are for nodes that come and go.
@@ -17,7 +15,7 @@ func (srv *Server) Vanished(gone func(email string) bool) {
 				e := &sess.roster.entries[i]
 				if e.shown && gone(e.email()) {
 					e.shown = false
-					sess.send(msnp.Notice("FLN", e.email()))
+					sess.send(fln(e.email(), sess.dialect))
 				}
 			}
 		}

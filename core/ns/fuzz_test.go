@@ -62,3 +62,44 @@ func FuzzNotificationServer(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLiveNotificationServer is FuzzNotificationServer for a signed-in
+// Windows Live Messenger session (MSNP18): the address book commands, the
+// endpoint notices and the group-chat ones.
+func FuzzLiveNotificationServer(f *testing.F) {
+	for _, s := range []string{
+		"ADL 5 62\r\n<ml l=\"1\"><d n=\"example.com\"><c n=\"bob\" l=\"3\" t=\"1\"/></d></ml>",
+		"ADL 5 47\r\n<ml><d n=\"example.com\"><c n=\"bob\" l=\"3\"/></d></ml>RML 6 10\r\n<ml></ml>",
+		"FQY 7 44\r\n<ml><d n=\"example.com\"><c n=\"bob\"/></d></ml>",
+		"UUN 8 bob@example.com;{00000000-0000-0000-0000-000000000001} 4 14\r\ngoawyplzthxbye",
+		"UUM 9 bob@example.com 1 1 44\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nhi",
+		"UUX 10 51\r\n<EndpointData><Capabilities>1:2</Capabilities></EndpointData>",
+		"PUT 11 3\r\nabcSDG 12 1\r\nxDEL 13 1\r\nyUSR 14 SHA A eA==\r\nCHG 15 NLN 2788999228:48 0\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	srv := coretest.Start(f, coretest.WithoutChallenges())
+	srv.AddUser(f, "fuzz@example.com", "pw", "Fuzz")
+	srv.AddUser(f, "bob@example.com", "pw", "Bob")
+	watcher := login(f, srv, 12, "bob@example.com", "pw")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		w := loginLive(t, srv, 18, "fuzz@example.com", "pw", guid(1))
+		w.conn.SetDeadline(time.Now().Add(time.Second))
+		w.conn.Write(data)
+		buf := make([]byte, 4096)
+		w.conn.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+		for {
+			if _, err := w.conn.Read(buf); err != nil {
+				break
+			}
+		}
+		w.conn.Close()
+		watcher.t = t
+		watcher.conn.Write([]byte("PNG\r\n"))
+		for {
+			if c := watcher.next(); c.Name == "QNG" {
+				break
+			}
+		}
+	})
+}

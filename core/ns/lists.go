@@ -284,7 +284,7 @@ func (s *session) handleADD(c *msnp.Command) error {
 		params = append(params, groupParam)
 	}
 	s.reply(c, params...)
-	s.afterAdd(c.TrID, handle, list, ch, was)
+	s.afterAdd(&c.TrID, handle, list, ch, was)
 	return nil
 }
 
@@ -342,7 +342,7 @@ func (s *session) handleADC(c *msnp.Command) error {
 	default:
 		s.reply(c, c.Params[0], "N="+handle)
 	}
-	s.afterAdd(c.TrID, handle, list, ch, was)
+	s.afterAdd(&c.TrID, handle, list, ch, was)
 	return nil
 }
 
@@ -366,9 +366,10 @@ func (s *session) addToList(handle string, list store.List, friendly, group stri
 }
 
 // afterAdd tells the other side and updates presence: a new FL contact
-// learns it was added (RL) and, if online, shows up with an ILN; an AL or
-// BL change may show or hide the user to that contact.
-func (s *session) afterAdd(trid uint32, handle string, list store.List, ch store.Change, wasVisible bool) {
+// learns it was added (RL) and, if online, shows up with an ILN answering
+// trid (an NLN when trid is nil: ADL); an AL or BL change may show or hide
+// the user to that contact.
+func (s *session) afterAdd(trid *uint32, handle string, list store.List, ch store.Change, wasVisible bool) {
 	dir := s.srv.cfg.Directory
 	switch list {
 	case store.Forward:
@@ -388,7 +389,7 @@ func (s *session) afterAdd(trid uint32, handle string, list store.List, ch store
 			return
 		}
 		if p, ok := peer.PresenceFor(s.email); ok {
-			s.showPresence(p, &trid)
+			s.showPresence(p, trid)
 		}
 	default:
 		s.updateVisibility(handle, wasVisible)
@@ -427,19 +428,10 @@ func (s *session) handleREM(c *msnp.Command) error {
 	}
 	// Group 0 (MSNP7–9) holds everyone without a group: removing from it
 	// is taking the contact off the FL, so group stays "" then.
-	ch, err := s.srv.cfg.Store.RemoveFromList(s.srv.ctx(), s.email, handle, list, group)
+	ch, tell, err := s.removeFromList(handle, list, group)
 	if err != nil {
 		return s.storeFail(c, err)
 	}
-	s.mu.Lock()
-	wasVisible := s.visibleToLocked(handle)
-	s.listVersion = ch.Version
-	if list == store.Forward && group == "" {
-		s.roster.setShown(handle, false)
-	}
-	s.roster.set(handle, ch.Contact.Lists)
-	s.mu.Unlock()
-
 	params := []string{c.Params[0]}
 	if s.dialect.ListVersions {
 		params = append(params, itoa(ch.Version))
@@ -449,16 +441,39 @@ func (s *session) handleREM(c *msnp.Command) error {
 		params = append(params, groupParam)
 	}
 	s.reply(c, params...)
-
-	if list == store.Forward && ch.Reverse {
-		if peer := s.srv.cfg.Directory.Lookup(handle); peer != nil {
-			peer.ReverseRemoved(s.email, ch.ReverseVersion)
-		}
-	}
-	if list != store.Forward {
-		s.updateVisibility(handle, wasVisible)
-	}
+	tell()
 	return nil
+}
+
+// removeFromList takes handle off one of the user's lists (with a group,
+// out of that group), and keeps the session's copy of the list — and the
+// user's other endpoints' — in step. tell, run after the reply, tells whom
+// it concerns: the contact taken off the FL, or a watcher whose view of
+// the user an AL or BL change altered.
+func (s *session) removeFromList(handle string, list store.List, group string) (ch store.Change, tell func(), err error) {
+	ch, err = s.srv.cfg.Store.RemoveFromList(s.srv.ctx(), s.email, handle, list, group)
+	if err != nil {
+		return ch, nil, err
+	}
+	s.mu.Lock()
+	wasVisible := s.visibleToLocked(handle)
+	s.listVersion = ch.Version
+	if list == store.Forward && group == "" {
+		s.roster.setShown(handle, false)
+	}
+	s.roster.set(handle, ch.Contact.Lists)
+	s.mu.Unlock()
+	s.shareContact(handle, ch.Contact.Lists)
+	return ch, func() {
+		if list == store.Forward && ch.Reverse {
+			if peer := s.srv.cfg.Directory.Lookup(handle); peer != nil {
+				peer.ReverseRemoved(s.email, ch.ReverseVersion)
+			}
+		}
+		if list != store.Forward {
+			s.updateVisibility(handle, wasVisible)
+		}
+	}, nil
 }
 
 // --- groups ---
@@ -619,6 +634,7 @@ func (s *session) setFriendlyName(name string) (int64, error) {
 	s.listVersion = ver
 	online := s.online
 	s.mu.Unlock()
+	s.shareWithEndpoints()
 	if online {
 		s.broadcast()
 	}
@@ -713,6 +729,11 @@ func (s *session) handleBLP(c *msnp.Command) error {
 	s.privacy = p
 	s.listVersion = ver
 	s.mu.Unlock()
+	for _, o := range s.siblings() {
+		o.mu.Lock()
+		o.privacy = p
+		o.mu.Unlock()
+	}
 	s.replyVersioned(c, ver, string(p))
 	s.tellChangedViews(before)
 	return nil

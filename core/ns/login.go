@@ -67,6 +67,9 @@ func (s *session) handleINF(c *msnp.Command) error {
 }
 
 // handleUSR signs the client in: "I" names the user, "S" proves who it is.
+// The proof is an MD5 digest (MSNP2–7), a Passport ticket (TWN, MSNP8–14)
+// or a ticket and the answer to a nonce made with its proof key (SSO,
+// MSNP15+; see ssoProof).
 func (s *session) handleUSR(c *msnp.Command) error {
 	if s.dialect == nil {
 		return s.failClose(c, msnp.ErrNotExpected)
@@ -92,6 +95,16 @@ func (s *session) handleUSR(c *msnp.Command) error {
 		if method == msnp.AuthMD5 {
 			return s.md5Initial(c, email)
 		}
+		if s.dialect.GCFPush {
+			// Windows Live Messenger takes its policies here, before the
+			// challenge.
+			s.send(msnp.New("GCF", 0).WithPayload([]byte(policies)))
+		}
+		if method == msnp.AuthSSO {
+			s.ssoNonce = auth.NewNonce()
+			s.reply(c, string(msnp.AuthSSO), "S", auth.SSOPolicy, s.ssoNonce)
+			return nil
+		}
 		s.reply(c, string(msnp.AuthTWN), "S", twnParams())
 		return nil
 	case "S":
@@ -99,7 +112,8 @@ func (s *session) handleUSR(c *msnp.Command) error {
 			return s.failClose(c, msnp.ErrNotExpected)
 		}
 		var ok bool
-		if method == msnp.AuthMD5 {
+		switch method {
+		case msnp.AuthMD5:
 			done, err := s.srv.cfg.SignIn.Attempt(s.srv.closing, "md5", s.conn.RemoteAddr().String(), s.loginEmail)
 			if err != nil {
 				if errors.Is(err, throttle.ErrRefused) {
@@ -110,9 +124,11 @@ func (s *session) handleUSR(c *msnp.Command) error {
 			}
 			ok = s.md5Digest != "" && subtle.ConstantTimeCompare([]byte(strings.ToLower(arg)), []byte(s.md5Digest)) == 1
 			done(ok)
-		} else {
+		case msnp.AuthTWN:
 			ticket, _, err := auth.ParseTicket(arg)
 			ok = err == nil && s.srv.cfg.Tickets != nil && s.srv.cfg.Tickets.Redeem(ticket, s.loginEmail)
+		case msnp.AuthSSO:
+			ok = s.ssoProof(arg, c.Param(3), c.Param(4))
 		}
 		s.countLogin(method, ok)
 		if !ok {
@@ -122,6 +138,36 @@ func (s *session) handleUSR(c *msnp.Command) error {
 		return s.signIn(c)
 	}
 	return s.failClose(c, msnp.ErrInvalidParameter)
+}
+
+// ssoProof checks "USR t SSO S ticket blob [machine-guid]": the ticket of
+// messengerclear.live.com, redeemed once, and the blob made from the nonce
+// with the proof key RST gave the ticket's holder (msnp/auth.VerifyRPS), so
+// that someone who only saw the ticket on its way cannot sign in with it.
+// From MSNP16 the client also names its machine, the endpoint this session
+// is (with or without braces, in any case).
+func (s *session) ssoProof(ticketArg, blob, guid string) bool {
+	nonce := s.ssoNonce
+	s.ssoNonce = "" // one answer per nonce
+	if nonce == "" || blob == "" || s.srv.cfg.Tickets == nil {
+		return false
+	}
+	ticket, _, err := auth.ParseTicket(ticketArg)
+	if err != nil {
+		return false
+	}
+	key, ok := s.srv.cfg.Tickets.RedeemKey(ticket, s.loginEmail)
+	if !ok || !auth.VerifyRPS(key, nonce, blob) {
+		return false
+	}
+	if s.dialect.MachineGUID {
+		id, ok := msnp.NormalizeGUID(guid)
+		if !ok {
+			return false
+		}
+		s.ep.Store(&msnp.Endpoint{ID: id})
+	}
+	return true
 }
 
 // md5Initial sends the user's salt. An unknown user gets a made-up salt, so
@@ -174,6 +220,8 @@ func (s *session) refer(c *msnp.Command) error {
 		fields = append(fields, "0")
 	case 2:
 		fields = append(fields, "0", s.referral(s.srv.cfg.Address))
+	case 3:
+		fields = append(fields, "U", "D")
 	}
 	s.queue(msnp.New("XFR", c.TrID, fields...))
 	s.log.Info().Str("user", s.loginEmail).Str("to", to).Msg("referred to a notification server")
@@ -217,6 +265,7 @@ func (s *session) signIn(c *msnp.Command) error {
 
 	s.mu.Lock()
 	s.email = acct.Email
+	s.cid = acct.CID
 	s.presence = directory.Presence{Email: acct.Email, FriendlyName: acct.FriendlyName, Status: directory.Offline}
 	s.privacy = acct.Privacy
 	s.promptOnAdd = acct.PromptOnAdd
@@ -243,13 +292,17 @@ func (s *session) signIn(c *msnp.Command) error {
 		s.queue(msnp.New("SBS", 0, "null"))
 	}
 	s.queue(msnp.Notice("MSG", "Hotmail", "Hotmail").WithPayload(s.profile()))
+	if d.SelfUBX {
+		// The user's own (empty) UBX: WLM 2009 waits for it.
+		s.queue(msnp.Notice("UBX", d.Handle(acct.Email)...).WithPayload([]byte{}))
+	}
 
 	s.registered = true
 	s.loginEmail, s.md5Digest = acct.Email, "" // kept for the session's life: drop the copies
 	if m := s.srv.cfg.Metrics; m != nil {
 		m.Sessions.Inc()
 	}
-	if old := s.srv.cfg.Directory.Register(acct.Email, s); old != nil {
+	for _, old := range s.srv.cfg.Directory.Register(acct.Email, s) {
 		old.Replace()
 	}
 	s.log.Info().Msg("signed in")
@@ -271,6 +324,7 @@ func (s *session) profile() []byte {
 		KV:             "2",
 		MSPAuth:        "0",
 		ABCHMigrated:   s.dialect.ContactGUIDs,
+		MPOPEnabled:    s.Endpoint().ID != "",
 	}
 	if host, port, err := net.SplitHostPort(s.conn.RemoteAddr().String()); err == nil {
 		p.ClientIP = host

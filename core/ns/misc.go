@@ -35,12 +35,13 @@ func (s *session) handleXFR(c *msnp.Command) error {
 		FriendlyName: p.FriendlyName,
 		Version:      s.version,
 		Capabilities: p.Capabilities,
+		Endpoint:     s.Endpoint().ID,
 	})
 	if err != nil {
 		s.log.Info().Err(err).Msg("XFR SB refused")
 		return s.fail(c, msnp.ErrTooActive)
 	}
-	s.reply(c, "SB", s.referral(addr), "CKI", cookie)
+	s.reply(c, append([]string{"SB", s.referral(addr), "CKI", cookie}, s.dialect.XFRSBTail...)...)
 	return nil
 }
 

@@ -47,6 +47,8 @@ func TestNamesAreURLEncodedUTF8(t *testing.T) {
 	carol.expect("LST dave@example.com " + daveName + " 9 0")
 	carol.send("CHG 7 NLN 0")
 	carol.expect("CHG 7 NLN 0")
+	carol.send("PNG") // answered once Carol's session has told her watchers
+	carol.expect("QNG")
 	dave.send("CHG 6 NLN 0")
 	dave.expect("CHG 6 NLN 0")
 	dave.expect("ILN 6 NLN carol@example.com " + carolName + " 0")

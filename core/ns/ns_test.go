@@ -104,14 +104,14 @@ func TestPipelinedLogin(t *testing.T) {
 func TestVersionNegotiation(t *testing.T) {
 	srv := coretest.Start(t)
 	w := dial(t, srv.NSAddr, "a")
-	w.send("VER 1 MSNP18 MSNP17 CVR0")
+	w.send("VER 1 MSNP21 MSNP19 CVR0")
 	w.expect("VER 1 0")
 	w.expectClosed()
 
 	w = dial(t, srv.NSAddr, "b")
-	w.send("VER 1 MSNP15 MSNP12 MSNP11")
-	w.expect("VER 1 MSNP12")
-	w.send("VER 2 MSNP12")
+	w.send("VER 1 MSNP21 MSNP15 MSNP12 MSNP11")
+	w.expect("VER 1 MSNP15")
+	w.send("VER 2 MSNP15")
 	w.expect("715 2")
 
 	// With MD5 logins off, old clients find no common version.

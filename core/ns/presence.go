@@ -13,8 +13,8 @@ import (
 )
 
 // handleCHG sets the user's status. The first CHG of a session makes the
-// user visible and answers with an ILN for every contact on the FL who is
-// online and lets the user see them.
+// user visible and answers with an ILN (MSNP18: an NLN) for every contact
+// on the FL who is online and lets the user see them.
 func (s *session) handleCHG(c *msnp.Command) error {
 	if len(c.Params) < 1 {
 		return s.fail(c, msnp.ErrSyntax)
@@ -25,10 +25,17 @@ func (s *session) handleCHG(c *msnp.Command) error {
 	}
 	var caps, msnobj string
 	if s.dialect.Capabilities {
+		// bitlbee 3.0 sends none at all: that is 0.
 		caps = c.Param(1)
+		if _, _, ok := msnp.ParseCaps(caps); !ok {
+			return s.fail(c, msnp.ErrInvalidParameter)
+		}
 	}
 	if s.dialect.MSNObject {
 		msnobj = c.Param(2)
+		if msnobj == "0" {
+			msnobj = "" // Pidgin 2.10's "no display picture"
+		}
 	}
 	// The status is set before the echo leaves, so that a client that
 	// reads it and has someone call it at once is online for them; under
@@ -41,6 +48,16 @@ func (s *session) handleCHG(c *msnp.Command) error {
 	s.presence.MSNObject = msnobj
 	s.queue(c) // the echo is exact
 	s.mu.Unlock()
+	if e := s.Endpoint(); e.ID != "" && caps != "" {
+		// Until the client says otherwise in UUX <EndpointData>.
+		s.updateEndpoint(func(e *msnp.Endpoint) {
+			if e.Capabilities == "" {
+				e.Capabilities = capsFor(caps, s.dialect)
+			}
+			e.Private.State = string(status)
+		})
+	}
+	s.shareWithEndpoints()
 
 	if first {
 		s.sendInitialPresence(c.TrID)
@@ -54,25 +71,51 @@ func (s *session) handleCHG(c *msnp.Command) error {
 }
 
 // handleUUX sets the personal message (MSNP11+). The payload must be XML;
-// it is passed on to watchers as it came.
+// a <Data> is passed on to watchers as it came. MSNP13+ clients also
+// describe their endpoint: <EndpointData> for everyone, and
+// <PrivateEndpointData> for the user's own other endpoints (MSNP16+).
 func (s *session) handleUUX(c *msnp.Command) error {
 	if !s.dialect.PersonalMsg {
 		return s.fail(c, msnp.ErrCommandDisabled)
 	}
-	if len(c.Payload) > 0 && !wellFormedXML(c.Payload) {
-		s.log.Info().Msg("UUX payload is not XML; closing the connection")
-		return s.failClose(c, msnp.ErrInvalidXML)
+	kind := msnp.UUXData
+	if len(c.Payload) > 0 {
+		if s.dialect.ListForm == msnp.ListAddressBook {
+			u, err := msnp.ParseUUX(c.Payload)
+			if err != nil {
+				s.log.Info().Msg("UUX payload is not a Data, EndpointData or PrivateEndpointData; closing the connection")
+				return s.failClose(c, msnp.ErrInvalidXML)
+			}
+			kind = u.Kind
+			switch u.Kind {
+			case msnp.UUXEndpoint:
+				s.updateEndpoint(func(e *msnp.Endpoint) { e.Capabilities = capsFor(u.Capabilities, msnp.LatestVersion.Dialect()) })
+			case msnp.UUXPrivateEndpoint:
+				s.updateEndpoint(func(e *msnp.Endpoint) { e.Private = u.Private })
+			}
+		} else if !wellFormedXML(c.Payload) {
+			s.log.Info().Msg("UUX payload is not XML; closing the connection")
+			return s.failClose(c, msnp.ErrInvalidXML)
+		}
 	}
 	s.reply(c, "0")
 	s.mu.Lock()
-	if len(c.Payload) == 0 {
-		s.presence.Personal = nil
-	} else {
-		s.presence.Personal = bytes.Clone(c.Payload)
+	if kind == msnp.UUXData {
+		if len(c.Payload) == 0 {
+			s.presence.Personal = nil
+		} else {
+			s.presence.Personal = bytes.Clone(c.Payload)
+		}
 	}
 	visible := s.online
 	s.mu.Unlock()
-	if visible {
+	if kind == msnp.UUXData {
+		s.shareWithEndpoints()
+	}
+	switch {
+	case kind == msnp.UUXPrivateEndpoint:
+		s.showSelf()
+	case visible:
 		s.broadcast()
 	}
 	return nil
@@ -92,15 +135,19 @@ func wellFormedXML(b []byte) bool {
 }
 
 // sendInitialPresence answers the first CHG with the presence of the
-// contacts on the FL.
+// contacts on the FL: ILNs with its TrID, or NLNs from MSNP18.
 func (s *session) sendInitialPresence(trid uint32) {
+	t := &trid
+	if s.dialect.InitialNLN {
+		t = nil
+	}
 	for _, email := range s.listed(store.Forward) {
 		peer := s.srv.cfg.Directory.Lookup(email)
 		if peer == nil {
 			continue
 		}
 		if p, ok := peer.PresenceFor(s.emailOf()); ok {
-			s.showPresence(p, &trid)
+			s.showPresence(p, t)
 		}
 	}
 }
@@ -123,11 +170,15 @@ func (s *session) emailOf() string {
 }
 
 // broadcast tells everyone who has the user on their FL what they may see
-// of the user now: the presence, or offline.
-func (s *session) broadcast() { s.broadcastTo(nil) }
+// of the user now: the presence, or offline. The user's own other
+// endpoints (MSNP16+) hear of it too.
+func (s *session) broadcast() {
+	s.broadcastTo(nil)
+	s.showSelf()
+}
 
 // broadcastTo is broadcast to the watchers for whom only is true (all of
-// them when only is nil).
+// them when only is nil), without the user's own endpoints.
 func (s *session) broadcastTo(only func(email string) bool) {
 	s.mu.Lock()
 	p := s.presence
@@ -142,6 +193,7 @@ func (s *session) broadcastTo(only func(email string) bool) {
 		}
 	}
 	s.mu.Unlock()
+	p.Endpoints = s.endpoints()
 
 	dir := s.srv.cfg.Directory
 	fanOut(len(targets), func(i int) {
@@ -248,11 +300,14 @@ func (s *session) visibleToLocked(viewer string) bool {
 // PresenceFor implements directory.Peer.
 func (s *session) PresenceFor(viewer string) (directory.Presence, bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if !s.visibleToLocked(viewer) {
+		s.mu.Unlock()
 		return directory.Presence{}, false
 	}
-	return s.presence, true
+	p := s.presence
+	s.mu.Unlock()
+	p.Endpoints = s.endpoints()
+	return p, true
 }
 
 // Self implements directory.Peer.
@@ -267,7 +322,8 @@ func (s *session) Self() (directory.Presence, msnp.Version) {
 func (s *session) ShowPresence(p directory.Presence) { s.showPresence(p, nil) }
 
 // showPresence sends ILN (with trid) or NLN, then UBX where the dialect has
-// personal messages.
+// personal messages (from MSNP16, also to list the contact's endpoints),
+// each in the shape of the user's version.
 func (s *session) showPresence(p directory.Presence, trid *uint32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -276,16 +332,18 @@ func (s *session) showPresence(p directory.Presence, trid *uint32) {
 	}
 	s.roster.setShown(p.Email, true)
 	d := s.dialect
-	params := make([]string, 0, 6)
-	params = append(params, string(p.Status), p.Email, msnp.EncodeParam(p.FriendlyName))
+	params := make([]string, 0, 7)
+	params = append(params, string(p.Status))
+	params = append(params, d.Handle(p.Email)...)
+	params = append(params, msnp.EncodeParam(p.FriendlyName))
 	if d.Capabilities {
-		caps := p.Capabilities
-		if caps == "" {
-			caps = "0"
-		}
-		params = append(params, caps)
-		if d.MSNObject && p.MSNObject != "" {
+		params = append(params, capsFor(p.Capabilities, d))
+		switch {
+		case d.MSNObject && p.MSNObject != "":
 			params = append(params, p.MSNObject)
+		case d.ListForm == msnp.ListAddressBook:
+			// Always there from MSNP13: bitlbee counts the parameters.
+			params = append(params, "0")
 		}
 	}
 	// ILN answers the session's own CHG or ADD, and waits for its flush;
@@ -296,12 +354,36 @@ func (s *session) showPresence(p directory.Presence, trid *uint32) {
 	} else {
 		s.queue(msnp.Notice("NLN", params...))
 	}
-	if d.PersonalMsg && p.Personal != nil {
-		s.queue(msnp.Notice("UBX", p.Email).WithPayload(p.Personal))
+	if ubx := ubxFor(p, d, false); ubx != nil {
+		s.queue(msnp.Notice("UBX", d.Handle(p.Email)...).WithPayload(ubx))
 	}
 	if trid == nil {
 		s.out.Flush()
 	}
+}
+
+// ubxFor is the UBX payload of p for a client of dialect d, or nil when
+// there is nothing to send: the personal message and, from MSNP16, the
+// contact's endpoints (private: with what only the user's own endpoints
+// see).
+func ubxFor(p directory.Presence, d *msnp.Dialect, private bool) []byte {
+	switch {
+	case !d.PersonalMsg:
+		return nil
+	case d.MachineGUID && len(p.Endpoints) > 0:
+		return msnp.UBXPayload(p.Personal, p.Endpoints, private)
+	}
+	return p.Personal
+}
+
+// capsFor writes capabilities as a client of dialect d reads them:
+// "caps:capsEx" from MSNP16, plain caps before (and "0" for none).
+func capsFor(caps string, d *msnp.Dialect) string {
+	c, x, ok := msnp.ParseCaps(caps)
+	if !ok {
+		c, x = 0, 0
+	}
+	return msnp.FormatCaps(c, x, d)
 }
 
 // HidePresence implements directory.Peer: FLN, once, for a contact the
@@ -313,27 +395,47 @@ func (s *session) HidePresence(email string) {
 		return
 	}
 	s.roster.setShown(email, false)
-	s.send(msnp.Notice("FLN", email))
+	s.send(fln(email, s.dialect))
+}
+
+// fln is the notice that email went offline, in the shape of dialect d.
+func fln(email string, d *msnp.Dialect) *msnp.Command {
+	params := d.Handle(email)
+	if d.Handles != msnp.HandlePlain {
+		// MSNP14+: "FLN bob@x 1 0", "… 1 0:0", "FLN 1:bob@x 0:0".
+		params = append(params, capsFor("", d))
+	}
+	return msnp.Notice("FLN", params...)
 }
 
 // Ring implements directory.Peer.
 func (s *session) Ring(r directory.Ring) {
-	s.send(msnp.Notice("RNG", r.SessionID, s.referral(r.Address), "CKI", r.Cookie, r.Caller, msnp.EncodeParam(r.CallerName)))
+	params := []string{r.SessionID, s.referral(r.Address), "CKI", r.Cookie, r.Caller, msnp.EncodeParam(r.CallerName)}
+	s.send(msnp.Notice("RNG", append(params, s.dialect.RNGTail...)...))
 }
 
 // ReverseAdded implements directory.Peer: someone put the user on their FL.
 func (s *session) ReverseAdded(email, friendlyName string, version int64) {
 	s.mu.Lock()
-	s.roster.set(email, s.roster.lists(email)|store.Reverse)
+	l := s.roster.lists(email) | store.Reverse
+	if l&(store.Allow|store.Block) == 0 && email != s.email {
+		l |= store.Pending // as the store keeps it
+	}
+	s.roster.set(email, l)
 	s.listVersion = max(s.listVersion, version)
 	d := s.dialect
 	s.mu.Unlock()
 
 	// The adder is told of the user's presence by the adder's own session
 	// (ILN), so nothing more goes that way from here.
-	if d.ContactGUIDs {
+	switch {
+	case d.ListForm == msnp.ListAddressBook:
+		s.send(msnp.New("ADL", 0).WithPayload(msnp.ML{Contacts: []msnp.MLContact{
+			{Email: email, Lists: int(store.Reverse), Network: msnp.NetworkMessenger, Friendly: friendlyName}}}.Marshal()))
+		s.notifyBook()
+	case d.ContactGUIDs:
 		s.send(msnp.New("ADC", 0, "RL", "N="+email, "F="+msnp.EncodeParam(friendlyName)))
-	} else {
+	default:
 		s.send(msnp.New("ADD", 0, "RL", itoa(version), email, msnp.EncodeParam(friendlyName)))
 	}
 }
@@ -342,13 +444,18 @@ func (s *session) ReverseAdded(email, friendlyName string, version int64) {
 // their FL.
 func (s *session) ReverseRemoved(email string, version int64) {
 	s.mu.Lock()
-	s.roster.set(email, s.roster.lists(email)&^store.Reverse)
+	s.roster.set(email, s.roster.lists(email)&^(store.Reverse|store.Pending))
 	s.listVersion = max(s.listVersion, version)
 	d := s.dialect
 	s.mu.Unlock()
-	if d.ListVersions {
+	switch {
+	case d.ListForm == msnp.ListAddressBook:
+		s.send(msnp.New("RML", 0).WithPayload(msnp.ML{Contacts: []msnp.MLContact{
+			{Email: email, Lists: int(store.Reverse), Network: msnp.NetworkMessenger}}}.Marshal()))
+		s.notifyBook()
+	case d.ListVersions:
 		s.send(msnp.New("REM", 0, "RL", itoa(version), email))
-	} else {
+	default:
 		s.send(msnp.New("REM", 0, "RL", email))
 	}
 }

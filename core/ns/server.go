@@ -41,9 +41,11 @@ type Switchboards interface {
 	Open(u switchboard.User) (address, cookie string, err error)
 }
 
-// Tickets redeems the Passport tickets clients present in USR TWN S.
+// Tickets redeems the Passport tickets clients present in USR TWN S, and
+// the SSO tickets of USR SSO S with the proof key each was issued with.
 type Tickets interface {
 	Redeem(ticket, email string) bool
+	RedeemKey(ticket, email string) (proofKey []byte, ok bool)
 }
 
 // Config is what a Server needs. Store, Directory and Switchboards are
@@ -100,7 +102,7 @@ func (c *Config) setDefaults() {
 		c.MinVersion = msnp.MinVersion
 	}
 	if c.MaxVersion == 0 {
-		c.MaxVersion = msnp.MaxVersion
+		c.MaxVersion = msnp.LatestVersion
 	}
 	if c.ChallengeTimeout == 0 {
 		c.ChallengeTimeout = 90 * time.Second

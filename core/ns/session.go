@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -48,8 +49,16 @@ type session struct {
 	challenge         string
 	challengeDeadline time.Time
 
+	// ssoNonce is what "USR SSO S" asked the client to answer (MSNP15+).
+	ssoNonce string
+	// ep is where this session is (MSNP16+: the machine GUID, from USR SSO
+	// S; its capabilities and private data, from UUX). Replaced whole, so
+	// the directory reads it without the session's lock.
+	ep atomic.Pointer[msnp.Endpoint]
+
 	mu          sync.Mutex
 	email       string // set once signed in
+	cid         int64  // the account's CID, for address book notices
 	presence    directory.Presence
 	online      bool // the first CHG was handled: the user shows presence
 	privacy     store.Privacy
@@ -88,6 +97,9 @@ func (l sessionLog) about(e *zerolog.Event) *zerolog.Event {
 	if s.registered {
 		e.Str("user", s.email)
 	}
+	if ep := s.ep.Load(); ep != nil && ep.ID != "" {
+		e.Str("endpoint", ep.ID)
+	}
 	return e
 }
 
@@ -110,7 +122,7 @@ var (
 	sessionHandlers = map[string]handler{
 		"VER": (*session).handleVER,
 		"CVR": (*session).handleCVR,
-		"USR": func(s *session, c *msnp.Command) error { return s.fail(c, msnp.ErrAlreadyLoggedIn) },
+		"USR": (*session).handleSignedInUSR,
 		"OUT": (*session).handleOUT,
 		"PNG": (*session).handlePNG,
 		"QRY": (*session).handleQRY,
@@ -135,6 +147,16 @@ var (
 		"SDC": (*session).handleSND,
 		"GCF": (*session).handleGCF,
 		"IMS": (*session).handleIMS,
+		// MSNP13+ (live.go).
+		"ADL": (*session).handleADL,
+		"RML": (*session).handleRML,
+		"FQY": (*session).handleFQY,
+		"UUN": (*session).handleUUN,
+		"UUM": (*session).handleUUM,
+		"PUT": (*session).handlePUT,
+		"DEL": (*session).handleDEL,
+		"SDG": (*session).handleQuiet,
+		"VAS": (*session).handleQuiet,
 	}
 )
 
@@ -215,6 +237,10 @@ func (s *session) run() {
 			s.log.Info().Str("command", c.Name).Msg("unknown command; closing the connection")
 			s.end()
 			return
+		}
+		if s.signedIn() && s.dialect.ListForm == msnp.ListAddressBook && replacedByAddressBook[c.Name] {
+			s.fail(&c, msnp.ErrCommandDisabled)
+			continue
 		}
 		if err := h(s, &c); err != nil {
 			if err != errClose {
@@ -336,7 +362,6 @@ func (s *session) signOut() {
 	s.mu.Lock()
 	s.closed = true
 	email := s.email
-	wasVisible := s.online && s.presence.Status != directory.Hidden
 	s.mu.Unlock()
 	if !s.registered {
 		return
@@ -344,10 +369,18 @@ func (s *session) signOut() {
 	if m := s.srv.cfg.Metrics; m != nil {
 		m.Sessions.Dec()
 	}
-	if !s.srv.cfg.Directory.Unregister(email, s) {
+	removed, left := s.srv.cfg.Directory.Unregister(email, s)
+	if !removed {
 		return // replaced by a newer sign-in, which owns the presence now
 	}
-	if wasVisible {
+	if left > 0 {
+		// Signed in elsewhere still: what the watchers see of the user
+		// is what the other endpoints show.
+		s.rebroadcast()
+	} else {
+		// Even a session that never showed itself: it may have replaced
+		// one that did, whose presence the watchers still see. Only those
+		// shown the user get FLN.
 		s.broadcastOffline()
 	}
 	s.log.Info().Str("user", email).Msg("signed out")

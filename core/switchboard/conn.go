@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/nudge-im/nudge/core/directory"
 	"github.com/nudge-im/nudge/core/outbox"
 	"github.com/nudge-im/nudge/msnp"
 )
@@ -32,16 +33,15 @@ type conn struct {
 	// The participant as others see it. Set before the connection is
 	// published to a session and never changed after, so other
 	// connections' goroutines read them freely.
-	email         string // as shown
-	key           string // lower case, for comparisons
-	name          string // friendly name, decoded
-	encName       string // friendly name, encoded
-	caps          string
-	version       msnp.Version
-	rosterCaps    bool         // this participant's dialect has caps in IRO/JOI
-	relay         msnp.Command // "MSG email name" with the payload set per message
-	joiParams     []string
-	joiCapsParams []string
+	email    string // as shown
+	key      string // lower case, for comparisons
+	endpoint string // the machine GUID, "{…}" in lower case (MSNP16+), or ""
+	name     string // friendly name, decoded
+	encName  string // friendly name, encoded
+	caps     string
+	version  msnp.Version
+	dialect  *msnp.Dialect
+	relay    msnp.Command // "MSG email name" with the payload set per message
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -202,49 +202,71 @@ func (c *conn) authenticate() bool {
 	return true
 }
 
-// usr starts a session: "USR trid email cookie".
+// usr starts a session: "USR trid email cookie"; from MSNP16 the handle
+// names the endpoint too, "email;{guid}".
 func (c *conn) usr() bool {
 	cmd := &c.cmd
 	if len(cmd.Params) < 2 {
 		return false
 	}
-	u, ok := c.srv.redeem(cmd.Params[0], cmd.Params[1])
-	if !ok {
+	email, _, endpoint := msnp.ParseHandle(cmd.Params[0])
+	u, ok := c.srv.redeem(email, cmd.Params[1])
+	if !ok || (endpoint != "" && !sameEndpoint(endpoint, u.Endpoint)) {
 		c.log.Info().Str("user", cmd.Params[0]).Msg("USR with an invalid cookie")
 		return false
 	}
-	c.identify(u.Email, u.FriendlyName, u.Capabilities, u.Version)
+	c.identify(u.Email, u.FriendlyName, u.Capabilities, u.Version, u.Endpoint)
 	c.sess = c.srv.newSession(c)
 	c.log = c.log.With().Str("user", c.email).Str("session", c.sess.id).Logger()
-	c.out.Queue(msnp.New("USR", cmd.TrID, "OK", c.email, c.encName))
+	c.out.Send(msnp.New("USR", cmd.TrID, "OK", c.handleFor(c.dialect), c.encName))
 	c.log.Debug().Msg("session started")
 	return true
 }
 
-// ans joins a session the user was invited to: "ANS trid email cookie id".
+// sameEndpoint compares a GUID as a client wrote it with a normalised one.
+func sameEndpoint(written, normal string) bool {
+	g, ok := msnp.NormalizeGUID(written)
+	return ok && g == normal
+}
+
+// ans joins a session the user was invited to: "ANS trid email cookie id"
+// (MSNP16+: "email;{guid}", each endpoint of the user answering the same
+// invitation).
 func (c *conn) ans() bool {
 	cmd := &c.cmd
 	if len(cmd.Params) < 3 {
 		return false
 	}
 	handle, cookie, id := cmd.Params[0], cmd.Params[1], cmd.Params[2]
-	key := strings.ToLower(handle)
+	email, _, written := msnp.ParseHandle(handle)
+	key := strings.ToLower(email)
+	endpoint := ""
+	if written != "" {
+		var ok bool
+		if endpoint, ok = msnp.NormalizeGUID(written); !ok {
+			return false
+		}
+	}
+	peer := c.srv.endpoint(key, endpoint)
+	if peer == nil {
+		c.log.Info().Str("user", handle).Msg("ANS from a user who is not signed in there")
+		return false
+	}
+	endpoint = peer.Endpoint().ID
 	sess := c.srv.session(id)
-	if sess == nil || !sess.answer(key, cookie) {
+	if sess == nil || !sess.answer(key, endpoint, cookie) {
 		c.log.Info().Str("user", handle).Str("session", id).Msg("ANS with an invalid cookie")
 		return false
 	}
-	peer := c.srv.dir.Lookup(key)
-	if peer == nil {
-		c.log.Info().Str("user", handle).Msg("ANS from a user who is not signed in")
-		return false
-	}
 	p, v := peer.Self()
-	email := p.Email
-	if !strings.EqualFold(email, handle) {
-		email = handle
+	if !strings.EqualFold(p.Email, email) {
+		p.Email = email
 	}
-	c.identify(email, p.FriendlyName, p.Capabilities, v)
+	caps := p.Capabilities
+	if e := peer.Endpoint(); e.Capabilities != "" {
+		caps = e.Capabilities
+	}
+	c.identify(p.Email, p.FriendlyName, caps, v, endpoint)
 	c.log = c.log.With().Str("user", c.email).Str("session", sess.id).Logger()
 	if !sess.join(c, cmd.TrID) {
 		c.log.Info().Msg("ANS to a session that ended or already has the user")
@@ -256,23 +278,38 @@ func (c *conn) ans() bool {
 }
 
 // identify fixes how the participant is shown to others.
-func (c *conn) identify(email, name, caps string, v msnp.Version) {
+func (c *conn) identify(email, name, caps string, v msnp.Version, endpoint string) {
 	c.email = email
 	c.key = strings.ToLower(email)
+	c.endpoint = endpoint
 	if name == "" {
 		name = email
 	}
 	c.name = name
 	c.encName = msnp.EncodeParam(name)
-	if caps == "" || strings.ContainsAny(caps, " \t\r\n") {
+	if _, _, ok := msnp.ParseCaps(caps); !ok || caps == "" {
 		caps = "0"
 	}
 	c.caps = caps
 	c.version = v
-	c.rosterCaps = v.Dialect().RosterCaps
+	c.dialect = v.Dialect()
 	c.relay = msnp.Command{Name: "MSG", Params: []string{c.email, c.encName}}
-	c.joiParams = []string{c.email, c.encName}
-	c.joiCapsParams = []string{c.email, c.encName, c.caps}
+}
+
+// handleFor is how a participant of dialect d sees c in IRO, JOI and BYE:
+// with its endpoint from MSNP16.
+func (c *conn) handleFor(d *msnp.Dialect) string {
+	if d.MachineGUID && c.endpoint != "" {
+		return c.email + ";" + c.endpoint
+	}
+	return c.email
+}
+
+// capsFor is c's capabilities as a participant of dialect d reads them:
+// "caps:capsEx" from MSNP16, plain before.
+func (c *conn) capsFor(d *msnp.Dialect) string {
+	caps, ex, _ := msnp.ParseCaps(c.caps)
+	return msnp.FormatCaps(caps, ex, d)
 }
 
 // message relays "MSG trid mode length" and acknowledges it. It reports
@@ -338,7 +375,12 @@ func (c *conn) call() {
 		c.fail(msnp.ErrInvalidPrincipal, trid)
 		return
 	}
-	peer, r, code := c.sess.call(c, strings.ToLower(handle))
+	key := strings.ToLower(handle)
+	if key == c.key {
+		c.callSelf(trid)
+		return
+	}
+	peer, r, code := c.sess.call(c, key)
 	if code != 0 {
 		c.fail(code, trid)
 		return
@@ -347,6 +389,37 @@ func (c *conn) call() {
 	c.out.Queue(msnp.New("CAL", trid, "RINGING", c.sess.id))
 	peer.Ring(r)
 	c.log.Debug().Str("callee", handle).Msg("ringing")
+}
+
+// callSelf is Windows Live Messenger 2009 calling its own address, to
+// bring the user's other endpoints into the conversation (MSNP16+). They
+// are rung; with none to ring, the client is shown itself joining, which
+// is what it waits for. Older clients calling themselves get 215, as
+// anyone already in the session.
+func (c *conn) callSelf(trid uint32) {
+	if !c.dialect.MachineGUID {
+		c.fail(msnp.ErrAlreadyThere, trid)
+		return
+	}
+	var others []directory.Peer
+	for _, p := range c.srv.dir.Endpoints(c.key) {
+		if id := p.Endpoint().ID; id != "" && id != c.endpoint && !c.sess.present(c.key, id) {
+			others = append(others, p)
+		}
+	}
+	r, ok := c.sess.ringSelf(c)
+	if !ok {
+		c.fail(msnp.ErrSwitchboardFailed, trid)
+		return
+	}
+	c.out.Queue(msnp.New("CAL", trid, "RINGING", c.sess.id))
+	if len(others) == 0 {
+		c.out.Queue(msnp.Notice("JOI", c.email, c.encName, c.capsFor(c.dialect)))
+		return
+	}
+	for _, p := range others {
+		p.Ring(r)
+	}
 }
 
 // readFailed handles a read error after authentication. It reports true

@@ -62,10 +62,12 @@ func (p *testPeer) ReverseAdded(string, string, int64) {}
 func (p *testPeer) ReverseRemoved(string, int64)       {}
 func (p *testPeer) Replace()                           {}
 func (p *testPeer) Revoke(int64)                       {}
+func (p *testPeer) Note(directory.Note)                {}
+func (p *testPeer) Endpoint() msnp.Endpoint            { return msnp.Endpoint{} }
 func (p *testPeer) block(viewer string)                { p.mu.Lock(); p.blocks[viewer] = true; p.mu.Unlock() }
 func (p *testPeer) setHidden(h bool)                   { p.mu.Lock(); p.hidden = h; p.mu.Unlock() }
 func (p *testPeer) user() User {
-	return User{p.pres.Email, p.pres.FriendlyName, p.version, p.pres.Capabilities}
+	return User{Email: p.pres.Email, FriendlyName: p.pres.FriendlyName, Version: p.version, Capabilities: p.pres.Capabilities}
 }
 func (p *testPeer) email() string                        { return p.pres.Email }
 func (p *testPeer) String() string                       { return p.pres.Email }

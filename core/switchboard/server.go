@@ -40,6 +40,8 @@ type User struct {
 	FriendlyName string // decoded
 	Version      msnp.Version
 	Capabilities string
+	// Endpoint is the machine GUID of the session (MSNP16+), "" for none.
+	Endpoint string
 }
 
 // Config configures a Server.
@@ -399,6 +401,21 @@ func (s *Server) sessionClosed(email string) {
 	if us := s.users[strings.ToLower(email)]; us != nil && us.sessions > 0 {
 		us.sessions--
 	}
+}
+
+// endpoint finds the session of key at endpoint (a GUID, or "" for a user
+// signed in at one place, here or on another node of a cluster).
+func (s *Server) endpoint(key, endpoint string) directory.Peer {
+	ps := s.dir.Endpoints(key)
+	for _, p := range ps {
+		if endpoint == "" || p.Endpoint().ID == endpoint {
+			return p
+		}
+	}
+	if len(ps) == 0 && endpoint == "" {
+		return s.dir.Lookup(key)
+	}
+	return nil
 }
 
 // Sessions is the number of sessions open now.

@@ -392,6 +392,25 @@ func TestCallRefused(t *testing.T) {
 	a.expect("ACK 60")
 }
 
+// Someone who answered and left may be called again at once, with a new
+// invitation.
+func TestCallAgainAfterLeaving(t *testing.T) {
+	e := newEnv(t)
+	alice := e.peer("Alice", 12, "")
+	bob := e.peer("Bob", 12, "")
+	a := e.start(alice)
+	b, _ := e.invite(a, 2, bob)
+	a.expect("JOI bob@example.com Bob 0")
+	b.send("OUT")
+	b.expectClosed()
+	a.expect("BYE bob@example.com")
+
+	b2, _ := e.invite(a, 3, bob)
+	a.expect("JOI bob@example.com Bob 0")
+	b2.sendMsg(8, "A", text("back"))
+	b2.expect("ACK 8")
+}
+
 func TestLeaving(t *testing.T) {
 	e := newEnv(t)
 	alice := e.peer("Alice", 9, "")
