@@ -13,35 +13,9 @@ import (
 // their own name, and Nelly's answers reaching all of them.
 func TestGroupConversation(t *testing.T) {
 	h := newHarness(t)
-	ch := h.login(h.nelly)
-	nellyMSN := "nelly@" + domain
-	bob := h.peer("bob@example.com", "Bob")
-	carol := h.peer("carol@example.com", "Carol")
 	dave := h.peer("dave@example.com", "Dave")
 	ctx := ctxT(t)
-
-	// Bob and Carol talk, then invite Nelly: a new thread for the group.
-	cv, err := bob.cl.Conversation(ctx, "carol@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cv.Invite(ctx, nellyMSN); err != nil {
-		t.Fatal(err)
-	}
-	th := h.thread(ch, "Bob, Carol")
-	h.waitMessage(th, func(m discordtest.Message) bool {
-		return m.Author.ID == h.dc.Bot.ID && strings.Contains(m.Content, "invited you to a conversation with Bob, Carol")
-	})
-	if err := cv.Send(ctx, "welcome to the group"); err != nil {
-		t.Fatal(err)
-	}
-	m := h.waitContent(th, "welcome to the group")
-	if m.Author.Username != "Bob" {
-		t.Fatalf("author %+v", m.Author)
-	}
-	h.post(th, h.nelly, "hello both")
-	bob.waitText("hello both")
-	carol.waitText("hello both")
+	th, cv, bob, carol := h.groupOfThree()
 
 	// Dave joins: the thread says who is in it now; he speaks as himself.
 	if err := cv.Invite(ctx, "dave@example.com"); err != nil {
@@ -107,4 +81,35 @@ func TestDeletedWebhookIsRemade(t *testing.T) {
 	if m.WebhookID == old || len(h.dc.Webhooks(ch)) != 1 {
 		t.Fatalf("message %+v, webhooks %+v", m, h.dc.Webhooks(ch))
 	}
+}
+
+// groupOfThree signs Nelly in; Bob and Carol talk, then invite her: a new
+// thread for the group, in which she greets them both.
+func (h *harness) groupOfThree() (thread string, cv *client.Conversation, bob, carol *peer) {
+	h.t.Helper()
+	ch := h.login(h.nelly)
+	bob = h.peer("bob@example.com", "Bob")
+	carol = h.peer("carol@example.com", "Carol")
+	ctx := ctxT(h.t)
+	cv, err := bob.cl.Conversation(ctx, "carol@example.com")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := cv.Invite(ctx, "nelly@"+domain); err != nil {
+		h.t.Fatal(err)
+	}
+	thread = h.thread(ch, "Bob, Carol")
+	h.waitMessage(thread, func(m discordtest.Message) bool {
+		return m.Author.ID == h.dc.Bot.ID && strings.Contains(m.Content, "invited you to a conversation with Bob, Carol")
+	})
+	if err := cv.Send(ctx, "welcome to the group"); err != nil {
+		h.t.Fatal(err)
+	}
+	if m := h.waitContent(thread, "welcome to the group"); m.Author.Username != "Bob" {
+		h.t.Fatalf("author %+v", m.Author)
+	}
+	h.post(thread, h.nelly, "hello both")
+	bob.waitText("hello both")
+	carol.waitText("hello both")
+	return thread, cv, bob, carol
 }

@@ -33,6 +33,7 @@ type userSession struct {
 	typedDisc map[string]time.Time // thread → when typing was last shown on Discord
 	lostConn  bool                 // a disconnection was announced
 	seen      map[string]string    // friendly names of people met in conversations
+	missing   msnbridge.Absences   // who a group thread was last told did not get a message
 
 	threadMu  sync.Mutex // threads are made one at a time
 	channelMu sync.Mutex

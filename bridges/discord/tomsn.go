@@ -57,6 +57,9 @@ func (u *userSession) send(key, text string, f *message.Format) error {
 			return err
 		}
 		err = cv.SendText(ctx, text, f)
+		if err == nil {
+			u.tellMissing(key, cv)
+		}
 		if errors.Is(err, client.ErrNotDelivered) && attempt == 0 {
 			// Refused by a switchboard everyone else had left: the next
 			// send reopens the conversation, and says why if it cannot.

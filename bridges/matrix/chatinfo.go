@@ -206,7 +206,7 @@ func (c *MSNClient) CreateGroup(ctx context.Context, params *bridgev2.GroupCreat
 	// Those not there yet may still join; those the contact list shows
 	// offline will not.
 	cl := c.current()
-	for _, email := range c.missingFrom(conv, emails) {
+	for _, email := range msnbridge.Missing(conv, emails, c.meta.Email) {
 		if ct, ok := cl.Contact(email); ok && (ct.Status == client.Offline || ct.Status == "") && ct.Lists.Has(client.Forward) {
 			if resp.FailedParticipants == nil {
 				resp.FailedParticipants = map[networkid.UserID]*bridgev2.CreateChatFailedParticipant{}
@@ -230,19 +230,4 @@ func (c *MSNClient) openGroup(ctx context.Context, emails []string) (*client.Con
 		return nil, fmt.Errorf("none of %s could be reached: %w", strings.Join(emails, ", "), err)
 	}
 	return conv, nil
-}
-
-// missingFrom returns who of emails is not in a conversation.
-func (c *MSNClient) missingFrom(conv *client.Conversation, emails []string) []string {
-	in := map[string]bool{}
-	for _, e := range participantEmails(conv) {
-		in[e] = true
-	}
-	var out []string
-	for _, e := range emails {
-		if e = strings.ToLower(e); !in[e] && userID(e) != c.selfID() {
-			out = append(out, e)
-		}
-	}
-	return out
 }

@@ -44,7 +44,7 @@ type MSNClient struct {
 	members map[*client.Conversation][]string
 	// missing is, per group portal, who did not get the last message (to
 	// say it once, not after every message).
-	missing map[networkid.PortalID]string
+	missing msnbridge.Absences
 	// touched is the portals this login queued events to, to wait for
 	// when it stops.
 	touched map[networkid.PortalKey]bool
@@ -81,7 +81,6 @@ func newMSNClient(mc *Connector, login *bridgev2.UserLogin) *MSNClient {
 		groups:    map[*client.Conversation]networkid.PortalKey{},
 		convs:     map[networkid.PortalID]*client.Conversation{},
 		members:   map[*client.Conversation][]string{},
-		missing:   map[networkid.PortalID]string{},
 		touched:   map[networkid.PortalKey]bool{},
 		announced: map[string]bool{},
 	}

@@ -174,7 +174,7 @@ func (c *MSNClient) sendTo(ctx context.Context, portal *bridgev2.Portal, send fu
 // conversation when a message went: offline, or not answering yet. It
 // says it when that changes, not after every message.
 func (c *MSNClient) tellMissing(ctx context.Context, portal *bridgev2.Portal, conv *client.Conversation) {
-	missing := c.missingFrom(conv, groupMembers(portal))
+	missing := msnbridge.Missing(conv, groupMembers(portal), c.meta.Email)
 	names := make([]string, 0, len(missing))
 	cl := c.current()
 	for _, e := range missing {
@@ -183,15 +183,9 @@ func (c *MSNClient) tellMissing(ctx context.Context, portal *bridgev2.Portal, co
 		}
 		names = append(names, e)
 	}
-	said := strings.Join(names, ", ")
-	c.mu.Lock()
-	same := c.missing[portal.ID] == said
-	c.missing[portal.ID] = said
-	c.mu.Unlock()
-	if same || said == "" {
-		return
+	if notice, ok := c.missing.Notice(string(portal.ID), names); ok {
+		c.roomNotice(ctx, portal, notice)
 	}
-	c.roomNotice(ctx, portal, "Not delivered to "+said+": offline, or not answering. They get what is written once they join the conversation.")
 }
 
 // roomNotice sends a notice from the bridge bot to a portal's room.
