@@ -44,24 +44,6 @@ var shippedBots = []shippedBot{
 	{name: "py-hello", friendly: "Hello from Python", perms: []string{"send", "kv", "log"}, python: true},
 }
 
-// pythonWithGRPC returns a Python that can run the Python bot template
-// (gRPC, its code generator and cryptography, from Debian's packages), or
-// "" when there is none. The first python3 in PATH may be another one
-// (pyenv's), so Debian's own is tried too.
-func pythonWithGRPC() string {
-	for _, p := range []string{"python3", "/usr/bin/python3"} {
-		path, err := exec.LookPath(p)
-		if err != nil {
-			continue
-		}
-		out, err := exec.Command(path, "-c", "import grpc, grpc_tools, cryptography, sys; print(sys.executable)").Output()
-		if err == nil {
-			return strings.TrimSpace(string(out))
-		}
-	}
-	return ""
-}
-
 // shippedDir is where the shipped bots are: bots.dir, or bots/ beside the
 // nudge binary (make build puts them in bin/bots).
 func shippedDir(c config.Bots) string {
@@ -95,7 +77,7 @@ func resolveBots(c config.Bots) (bots []host.BotConfig, warnings []string, err e
 					warnings = append(warnings, fmt.Sprintf("bot %s not started: %s not found (make build links it there)", s.name, script))
 					continue
 				}
-				python := pythonWithGRPC()
+				python := host.Python()
 				if python == "" {
 					warnings = append(warnings, fmt.Sprintf("bot %s not started: it needs Python 3 with gRPC "+
 						"(apt-get install python3-grpcio python3-grpc-tools python3-cryptography, or make deps)", s.name))

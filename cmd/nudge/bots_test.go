@@ -51,7 +51,7 @@ func TestResolveBots(t *testing.T) {
 	// py-hello runs where Python has gRPC, with the protos readable.
 	touch(t, filepath.Join(dir, "py-hello", "bot.py"))
 	bots, warnings, _ = resolveBots(c)
-	if python := pythonWithGRPC(); python != "" {
+	if python := host.Python(); python != "" {
 		if py := bots[len(bots)-1]; py.Name != "py-hello" || py.Command != python || py.Args[0] != filepath.Join(dir, "py-hello", "bot.py") {
 			t.Errorf("py-hello: %+v", py)
 		}

@@ -26,39 +26,41 @@ func TestJavaScriptBot(t *testing.T) {
 			js := host.BotConfig{Name: "js-hello", Command: node, Args: []string{filepath.Join(dir, "bot.js")},
 				Email: "js-hello@bots.localhost", FriendlyName: "Hello from JavaScript", Permissions: []string{"send", "kv", "log"},
 				Isolation: iso, Read: []string{filepath.Join(dir, "..", "..", "proto")}}
-			testJavaScriptBot(t, js)
+			testHelloBot(t, js, "JavaScript")
 		})
 	}
 }
 
-func testJavaScriptBot(t *testing.T, js host.BotConfig) {
-	e := start(t, []host.BotConfig{js})
+// testHelloBot talks to a template bot (js-hello, py-hello) written in
+// language: it greets, counts in its key-value store, logs a JSON line the
+// host keeps with its level, and stops cleanly and quickly (its Shutdown
+// answers).
+func testHelloBot(t *testing.T, bc host.BotConfig, language string) {
+	e := start(t, []host.BotConfig{bc})
 	alice := e.newPerson(t, "alice")
-	alice.add("js-hello@bots.localhost")
-	cv := alice.conv("js-hello@bots.localhost")
-	got := alice.ask(cv, "js-hello@bots.localhost", "hi")
-	if !strings.HasPrefix(got, "Hello, alice! I am Hello from JavaScript, a bot written in JavaScript.") {
-		t.Fatalf("js-hello answered %q", got)
+	alice.add(bc.Email)
+	cv := alice.conv(bc.Email)
+	got := alice.ask(cv, bc.Email, "hi")
+	if want := "Hello, alice! I am " + bc.FriendlyName + ", a bot written in " + language + "."; !strings.HasPrefix(got, want) {
+		t.Fatalf("%s answered %q, want %q…", bc.Name, got, want)
 	}
 	for _, want := range []string{"1 time.", "2 times."} {
-		if got := alice.ask(cv, "js-hello@bots.localhost", "count"); !strings.HasSuffix(got, want) {
+		if got := alice.ask(cv, bc.Email, "count"); !strings.HasSuffix(got, want) {
 			t.Fatalf("count: %q, want …%s", got, want)
 		}
 	}
-	// Its JSON log line reached the host's log with its level.
-	logs, _ := e.host.Logs("js-hello", 0, 0)
+	logs, _ := e.host.Logs(bc.Name, 0, 0)
 	found := false
 	for _, l := range logs {
-		if l.Message == "js-hello started" && l.Level == "info" && l.Source == "bot" && l.Fields["email"] == "js-hello@bots.localhost" {
+		if l.Message == bc.Name+" started" && l.Level == "info" && l.Source == "bot" && l.Fields["email"] == bc.Email {
 			found = true
 		}
 	}
 	if !found {
 		t.Errorf("the bot's start line is not in its log: %+v", logs)
 	}
-	// It stops cleanly and quickly (its Shutdown answers).
 	e.host.Close()
-	if st := e.status(t, "js-hello"); st.State != host.StateStopped {
+	if st := e.status(t, bc.Name); st.State != host.StateStopped {
 		t.Errorf("after Close: %+v", st)
 	}
 }
