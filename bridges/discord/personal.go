@@ -235,6 +235,7 @@ func (u *userSession) onMSN(cl *client.Client, ev client.Event) {
 	case *client.Joined:
 		if key := u.boundKey(ev.Conversation); key != "" {
 			b.q.Do(u.m2d(key), func() {
+				u.joinedGroup(key, ev.Email)
 				if th := u.thread(key); th != "" {
 					b.notice(th, fmt.Sprintf("%s joined the conversation. In it now: %s.", format.EscapeDiscord(nameOr(ev.FriendlyName, ev.Email)), u.participants(ev.Conversation)))
 				}

@@ -102,6 +102,8 @@ CREATE TABLE IF NOT EXISTS discord_threads (
 	user_id TEXT NOT NULL, conv_key TEXT NOT NULL, thread_id TEXT NOT NULL, title TEXT NOT NULL,
 	PRIMARY KEY (user_id, conv_key));
 CREATE UNIQUE INDEX IF NOT EXISTS discord_threads_thread ON discord_threads (thread_id);
+CREATE TABLE IF NOT EXISTS discord_thread_members (
+	user_id TEXT NOT NULL, conv_key TEXT NOT NULL, email TEXT NOT NULL, PRIMARY KEY (user_id, conv_key, email));
 CREATE TABLE IF NOT EXISTS discord_rooms (
 	channel_id TEXT PRIMARY KEY, guild_id TEXT NOT NULL, email TEXT NOT NULL, password TEXT NOT NULL,
 	webhook_id TEXT NOT NULL, webhook_token TEXT NOT NULL, created_by TEXT NOT NULL);

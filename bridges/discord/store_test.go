@@ -3,6 +3,7 @@ package discord
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,6 +69,19 @@ func TestStore(t *testing.T) {
 		s.DeleteThread(ctx, "101")
 		if ths, _ := s.Threads(ctx, "1"); len(ths) != 1 {
 			t.Fatalf("after delete %+v", ths)
+		}
+
+		const group = "bob@x.com,carol@x.com"
+		for _, e := range []string{"dave@x.com", "ann@x.com", "dave@x.com"} {
+			if err := s.AddThreadMember(ctx, "1", group, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if m, err := s.ThreadMembers(ctx, "1", group); err != nil || strings.Join(m, " ") != "ann@x.com dave@x.com" {
+			t.Fatalf("thread members %v %v", m, err)
+		}
+		if m, err := s.ThreadMembers(ctx, "2", group); err != nil || len(m) != 0 {
+			t.Fatalf("another user's thread members %v %v", m, err)
 		}
 
 		r := RoomRecord{ChannelID: "7", GuildID: "9", Email: "room@d.invalid", Password: "p", WebhookID: "8", WebhookToken: "t", CreatedBy: "1"}

@@ -29,14 +29,16 @@ func (u *userSession) conversation(ctx context.Context, key string) (*client.Con
 	u.mu.Lock()
 	cv := u.convs[key]
 	u.mu.Unlock()
-	if cv != nil {
+	emails := msnbridge.KeyMembers(key)
+	if cv != nil && (len(emails) == 1 || len(cv.Participants()) > 0) {
 		return cv, nil
 	}
-	emails := msnbridge.KeyMembers(key)
 	if len(emails) == 1 {
 		cv, err = cl.Conversation(ctx, emails[0])
 	} else {
-		cv, err = cl.Group(ctx, emails...)
+		// A group everyone left is opened again with all its people, not
+		// only the last who left, as the client would.
+		cv, err = u.openGroup(ctx, cl, key, cv)
 	}
 	if err != nil {
 		return nil, err
