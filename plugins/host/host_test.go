@@ -486,3 +486,30 @@ func TestStartTimeLimit(t *testing.T) {
 		t.Errorf("a bot whose Start took half the time allowed: %+v", st)
 	}
 }
+
+// A call that a reload cuts short is not the message's fault: it goes to
+// the new process, and its sender gets the answer, not a notice.
+func TestACallCutShortByAReloadReachesTheNewProcess(t *testing.T) {
+	e := start(t, []host.BotConfig{bot("testbot", "testbot")}, func(c *host.Config) { c.HookTimeout = 30 * time.Second })
+	alice := e.newPerson(t, "alice")
+	alice.add("testbot@bots.localhost")
+	cv := alice.conv("testbot@bots.localhost")
+	pid := e.status(t, "testbot").PID
+	n := alice.count()
+	alice.send(cv, "sleep 4000")
+	waitFor(t, "the bot to be in its hook", func() bool { return strings.Contains(e.logs.String(), "sleeping 4000") })
+	st, err := e.host.Reload(context.Background(), "testbot")
+	if err != nil || st.PID == pid {
+		t.Fatalf("reload: %+v, %v (pid before %d)", st, err, pid)
+	}
+	if got := alice.nextN(n, "testbot@bots.localhost", 1); got[0] != "slept" {
+		t.Fatalf("after the reload the bot said %q", got)
+	}
+	if !strings.Contains(e.logs.String(), "went to a process that was being replaced; delivering it again") {
+		t.Errorf("the message was not delivered again")
+	}
+	time.Sleep(time.Second) // nothing more comes: no notice, no second answer
+	if got := alice.messagesFrom("testbot@bots.localhost"); len(got) != 1 {
+		t.Errorf("alice got %q", got)
+	}
+}

@@ -4,7 +4,8 @@
 //
 //	ping          → pong
 //	say TEXT      → TEXT
-//	sleep MS      sleeps that many milliseconds, then says "slept"
+//	sleep MS      logs "sleeping MS", sleeps that many milliseconds, then
+//	              says "slept"
 //	panic         the handler panics (the process dies)
 //	exit          the process exits with status 3
 //	hang          the handler never returns
@@ -115,6 +116,7 @@ func (b *testbot) OnMessage(ctx context.Context, m *sdk.Message) error {
 	case "sleep":
 		if len(f) == 2 {
 			ms, _ := strconv.Atoi(f[1])
+			b.env.Log.Info("sleeping " + f[1])
 			time.Sleep(time.Duration(ms) * time.Millisecond)
 			return m.Reply(ctx, "slept")
 		}
