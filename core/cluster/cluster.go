@@ -343,6 +343,12 @@ func (c *Cluster) ask(ctx context.Context, node string, e *envelope) (answer, er
 	if err != nil {
 		return answer{}, err
 	}
+	return decodeAnswer(raw)
+}
+
+// decodeAnswer reads another node's answer; one that carries its error is
+// that error.
+func decodeAnswer(raw []byte) (answer, error) {
 	var a answer
 	if err := json.Unmarshal(raw, &a); err != nil {
 		return answer{}, err

@@ -18,8 +18,14 @@ func (c *Cluster) tick() int64 {
 	}
 }
 
+// maxSkew is how far ahead of this node's wall clock a stamp heard from
+// another moves the clock: a node whose clock runs far ahead (or a broken
+// message) does not push every later sign-in here towards overflow.
+const maxSkew = time.Hour
+
 // observe moves the clock past a stamp heard from another node.
 func (c *Cluster) observe(gen int64) {
+	gen = min(gen, time.Now().Add(maxSkew).UnixNano())
 	for {
 		old := c.clock.Load()
 		if gen <= old || c.clock.CompareAndSwap(old, gen) {
@@ -233,6 +239,9 @@ func (c *Cluster) onUser(e *envelope) {
 // without another place goes into gone.
 func (c *Cluster) applyLocked(n *node, e *envelope, gone map[string]bool) {
 	n.seq = e.Seq
+	if e.Email == "" {
+		return // not a user: counted, and nothing else
+	}
 	switch e.Op {
 	case opIn:
 		c.observe(e.Gen)
@@ -309,6 +318,9 @@ func (c *Cluster) onSnap(e *envelope) {
 	old := n.users
 	n.users = make(map[string]int64, len(n.snap))
 	for _, x := range n.snap {
+		if x.Email == "" {
+			continue
+		}
 		n.users[x.Email] = x.Gen
 		c.observe(x.Gen)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 
 	"github.com/nudge-im/nudge/core/switchboard"
 )
@@ -94,4 +95,48 @@ func (c *Cluster) pick(load func(*node) (int, bool), self func() (int, bool)) st
 		chosen.placed++
 	}
 	return best
+}
+
+// SwitchboardAt names the switchboard of another node that a client asked
+// for at addr (the host:port of its XFR or RNG, or the host alone, as the
+// HTTP gateway's IP= has it), for a gateway on this node that must reach
+// that node's switchboard. It returns "" for this node's own, and for an
+// address no live node serves (then this node's own is the best guess);
+// a host alone that more than one node serves is matched by none.
+func (c *Cluster) SwitchboardAt(addr string) string {
+	if addr == "" || addr == c.cfg.SB {
+		return ""
+	}
+	host, _, err := net.SplitHostPort(addr)
+	hostOnly := err != nil
+	if hostOnly {
+		host = addr
+	}
+	if hostOnly && c.cfg.SB != "" && hostOf(c.cfg.SB) == host {
+		return ""
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	found := ""
+	for _, n := range c.nodes {
+		switch {
+		case n.sb == "":
+		case n.sb == addr:
+			return n.sb
+		case hostOnly && hostOf(n.sb) == host:
+			if found != "" {
+				return ""
+			}
+			found = n.sb
+		}
+	}
+	return found
+}
+
+func hostOf(hostport string) string {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return hostport
+	}
+	return host
 }

@@ -46,8 +46,10 @@ type Config struct {
 	// Dial, when set, connects a session to "NS" or "SB" for the client at
 	// the given address (host:port), instead of a TCP connection to
 	// NSAddr or SBAddr; the service uses it so that its limits see the
-	// client's own address.
-	Dial func(server, client string) (net.Conn, error)
+	// client's own address. addr is what the client asked for (IP=: the
+	// host of an XFR or RNG, with or without its port), which in a
+	// cluster may be another node's switchboard.
+	Dial func(server, addr, client string) (net.Conn, error)
 	// MaxSessions and MaxPerSource cap the open sessions, in total and per
 	// client address (0: no cap); an open past either is answered 503.
 	MaxSessions, MaxPerSource int
@@ -250,7 +252,7 @@ func (g *Gateway) open(server, ip string, r *http.Request) (*session, error) {
 		if strings.EqualFold(server, "SB") {
 			name = "SB"
 		}
-		conn, err = g.cfg.Dial(name, r.RemoteAddr)
+		conn, err = g.cfg.Dial(name, ip, r.RemoteAddr)
 	} else {
 		addr := g.cfg.NSAddr
 		if strings.EqualFold(server, "SB") {

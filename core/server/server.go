@@ -510,8 +510,16 @@ func (s *Server) httpHandlers() (shared, operator http.Handler) {
 // dialInside connects a gateway session to the NS or SB server in this
 // process over a pipe that carries the client's own address, so that the
 // limits and the sign-in throttle see the client, not the gateway.
-func (s *Server) dialInside(server, client string) (net.Conn, error) {
+func (s *Server) dialInside(server, addr, client string) (net.Conn, error) {
 	sb := strings.EqualFold(server, "SB")
+	if sb && s.Cluster != nil {
+		// XFR and RNG may name another node's switchboard: the
+		// conversation is there, and so must the connection be. That
+		// node sees this one as the client.
+		if other := s.Cluster.SwitchboardAt(addr); other != "" {
+			return net.DialTimeout("tcp", other, 5*time.Second)
+		}
+	}
 	if (sb && s.sb == nil) || (!sb && s.ns == nil) {
 		return nil, errors.New("this node runs no " + strings.ToUpper(server) + " server")
 	}

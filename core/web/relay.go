@@ -121,7 +121,7 @@ func (rl *relay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var up net.Conn
 	if rl.cfg.Dial != nil {
-		up, err = rl.cfg.Dial(strings.ToUpper(q.Get("server")), r.RemoteAddr)
+		up, err = rl.cfg.Dial(strings.ToUpper(q.Get("server")), q.Get("addr"), r.RemoteAddr)
 	} else {
 		up, err = net.DialTimeout("tcp", addr, 5*time.Second)
 	}

@@ -249,3 +249,28 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// The switchboard a page asks for (addr=, from its XFR or RNG) reaches
+// the service's dialer, which in a cluster connects to the node that holds
+// the conversation.
+func TestRelayPassesTheSwitchboardAsked(t *testing.T) {
+	up := startUpstream(t)
+	asked := make(chan [2]string, 1)
+	_, url := startRelay(t, web.Config{Dial: func(server, addr, _ string) (net.Conn, error) {
+		asked <- [2]string{server, addr}
+		return net.Dial("tcp", up.ln.Addr().String())
+	}})
+	ws, _, err := dialWS(t, url+"?server=sb&addr=10.0.0.13%3A1864", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	select {
+	case got := <-asked:
+		if got != [2]string{"SB", "10.0.0.13:1864"} {
+			t.Fatalf("dialled %q", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the relay never dialled")
+	}
+}

@@ -57,7 +57,10 @@ type Config struct {
 	// Dial, when set, connects to "NS" or "SB" for the client at the given
 	// address instead of a TCP connection to NSAddr or SBAddr, so that the
 	// service's limits and sign-in throttle see the client's own address.
-	Dial func(server, client string) (net.Conn, error)
+	// addr is the switchboard the page asked for (addr=, the host:port of
+	// its XFR or RNG; "" for none), which in a cluster may be another
+	// node's.
+	Dial func(server, addr, client string) (net.Conn, error)
 }
 
 // Handler serves the Web Messenger. Close ends every relayed connection.

@@ -472,7 +472,7 @@ class Conversation {
     if (this.opening) return this.opening;
     this.opening = (async () => {
       const x = await ns.request("XFR", ["SB"]);
-      const link = this.attach(new Link("sb"));
+      const link = this.attach(new Link("sb", x.args[2]));
       await link.ready;
       await link.request("USR", [me.email, x.args[4]]);
       const calls = [...this.people.values()].map((p) => link.request("CAL", [p]).catch((e) => {
@@ -657,11 +657,11 @@ function openConversation(people, focus) {
 
 // RNG sessid host:port CKI cookie email name: someone invites us.
 async function acceptInvitation(a) {
-  const [sessid, , , cookie, from] = a;
+  const [sessid, addr, , cookie, from] = a;
   let conv = [...convs.values()].find((c) => c.people.size === 1 && c.has(from) && (!c.link || c.link.closed));
   const fresh = !conv;
   if (!conv) conv = new Conversation([from]);
-  const link = conv.attach(new Link("sb"));
+  const link = conv.attach(new Link("sb", addr));
   try {
     await link.ready;
     await link.request("ANS", [me.email, cookie, sessid]);

@@ -56,7 +56,9 @@ class Parser {
 // blip: when the WebSocket breaks, it resumes the relay session, receiving
 // what it missed and resending what the relay did not get.
 export class Link extends EventTarget {
-  constructor(server) {
+  // addr is the switchboard's host:port from XFR or RNG: in a cluster the
+  // relay connects to the node that holds the conversation.
+  constructor(server, addr) {
     super();
     this.server = server;
     this.trid = 0;
@@ -69,7 +71,7 @@ export class Link extends EventTarget {
     this.waiting = new Map(); // trid → {resolve, reject, match}
     this.parser = new Parser((c) => this.dispatch(c));
     this.ready = new Promise((res, rej) => { this.readyRes = res; this.readyRej = rej; });
-    this.connect(`server=${server}`);
+    this.connect(`server=${server}` + (addr ? `&addr=${encodeURIComponent(addr)}` : ""));
   }
 
   connect(query) {
