@@ -51,10 +51,8 @@ func (l *botLog) emit(level zerolog.Level, source, msg string, fields map[string
 	if source == "bot" {
 		if s := now.Unix(); s != l.second {
 			if l.dropped > 0 {
-				n := l.dropped
-				l.dropped = 0
 				l.mu.Unlock()
-				l.emit(zerolog.WarnLevel, "host", fmt.Sprintf("dropped %d log lines from the bot (more than %d a second)", n, logRate), nil)
+				l.reportDropped()
 				l.mu.Lock()
 			}
 			l.second, l.count = s, 0
@@ -62,6 +60,11 @@ func (l *botLog) emit(level zerolog.Level, source, msg string, fields map[string
 		l.count++
 		if l.count > logRate {
 			l.dropped++
+			if l.dropped == 1 {
+				// Said when the second is over, even if the bot
+				// says nothing more.
+				time.AfterFunc(time.Until(time.Unix(l.second+1, 0)), l.reportDropped)
+			}
 			l.mu.Unlock()
 			return
 		}
@@ -83,6 +86,18 @@ func (l *botLog) emit(level zerolog.Level, source, msg string, fields map[string
 		ev = ev.Fields(fields)
 	}
 	ev.Msg(msg)
+}
+
+// reportDropped logs how many of the bot's lines were dropped, if any,
+// since it last did.
+func (l *botLog) reportDropped() {
+	l.mu.Lock()
+	n := l.dropped
+	l.dropped = 0
+	l.mu.Unlock()
+	if n > 0 {
+		l.emit(zerolog.WarnLevel, "host", fmt.Sprintf("dropped %d log lines from the bot (more than %d a second)", n, logRate), nil)
+	}
 }
 
 // since returns the kept lines after seq, oldest first, the last limit of
