@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nudge-im/nudge/cmd/nudge/internal/bench"
+	"github.com/nudge-im/nudge/msnp"
 )
 
 func benchCommand() *cobra.Command {
@@ -20,6 +21,7 @@ func benchCommand() *cobra.Command {
 		data     string
 		only     string
 		asJSON   bool
+		protocol int
 		duration time.Duration
 	)
 	cmd := &cobra.Command{
@@ -31,7 +33,8 @@ It makes its own accounts through the server's admin API (sharing one cheap
 password hash, so it measures the server and not bcrypt), runs each
 scenario, prints a table (or JSON with --json) and deletes the accounts.
 
-  logins   sign-ins per second and their latency, MD5 (MSNP7) and Passport (MSNP12)
+  logins   sign-ins per second and their latency: MD5 (MSNP7), Passport (MSNP12) and
+           Windows Live single sign-on with the address book (MSNP18)
   idle     signed-in sessions held, and the server's memory per session (from /metrics)
   relay    switchboard messages per second at saturation, compared with a minimal
            Go TCP relay in the same run, and delivery latency at half that load
@@ -56,6 +59,7 @@ scenario, prints a table (or JSON with --json) and deletes the accounts.
 				opts.Token = strings.TrimSpace(string(b))
 			}
 			opts.RelayTime = duration
+			opts.Protocol = msnp.Version(protocol)
 			opts.Progress = cmd.ErrOrStderr()
 			rep, err := bench.Run(cmd.Context(), opts)
 			if rep != nil {
@@ -85,5 +89,6 @@ scenario, prints a table (or JSON with --json) and deletes the accounts.
 	f.IntVar(&opts.MessageSize, "size", 128, "relay message size in bytes (at most 1664)")
 	f.DurationVar(&duration, "duration", 5*time.Second, "length of each relay phase")
 	f.IntVar(&opts.Contacts, "contacts", 1000, "online contacts for the presence fan-out")
+	f.IntVar(&protocol, "protocol", 7, "protocol version of the idle and fan-out sessions, 2 to 18")
 	return cmd
 }

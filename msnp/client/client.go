@@ -39,8 +39,15 @@ type Config struct {
 	// (MSNP8+).
 	Capabilities uint32
 
-	// Passport says where MSNP8–12 sign-ins get their ticket.
+	// Passport says where MSNP8+ sign-ins get their ticket (and, from
+	// MSNP13, their other tokens and the address book).
 	Passport PassportConfig
+
+	// MachineGUID names this client's machine from MSNP16, where an
+	// account may be signed in at several machines at once; a second
+	// sign-in with the same GUID replaces the first. Empty means a random
+	// one per Client.
+	MachineGUID string
 
 	// Reconnect makes the client sign in again, with exponential backoff
 	// between ReconnectMinDelay (default 1s) and ReconnectMaxDelay
@@ -113,6 +120,13 @@ func (cfg *Config) setDefaults() error {
 	if cfg.Status == "" {
 		cfg.Status = Online
 	}
+	if cfg.MachineGUID == "" {
+		cfg.MachineGUID = newGUID()
+	} else if g, ok := msnp.NormalizeGUID(cfg.MachineGUID); ok {
+		cfg.MachineGUID = g
+	} else {
+		return fmt.Errorf("client: Config.MachineGUID %q is not a GUID", cfg.MachineGUID)
+	}
 	if !cfg.Status.Valid() || cfg.Status == Offline {
 		return fmt.Errorf("client: cannot sign in with status %q", cfg.Status)
 	}
@@ -162,6 +176,7 @@ type Client struct {
 	list    contactList
 	convs   map[*Conversation]struct{}
 	convSeq uint64
+	tokens  map[string]string // RST tokens by address (MSNP13+)
 
 	p2p *p2pState
 

@@ -325,7 +325,7 @@ func (cl *Client) openSwitchboard(ctx context.Context, cv *Conversation) (*conn,
 		return nil, err
 	}
 	cv.attach(sb)
-	r, err = sb.call(ctx, msnp.New("USR", 0, cl.Self().Email, r.Param(3)), nil)
+	r, err = sb.call(ctx, msnp.New("USR", 0, s.sbHandle(), r.Param(3)), nil)
 	if err == nil && r.Param(0) != "OK" {
 		err = fmt.Errorf("switchboard answered %q: %w", r.String(), ErrProtocol)
 	}
@@ -416,7 +416,11 @@ func (cl *Client) answerRing(cmd *msnp.Command) {
 	cv.inviter = Participant{Email: inviter, FriendlyName: friendly}
 	cv.mu.Unlock()
 	cv.attach(sb)
-	if _, err := sb.call(ctx, msnp.New("ANS", 0, cl.Self().Email, cookie, session), nil); err != nil {
+	handle := cl.Self().Email
+	if s, err := cl.session(ctx); err == nil {
+		handle = s.sbHandle()
+	}
+	if _, err := sb.call(ctx, msnp.New("ANS", 0, handle, cookie, session), nil); err != nil {
 		cv.detach(sb)
 		fail(fmt.Errorf("client: answering an invitation: %w", err))
 	}
@@ -429,13 +433,20 @@ func (cv *Conversation) handle(sb *conn, cmd *msnp.Command) bool {
 	case "MSG":
 		cv.onMSG(sb, cmd)
 	case "JOI":
-		// JOI email friendly [caps]
-		cv.join(sb, cmd.Param(0), cmd.Param(1), true)
+		// JOI email friendly [caps]; MSNP16+ also "email;{guid}" for
+		// each endpoint, which is the same person.
+		email, _, _ := msnp.ParseHandle(cmd.Param(0))
+		cv.join(sb, email, cmd.Param(1), true)
 	case "IRO":
 		// IRO trid index total email friendly [caps]
-		cv.join(sb, cmd.Param(2), cmd.Param(3), false)
+		email, _, _ := msnp.ParseHandle(cmd.Param(2))
+		cv.join(sb, email, cmd.Param(3), false)
 	case "BYE":
-		cv.leaveMember(sb, cmd.Param(0), cmd.Param(1) == "1")
+		// An endpoint leaving ("email;{guid}") is not the person leaving:
+		// a bare BYE says that.
+		if email, _, endpoint := msnp.ParseHandle(cmd.Param(0)); endpoint == "" {
+			cv.leaveMember(sb, email, cmd.Param(1) == "1")
+		}
 	case "ANS":
 		if cmd.Param(0) == "OK" {
 			cv.mu.Lock()

@@ -53,7 +53,10 @@ func (s *nsSession) remCommand(list List, email string) (*msnp.Command, error) {
 }
 
 func (cl *Client) addTo(ctx context.Context, list List, email string) error {
-	_, _, err := cl.request(ctx, func(s *nsSession) (*msnp.Command, error) {
+	s, _, err := cl.request(ctx, func(s *nsSession) (*msnp.Command, error) {
+		if s.d.ListForm == msnp.ListAddressBook {
+			return mlCommand("ADL", list, email), nil
+		}
 		return s.addCommand(list, email), nil
 	})
 	if errors.Is(err, msnp.ErrAlreadyThere) {
@@ -62,11 +65,17 @@ func (cl *Client) addTo(ctx context.Context, list List, email string) error {
 	if err != nil {
 		return fmt.Errorf("client: adding %s to %s: %w", email, list, err)
 	}
+	if s.d.ListForm == msnp.ListAddressBook {
+		s.applyML("ADL", list, email) // "ADL t OK" does not say what
+	}
 	return nil
 }
 
 func (cl *Client) removeFrom(ctx context.Context, list List, email string) error {
-	_, _, err := cl.request(ctx, func(s *nsSession) (*msnp.Command, error) {
+	s, _, err := cl.request(ctx, func(s *nsSession) (*msnp.Command, error) {
+		if s.d.ListForm == msnp.ListAddressBook {
+			return mlCommand("RML", list, email), nil
+		}
 		return s.remCommand(list, email)
 	})
 	if errors.Is(err, msnp.ErrNotOnList) {
@@ -74,6 +83,9 @@ func (cl *Client) removeFrom(ctx context.Context, list List, email string) error
 	}
 	if err != nil {
 		return fmt.Errorf("client: removing %s from %s: %w", email, list, err)
+	}
+	if s.d.ListForm == msnp.ListAddressBook {
+		s.applyML("RML", list, email)
 	}
 	return nil
 }
@@ -181,8 +193,11 @@ func (cl *Client) SetPersonalMessage(ctx context.Context, text string) error {
 }
 
 func needGroups(s *nsSession) error {
-	if !s.d.Groups {
+	switch {
+	case !s.d.Groups:
 		return fmt.Errorf("client: groups need MSNP7, signed in with %s: %w", s.d.Version, ErrNotSupported)
+	case s.d.ListForm == msnp.ListAddressBook:
+		return fmt.Errorf("client: groups of MSNP13+ live in the address book, which this client does not edit (signed in with %s): %w", s.d.Version, ErrNotSupported)
 	}
 	return nil
 }

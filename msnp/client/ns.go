@@ -46,6 +46,7 @@ type listSync struct {
 // the MSN Messenger releases that spoke them.
 var clientVersions = map[msnp.Version]string{
 	8: "5.0.0544", 9: "6.0.0602", 10: "6.2.0205", 11: "7.0.0816", 12: "7.5.0324",
+	13: "8.0.0787", 14: "8.0.0812", 15: "8.5.1302", 16: "14.0.8117.0416", 17: "14.0.8117.0416", 18: "14.0.8117.0416",
 }
 
 const maxRedirects = 5
@@ -143,16 +144,22 @@ func (cl *Client) signIn(ctx context.Context, addr string) (s *nsSession, next s
 	if r.Param(0) != method || r.Param(1) != "S" || r.Param(2) == "" {
 		return nil, "", fmt.Errorf("client: %s answered %q: %w", addr, r.String(), ErrProtocol)
 	}
-	var answer string
-	if d.Auth == msnp.AuthMD5 {
-		answer = auth.MD5Digest(r.Param(2), cfg.Password)
-	} else {
-		answer, err = passportTicket(ctx, cl.passportClient(), cfg.Passport, cfg.Email, cfg.Password, r.Param(2))
+	var answer []string
+	switch {
+	case d.Auth == msnp.AuthMD5:
+		answer = []string{auth.MD5Digest(r.Param(2), cfg.Password)}
+	case d.ListForm == msnp.ListAddressBook:
+		if answer, err = cl.liveAnswer(ctx, d, r); err != nil {
+			return nil, "", err
+		}
+	default:
+		t, err := passportTicket(ctx, cl.passportClient(), cfg.Passport, cfg.Email, cfg.Password, r.Param(2))
 		if err != nil {
 			return nil, "", err
 		}
+		answer = []string{t}
 	}
-	r, err = c.call(ctx, msnp.New("USR", 0, method, "S", answer), nil)
+	r, err = c.call(ctx, msnp.New("USR", 0, append([]string{method, "S"}, answer...)...), nil)
 	if err != nil {
 		return nil, "", loginError(cfg.Email, err)
 	}
@@ -172,24 +179,13 @@ func (cl *Client) signIn(ctx context.Context, addr string) (s *nsSession, next s
 		status = cfg.Status
 	}
 
-	// Contact list.
-	sy := &listSync{contacts: -1, groups: -1, done: make(chan struct{})}
-	s.mu.Lock()
-	s.sync = sy
-	s.mu.Unlock()
-	syn := msnp.New("SYN", 0, "0")
-	if d.SYNTimestamps {
-		syn = msnp.New("SYN", 0, "0", "0")
-	}
-	if _, err = c.call(ctx, syn, nil); err != nil {
-		return nil, "", fmt.Errorf("client: list synchronisation: %w", err)
-	}
-	select {
-	case <-sy.done:
-	case <-c.done:
-		return nil, "", fmt.Errorf("client: list synchronisation: %w", c.Err())
-	case <-ctx.Done():
-		return nil, "", fmt.Errorf("client: list synchronisation did not complete: %w", ctx.Err())
+	// Contact list: from the address book (MSNP13+), or SYN.
+	if d.ListForm == msnp.ListAddressBook {
+		if err := s.syncAddressBook(ctx); err != nil {
+			return nil, "", err
+		}
+	} else if err := s.syn(ctx); err != nil {
+		return nil, "", err
 	}
 
 	// Initial status; the server answers with the presence of the online
@@ -204,6 +200,30 @@ func (cl *Client) signIn(ctx context.Context, addr string) (s *nsSession, next s
 	ok = true
 	cl.log.Info().Str("server", addr).Stringer("version", d.Version).Msg("signed in")
 	return s, "", nil
+}
+
+// syn reads the contact list with SYN (MSNP2–12) and waits for all of it.
+func (s *nsSession) syn(ctx context.Context) error {
+	c, d := s.c, s.d
+	sy := &listSync{contacts: -1, groups: -1, done: make(chan struct{})}
+	s.mu.Lock()
+	s.sync = sy
+	s.mu.Unlock()
+	syn := msnp.New("SYN", 0, "0")
+	if d.SYNTimestamps {
+		syn = msnp.New("SYN", 0, "0", "0")
+	}
+	if _, err := c.call(ctx, syn, nil); err != nil {
+		return fmt.Errorf("client: list synchronisation: %w", err)
+	}
+	select {
+	case <-sy.done:
+	case <-c.done:
+		return fmt.Errorf("client: list synchronisation: %w", c.Err())
+	case <-ctx.Done():
+		return fmt.Errorf("client: list synchronisation did not complete: %w", ctx.Err())
+	}
+	return nil
 }
 
 func loginError(email string, err error) error {
@@ -234,7 +254,7 @@ func (s *nsSession) chg(st Status) *msnp.Command {
 	if !s.d.Capabilities {
 		return msnp.New("CHG", 0, string(st))
 	}
-	caps := strconv.FormatUint(uint64(s.cl.cfg.Capabilities|p2pCapabilities(s.d)), 10)
+	caps := msnp.FormatCaps(s.cl.cfg.Capabilities|p2pCapabilities(s.d), 0, s.d)
 	if obj := s.cl.p2p.presenceObject(); s.d.MSNObject && obj != "" {
 		return msnp.New("CHG", 0, string(st), caps, obj)
 	}
@@ -342,15 +362,20 @@ func (s *nsSession) handle(cmd *msnp.Command) bool {
 			cl.mu.Unlock()
 		}
 	case "ILN", "NLN":
-		caps, _ := strconv.ParseUint(cmd.Param(3), 10, 32) // absent before MSNP8: 0
-		s.onPresence(cmd.Param(0), cmd.Param(1), cmd.Param(2), uint32(caps), true)
+		// ST handle [network] friendly [caps [msnobj]]
+		email, rest := s.handleOf(cmd.Params[min(len(cmd.Params), 1):])
+		caps, _, _ := msnp.ParseCaps(param(rest, 1)) // absent before MSNP8: 0
+		s.onPresence(cmd.Param(0), email, param(rest, 0), caps, true)
 		if s.d.MSNObject {
-			s.onObject(cmd.Param(1), presenceObject(cmd.Params[min(len(cmd.Params), 4):]))
+			s.onObject(email, presenceObject(rest[min(len(rest), 2):]))
 		}
 	case "FLN":
-		s.onPresence(string(Offline), cmd.Param(0), "", 0, false)
+		email, _ := s.handleOf(cmd.Params)
+		s.onPresence(string(Offline), email, "", 0, false)
 	case "UBX":
 		s.onUBX(cmd)
+	case "ADL", "RML":
+		s.onML(cmd)
 	case "RNG":
 		cl.wg.Add(1)
 		go func() {
@@ -858,10 +883,35 @@ func (s *nsSession) onObject(email string, obj *p2p.Object) {
 	}
 }
 
-// onUBX reads a personal message: "UBX handle len" + <Data><PSM>…</PSM>….
+// handleOf reads the contact's handle at the start of params in this
+// dialect's shape ("bob@x", "bob@x 1" or "1:bob@x") and returns it with
+// the parameters after it.
+func (s *nsSession) handleOf(params []string) (email string, rest []string) {
+	if len(params) == 0 {
+		return "", nil
+	}
+	email, _, _ = msnp.ParseHandle(params[0])
+	rest = params[1:]
+	if s.d.Handles == msnp.HandleNetworkParam && len(rest) > 0 {
+		rest = rest[1:]
+	}
+	return email, rest
+}
+
+// param is params[i], or "" when there are fewer.
+func param(params []string, i int) string {
+	if i < len(params) {
+		return params[i]
+	}
+	return ""
+}
+
+// onUBX reads a personal message: "UBX handle len" + <Data><PSM>…</PSM>…
+// (the handle in the dialect's shape). The user's own UBX (MSNP16+) lists
+// their endpoints and is not about a contact.
 func (s *nsSession) onUBX(cmd *msnp.Command) {
-	email := cmd.Param(0)
-	if email == "" {
+	email, _ := s.handleOf(cmd.Params)
+	if email == "" || key(email) == key(s.cl.Self().Email) {
 		return
 	}
 	psm := parsePSM(cmd.Payload)

@@ -107,10 +107,16 @@ func FuzzNSHandle(f *testing.F) {
 	} {
 		f.Add(l, 12)
 	}
+	for _, l := range []string{
+		"NLN NLN 1:bob@example.com Bob 2788999228:48 0", "ILN 5 NLN bob@example.com 1 Bob 1342177280 0",
+		"FLN bob@example.com 1 0", "FLN 1:bob@example.com 0:0", "ADL 0 0", "RML 0 0",
+	} {
+		f.Add(l, 16) // MSNP18
+	}
 	f.Fuzz(func(t *testing.T, line string, v int) {
-		ver := msnp.Version(v%11 + 2)
+		ver := msnp.Version(v%17 + 2)
 		if v < 0 {
-			ver = msnp.Version(-(v % 11) + 2)
+			ver = msnp.Version(-(v % 17) + 2)
 		}
 		r := msnp.NewReader(bufio.NewReader(strings.NewReader(line+"\r\n")), msnp.FromServer)
 		r.Version = ver

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -45,8 +46,14 @@ type PassportConfig struct {
 	NexusURL string
 	// LoginURL is the Passport 1.4 login server (…/login2.srf).
 	LoginURL string
-	// RSTURL is the SOAP RequestSecurityToken service (…/RST.srf).
+	// RSTURL is the SOAP RequestSecurityToken service (…/RST.srf). MSNP13+
+	// sign-ins always use one: RSTURL, else URL/RST.srf, else RST.srf on
+	// the host of LoginURL or NexusURL, else DefaultRSTURL.
 	RSTURL string
+	// AddressBookURL is the base of the address book service MSNP13+
+	// clients read their lists from (…/abservice/abservice.asmx below
+	// it); empty means the scheme and host of the RST service.
+	AddressBookURL string
 	// InsecureSkipVerify accepts any TLS certificate, for servers with a
 	// self-signed one. It applies to the client built when HTTPClient is
 	// nil.
@@ -198,75 +205,131 @@ func passport14(ctx context.Context, hc *http.Client, login, email, password, pa
 	return "", errors.New("client: passport login: too many redirects")
 }
 
-// rstRequest is the WS-Trust request MSN Messenger 7.5 sent to RST.srf,
-// asking for the Passport token and the messenger ticket.
-const rstRequest = `<?xml version="1.0" encoding="UTF-8"?>` +
-	`<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/" xmlns:wsse="http://schemas.xmlsoap.org/ws/2003/06/secext" ` +
-	`xmlns:saml="urn:oasis:names:tc:SAML:1.0:assertion" xmlns:wsp="http://schemas.xmlsoap.org/ws/2002/12/policy" ` +
-	`xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd" ` +
-	`xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/03/addressing" xmlns:wssc="http://schemas.xmlsoap.org/ws/2004/04/sc" ` +
-	`xmlns:wst="http://schemas.xmlsoap.org/ws/2004/04/trust">` +
-	`<Header><ps:AuthInfo xmlns:ps="http://schemas.microsoft.com/Passport/SoapServices/PPCRL" Id="PPAuthInfo">` +
-	`<ps:HostingApp>{7108E71A-9926-4FCB-BCC9-9A9D3F32E423}</ps:HostingApp><ps:BinaryVersion>4</ps:BinaryVersion>` +
-	`<ps:UIVersion>1</ps:UIVersion><ps:Cookies></ps:Cookies><ps:RequestParams>AQAAAAIAAABsYwQAAAAxMDMz</ps:RequestParams>` +
-	`</ps:AuthInfo><wsse:Security><wsse:UsernameToken Id="user"><wsse:Username>%s</wsse:Username>` +
-	`<wsse:Password>%s</wsse:Password></wsse:UsernameToken></wsse:Security></Header>` +
-	`<Body><ps:RequestMultipleSecurityTokens xmlns:ps="http://schemas.microsoft.com/Passport/SoapServices/PPCRL" Id="RSTS">` +
-	`<wst:RequestSecurityToken Id="RST0"><wst:RequestType>http://schemas.xmlsoap.org/ws/2004/04/security/trust/Issue</wst:RequestType>` +
-	`<wsp:AppliesTo><wsa:EndpointReference><wsa:Address>http://Passport.NET/tb</wsa:Address></wsa:EndpointReference></wsp:AppliesTo>` +
-	`</wst:RequestSecurityToken>` +
-	`<wst:RequestSecurityToken Id="RST1"><wst:RequestType>http://schemas.xmlsoap.org/ws/2004/04/security/trust/Issue</wst:RequestType>` +
-	`<wsp:AppliesTo><wsa:EndpointReference><wsa:Address>messenger.msn.com</wsa:Address></wsa:EndpointReference></wsp:AppliesTo>` +
-	`<wsse:PolicyReference URI="?id=507"></wsse:PolicyReference></wst:RequestSecurityToken>` +
-	`</ps:RequestMultipleSecurityTokens></Body></Envelope>`
+// rstAddress is a service an RST request asks a token for, with the
+// policy of that token.
+type rstAddress struct{ address, policy string }
+
+// msnpRST is what MSN Messenger 7.5 asked RST.srf for: the Passport token
+// and the messenger ticket.
+var msnpRST = []rstAddress{{"http://Passport.NET/tb", ""}, {"messenger.msn.com", "?id=507"}}
+
+// rstRequest is the WS-Trust request for the tokens of addrs, numbered
+// RST0, RST1… as Windows Live Messenger numbers them (the answer's
+// CompactN is the token of RSTN).
+func rstRequest(email, password string, addrs []rstAddress) string {
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` +
+		`<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/" xmlns:wsse="http://schemas.xmlsoap.org/ws/2003/06/secext" ` +
+		`xmlns:saml="urn:oasis:names:tc:SAML:1.0:assertion" xmlns:wsp="http://schemas.xmlsoap.org/ws/2002/12/policy" ` +
+		`xmlns:wsu="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd" ` +
+		`xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/03/addressing" xmlns:wssc="http://schemas.xmlsoap.org/ws/2004/04/sc" ` +
+		`xmlns:wst="http://schemas.xmlsoap.org/ws/2004/04/trust">` +
+		`<Header><ps:AuthInfo xmlns:ps="http://schemas.microsoft.com/Passport/SoapServices/PPCRL" Id="PPAuthInfo">` +
+		`<ps:HostingApp>{7108E71A-9926-4FCB-BCC9-9A9D3F32E423}</ps:HostingApp><ps:BinaryVersion>4</ps:BinaryVersion>` +
+		`<ps:UIVersion>1</ps:UIVersion><ps:Cookies></ps:Cookies><ps:RequestParams>AQAAAAIAAABsYwQAAAAxMDMz</ps:RequestParams>` +
+		`</ps:AuthInfo><wsse:Security><wsse:UsernameToken Id="user"><wsse:Username>`)
+	b.WriteString(xmlEscape(email))
+	b.WriteString(`</wsse:Username><wsse:Password>`)
+	b.WriteString(xmlEscape(password))
+	b.WriteString(`</wsse:Password></wsse:UsernameToken></wsse:Security></Header>` +
+		`<Body><ps:RequestMultipleSecurityTokens xmlns:ps="http://schemas.microsoft.com/Passport/SoapServices/PPCRL" Id="RSTS">`)
+	for i, a := range addrs {
+		fmt.Fprintf(&b, `<wst:RequestSecurityToken Id="RST%d"><wst:RequestType>http://schemas.xmlsoap.org/ws/2004/04/security/trust/Issue</wst:RequestType>`+
+			`<wsp:AppliesTo><wsa:EndpointReference><wsa:Address>%s</wsa:Address></wsa:EndpointReference></wsp:AppliesTo>`, i, xmlEscape(a.address))
+		if a.policy != "" {
+			fmt.Fprintf(&b, `<wsse:PolicyReference URI="%s"></wsse:PolicyReference>`, xmlEscape(a.policy))
+		}
+		b.WriteString(`</wst:RequestSecurityToken>`)
+	}
+	b.WriteString(`</ps:RequestMultipleSecurityTokens></Body></Envelope>`)
+	return b.String()
+}
 
 // rstTicket gets the messenger ticket from a SOAP RST.srf service.
 func rstTicket(ctx context.Context, hc *http.Client, rst, email, password string) (string, error) {
-	body := fmt.Sprintf(rstRequest, xmlEscape(email), xmlEscape(password))
+	ans, err := requestTokens(ctx, hc, rst, email, password, msnpRST)
+	if err != nil {
+		return "", err
+	}
+	return ans.ticket("messenger.msn.com")
+}
+
+// requestTokens asks the RST service at rst for the tokens of addrs.
+func requestTokens(ctx context.Context, hc *http.Client, rst, email, password string, addrs []rstAddress) (*rstAnswer, error) {
+	body := rstRequest(email, password, addrs)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rst, strings.NewReader(body))
 	if err != nil {
-		return "", fmt.Errorf("client: RST URL %q: %w", rst, err)
+		return nil, fmt.Errorf("client: RST URL %q: %w", rst, err)
 	}
 	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
 	req.Header.Set("User-Agent", "MSMSGS")
 	resp, err := hc.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("client: RST request: %w", err)
+		return nil, fmt.Errorf("client: RST request: %w", err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return "", fmt.Errorf("client: RST response: %w", err)
+		return nil, fmt.Errorf("client: RST response: %w", err)
 	}
-	ticket, fault, err := parseRSTResponse(data)
+	ans, fault, err := parseRST(data)
 	switch {
 	case fault != "":
 		if strings.Contains(strings.ToLower(fault), "failedauthentication") {
-			return "", fmt.Errorf("client: RST sign-in for %s refused: %w", email, msnp.ErrAuthFailed)
+			return nil, fmt.Errorf("client: RST sign-in for %s refused: %w", email, msnp.ErrAuthFailed)
 		}
-		return "", fmt.Errorf("client: RST fault %q", fault)
+		return nil, fmt.Errorf("client: RST fault %q", fault)
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return "", fmt.Errorf("client: RST sign-in for %s refused: %w", email, msnp.ErrAuthFailed)
+		return nil, fmt.Errorf("client: RST sign-in for %s refused: %w", email, msnp.ErrAuthFailed)
 	case resp.StatusCode != http.StatusOK:
-		return "", fmt.Errorf("client: RST at %s answered %s", rst, resp.Status)
+		return nil, fmt.Errorf("client: RST at %s answered %s", rst, resp.Status)
 	case err != nil:
-		return "", fmt.Errorf("client: RST response: %w", err)
+		return nil, fmt.Errorf("client: RST response: %w", err)
 	}
-	return ticket, nil
+	return ans, nil
+}
+
+// rstAnswer is what an RST service gave: compact tokens ("t=…&p=…") and
+// proof keys (the BinarySecret, decoded) by address, in lower case.
+type rstAnswer struct {
+	tokens  map[string]string
+	secrets map[string][]byte
+	first   string // the first token, whatever its address
+}
+
+// ticket is the token for address, or the first one when none is marked
+// for it (an older server's single ticket).
+func (a *rstAnswer) ticket(address string) (string, error) {
+	if t := a.tokens[address]; t != "" {
+		return t, nil
+	}
+	if a.first != "" {
+		return a.first, nil
+	}
+	return "", errors.New("client: no messenger ticket in the RST response")
 }
 
 // parseRSTResponse finds the compact ticket for messenger.msn.com in an RST
 // response (any compact "t=" token if none is marked for it), or the fault
 // code.
 func parseRSTResponse(data []byte) (ticket, fault string, err error) {
+	ans, fault, err := parseRST(data)
+	if err != nil || fault != "" {
+		return "", fault, err
+	}
+	ticket, err = ans.ticket("messenger.msn.com")
+	return ticket, "", err
+}
+
+// parseRST reads every token of an RST response, or its fault code.
+func parseRST(data []byte) (ans *rstAnswer, fault string, err error) {
 	d := xml.NewDecoder(bytes.NewReader(data))
 	d.Strict = false
+	ans = &rstAnswer{tokens: map[string]string{}, secrets: map[string][]byte{}}
 	var (
-		path      []string
-		address   string
-		token     string
-		first     string
-		faultCode string
+		path                   []string
+		address, token, secret string
+		faultCode              string
 	)
 	for {
 		tok, err := d.Token()
@@ -274,25 +337,30 @@ func parseRSTResponse(data []byte) (ticket, fault string, err error) {
 			break
 		}
 		if err != nil {
-			return "", "", err
+			return nil, "", err
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
 			path = append(path, t.Name.Local)
 			if t.Name.Local == "RequestSecurityTokenResponse" {
-				address, token = "", ""
+				address, token, secret = "", "", ""
 			}
 		case xml.EndElement:
 			if len(path) > 0 {
 				path = path[:len(path)-1]
 			}
-			if t.Name.Local == "RequestSecurityTokenResponse" {
-				if token != "" && first == "" {
-					first = token
+			if t.Name.Local != "RequestSecurityTokenResponse" {
+				continue
+			}
+			a := strings.ToLower(address)
+			if token != "" {
+				if ans.first == "" {
+					ans.first = token
 				}
-				if token != "" && strings.EqualFold(address, "messenger.msn.com") {
-					return token, "", nil
-				}
+				ans.tokens[a] = token
+			}
+			if key, err := base64.StdEncoding.DecodeString(secret); err == nil && len(key) > 0 {
+				ans.secrets[a] = key
 			}
 		case xml.CharData:
 			if len(path) == 0 {
@@ -306,6 +374,8 @@ func parseRSTResponse(data []byte) (ticket, fault string, err error) {
 				if strings.HasPrefix(s, "t=") || token != "" {
 					token += s
 				}
+			case "BinarySecret":
+				secret += s
 			case "faultcode":
 				faultCode += s
 			case "Code", "Value", "Subcode":
@@ -316,12 +386,12 @@ func parseRSTResponse(data []byte) (ticket, fault string, err error) {
 		}
 	}
 	if faultCode != "" {
-		return "", faultCode, nil
+		return nil, faultCode, nil
 	}
-	if first != "" {
-		return first, "", nil
+	if ans.first == "" {
+		return nil, "", errors.New("no messenger ticket in the RST response")
 	}
-	return "", "", errors.New("no messenger ticket in the RST response")
+	return ans, "", nil
 }
 
 func xmlEscape(s string) string {

@@ -40,6 +40,9 @@ type Options struct {
 	RelayTime     time.Duration // length of each relay phase
 	MessageSize   int           // relay message payload bytes
 	Contacts      int           // online contacts for presence fan-out
+	// Protocol is the version the idle and fan-out sessions speak
+	// (default MSNP7, the cheapest sign-in).
+	Protocol msnp.Version
 
 	Progress io.Writer // progress lines; nil for none
 }
@@ -71,7 +74,7 @@ type Report struct {
 
 // LoginResult is one sign-in method's rate and latency.
 type LoginResult struct {
-	Method  string   `json:"method"` // "MD5 (MSNP7)", "Passport (MSNP12)", "Ticket, NS (MSNP12)"
+	Method  string   `json:"method"` // "MD5 (MSNP7)", "Passport (MSNP12)", "SSO (MSNP18)", "Ticket, NS (MSNP12)"
 	Logins  int      `json:"logins"`
 	Workers int      `json:"workers"`
 	PerSec  float64  `json:"per_second"`
@@ -142,6 +145,12 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if opts.MessageSize > msnp.MaxMessagePayload || opts.MessageSize < 0 {
 		return nil, fmt.Errorf("--size %d: a message is at most %d bytes, the most a switchboard relays", opts.MessageSize, msnp.MaxMessagePayload)
 	}
+	if opts.Protocol == 0 {
+		opts.Protocol = 7
+	}
+	if !opts.Protocol.Supported() {
+		return nil, fmt.Errorf("--protocol %d: the client speaks %d to %d", opts.Protocol, msnp.MinVersion, msnp.LatestVersion)
+	}
 	b := &runner{opts: opts, admin: adminapi.New(opts.HTTP, opts.Token), run: runID()}
 	defer b.cleanup()
 	if _, err := b.admin.Accounts(ctx); err != nil {
@@ -158,7 +167,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		rep.Idle = r
 	}
 	if opts.wants("logins") && opts.Logins > 0 {
-		for _, m := range []loginMethod{md5Login, passportLogin} {
+		for _, m := range []loginMethod{md5Login, passportLogin, ssoLogin} {
 			r, err := b.logins(ctx, m)
 			if err != nil {
 				return rep, err

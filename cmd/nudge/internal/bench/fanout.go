@@ -90,7 +90,7 @@ func (b *runner) fanout(ctx context.Context) (*FanoutResult, error) {
 		return nil, fmt.Errorf("signing in a contact: %w", failErr)
 	}
 
-	s, err := client.Dial(ctx, b.clientConfig(star, 7))
+	s, err := client.Dial(ctx, b.clientConfig(star, 0))
 	if err != nil {
 		return nil, err
 	}

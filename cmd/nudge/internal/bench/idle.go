@@ -48,7 +48,7 @@ func (b *runner) idle(ctx context.Context) (*IdleResult, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				c, err := client.Dial(ctx, b.clientConfig(emails[i], 7))
+				c, err := client.Dial(ctx, b.clientConfig(emails[i], 0))
 				mu.Lock()
 				if err != nil {
 					failed++

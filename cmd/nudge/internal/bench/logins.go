@@ -21,10 +21,17 @@ type loginMethod struct {
 var (
 	md5Login      = loginMethod{"MD5 (MSNP7)", 7}
 	passportLogin = loginMethod{"Passport (MSNP12)", 12}
+	// Windows Live Messenger 2009's: RST tokens for every service, the
+	// nonce answered with the proof key, the list from the address book.
+	ssoLogin = loginMethod{"SSO (MSNP18)", 18}
 )
 
-// clientConfig is how the bench signs in as email.
+// clientConfig is how the bench signs in as email; v 0 is the version of
+// the idle and fan-out sessions.
 func (b *runner) clientConfig(email string, v msnp.Version) client.Config {
+	if v == 0 {
+		v = b.opts.Protocol
+	}
 	return client.Config{
 		Server:     b.opts.Server,
 		Email:      email,

@@ -38,11 +38,12 @@ func TestRunAgainstTheService(t *testing.T) {
 		Server: srv.NSAddr, HTTP: srv.HTTPURL, Token: srv.AdminToken,
 		Workers: 4, Logins: 12, Sessions: 10, ListSize: 3, Conversations: 2,
 		RelayTime: 300 * time.Millisecond, MessageSize: 200, Contacts: 10,
+		Protocol: 18, // idle and fan-out sessions as Windows Live Messenger 2009
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Logins) != 3 {
+	if len(rep.Logins) != 4 {
 		t.Fatalf("%d sign-in methods measured", len(rep.Logins))
 	}
 	for _, l := range rep.Logins {

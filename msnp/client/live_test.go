@@ -1,0 +1,128 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nudge-im/nudge/core/coretest"
+	"github.com/nudge-im/nudge/msnp"
+	"github.com/nudge-im/nudge/msnp/client"
+)
+
+// An MSNP13+ sign-in keeps a token for each web service, which the
+// service takes.
+func TestServerTokens(t *testing.T) {
+	srv := coretest.Start(t)
+	for _, v := range []msnp.Version{13, 15, 18} {
+		c := dial(t, userConfig(srv, newUser(t, srv, "tokens"), v))
+		tokens := c.Tokens()
+		for _, a := range []string{client.TokenContacts, client.TokenMessengerSecure, client.TokenMessenger, client.TokenStorage} {
+			if !strings.HasPrefix(tokens[a], "t=") {
+				t.Errorf("%v: token for %s is %q", v, a, tokens[a])
+			}
+		}
+	}
+	if c := dial(t, userConfig(srv, newUser(t, srv, "old"), 12)); len(c.Tokens()) != 0 {
+		t.Errorf("MSNP12 tokens %v", c.Tokens())
+	}
+}
+
+// The list a WLM client reads from the address book is the one an older
+// client made.
+func TestServerAddressBook(t *testing.T) {
+	srv := coretest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	aEmail, bEmail := newUser(t, srv, "alice"), newUser(t, srv, "bob")
+	old := dial(t, userConfig(srv, aEmail, 12))
+	if err := old.AddContact(ctx, bEmail); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	live := dial(t, userConfig(srv, aEmail, 18))
+	if ct, ok := live.Contact(bEmail); !ok || !ct.Lists.Has(client.Forward|client.Allow) {
+		t.Errorf("bob in the address book: %+v", ct)
+	}
+	if err := live.RemoveContact(ctx, bEmail); err != nil {
+		t.Fatal(err)
+	}
+	live.Close()
+	old = dial(t, userConfig(srv, aEmail, 12))
+	if ct, _ := old.Contact(bEmail); ct.Lists.Has(client.Forward) {
+		t.Errorf("bob still on the list: %+v", ct)
+	}
+}
+
+// MSNP16+: one account at two machines stays signed in at both, and a
+// conversation reaches both; the same machine again, or an older version,
+// replaces them.
+func TestServerSeveralPlaces(t *testing.T) {
+	srv := coretest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	aEmail := newUser(t, srv, "alice")
+	home := userConfig(srv, aEmail, 18)
+	work := userConfig(srv, aEmail, 16)
+	a1, a2 := dial(t, home), dial(t, work)
+	if a1.MachineGUID() == a2.MachineGUID() {
+		t.Fatalf("one GUID for both: %s", a1.MachineGUID())
+	}
+	b := dial(t, userConfig(srv, newUser(t, srv, "bob"), 12))
+	cv, err := b.Conversation(ctx, aEmail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cv.Send(ctx, "hello"); err != nil {
+		t.Fatal(err)
+	}
+	// Both endpoints are rung; once both are in, a message reaches both.
+	for _, a := range []*client.Client{a1, a2} {
+		if inv := next[*client.Invited](t, a); inv.From != b.Self().Email {
+			t.Errorf("%s invited by %+v", a.MachineGUID(), inv)
+		}
+	}
+	if err := cv.Send(ctx, "to both of you"); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []*client.Client{a1, a2} {
+		m := next[*client.Message](t, a)
+		if m.Text == "hello" { // if that endpoint was in early
+			m = next[*client.Message](t, a)
+		}
+		if m.Text != "to both of you" {
+			t.Errorf("%s got %+v", a.MachineGUID(), m)
+		}
+	}
+	if p := cv.Participants(); len(p) != 1 || p[0].Email != aEmail {
+		t.Errorf("bob sees %+v", p)
+	}
+
+	// The same machine again replaces the first session there.
+	again := home
+	again.MachineGUID = strings.ToUpper(strings.Trim(a1.MachineGUID(), "{}"))
+	dial(t, again)
+	select {
+	case <-a1.Done():
+		if !errors.Is(a1.Err(), client.ErrSignedInElsewhere) {
+			t.Errorf("first session ended with %v", a1.Err())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the same machine signed in twice")
+	}
+	select {
+	case <-a2.Done():
+		t.Fatalf("the other machine was signed out: %v", a2.Err())
+	default:
+	}
+
+	// An MSNP15 client is the account's only place.
+	dial(t, userConfig(srv, aEmail, 15))
+	select {
+	case <-a2.Done():
+	case <-time.After(15 * time.Second):
+		t.Fatal("an MSNP15 sign-in left the MSNP16 one on")
+	}
+}
