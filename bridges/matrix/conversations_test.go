@@ -1,3 +1,5 @@
+//go:build goolm
+
 package matrix_test
 
 import (
