@@ -81,6 +81,15 @@ func TestReopenedGroupInvitesEveryone(t *testing.T) {
 		}
 	}
 	everyone("back again")
+	// The conversation everyone had left is left by Nelly too, not kept
+	// open with her alone in it: one switchboard is open, the new one.
+	deadline := time.Now().Add(wait)
+	for n := h.srv.Switchboards(); n != 1; n = h.srv.Switchboards() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d switchboards open, want 1", n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 
 	// After a restart Nelly's side of the conversation is gone: her next
 	// message opens it with Dave too.

@@ -122,6 +122,7 @@ func TestNewcomerGroupsAndNotices(t *testing.T) {
 		alice.WaitSince(t, mark, who+" leaving the group", membership(group, ghost(who), event.MembershipLeave))
 	}
 	carol.Close()
+	switchboards := e.srv.Switchboards()
 	holder.hold(true)
 	released := make(chan struct{})
 	go func() {
@@ -143,6 +144,9 @@ func TestNewcomerGroupsAndNotices(t *testing.T) {
 	if dave.got(text(me, "anyone there?")) {
 		t.Fatal("the message waited for dave")
 	}
+	// The conversation everyone had left is left by Alice too: it is the
+	// new one that is open, not both.
+	eventually(t, "the old group's switchboard closed", func() bool { return e.srv.Switchboards() == switchboards })
 
 	// Inviting a contact into a direct chat is refused, in the room.
 	bobDM := alice.WaitEvent(t, "the DM with bob", matrixtest.Message("", ghost("bob@example.com"), "cat.png")).RoomID

@@ -261,11 +261,17 @@ func (c *MSNClient) conversationFor(ctx context.Context, portal *bridgev2.Portal
 	if len(members) == 0 {
 		return nil, errors.New("nobody is left in this group chat")
 	}
+	old := conv
 	conv, err = c.openGroup(ctx, members)
 	if err != nil {
 		return nil, err
 	}
 	c.mapGroup(conv, portal.PortalKey)
+	if old != nil {
+		// Everyone had left it: leave it too rather than keep a
+		// switchboard open with nobody else in it.
+		go old.Close()
+	}
 	return conv, nil
 }
 
