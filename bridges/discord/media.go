@@ -229,3 +229,27 @@ func (r *room) fileFromMSN(cl *client.Client, x *msnbridge.Extra) {
 		})
 	}()
 }
+
+// clipFetchWait bounds fetching a wink's or voice clip's file.
+const clipFetchWait = 2 * time.Minute
+
+// clipFromMSN posts a wink or voice clip as a file from the contact, with
+// a line saying what it is; one that cannot be fetched is announced.
+func (u *userSession) clipFromMSN(cl *client.Client, x *msnbridge.Extra) {
+	key := u.keyFor(x.Conversation, x.From)
+	go func() {
+		ctx, cancel := context.WithTimeout(u.b.ctx, clipFetchWait)
+		m, _, err := msnbridge.FetchClip(ctx, cl, x, u.b.fileLimit())
+		cancel()
+		u.b.q.Do(u.m2d(key), func() {
+			name := u.contactName(cl, x.From)
+			if err != nil {
+				if th, terr := u.ensureThread(cl, key); terr == nil {
+					u.b.notice(th, format.EscapeDiscord(x.Describe(name)))
+				}
+				return
+			}
+			u.postAll(cl, key, x.From, name, []outgoing{{text: "_" + format.EscapeDiscord(x.ClipNotice(name)) + "_", file: m}}, "(file) "+m.Name)
+		})
+	}()
+}

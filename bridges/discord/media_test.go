@@ -169,6 +169,22 @@ func TestPicturesAndFiles(t *testing.T) {
 		return ok && o.Transfer.Name == "more.txt"
 	})
 	h.waitMessage(th, func(m discordtest.Message) bool { return strings.Contains(m.Content, "Bob declined more.txt") })
+	// A voice clip arrives as a file with a line saying what it is.
+	clip := append([]byte("RIFF\x00\x10\x00\x00WAVEfmt "), bytes.Repeat([]byte{7}, 4000)...)
+	cv, err := bob.cl.Conversation(ctx, nellyMSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cv.SendVoiceClip(ctx, clip); err != nil {
+		t.Fatal(err)
+	}
+	m = h.waitMessage(th, func(m discordtest.Message) bool {
+		return len(m.Attachments) == 1 && m.Attachments[0].Filename == "voice-clip.wav"
+	})
+	if !strings.Contains(m.Content, "Bob sent a voice clip") || m.Author.Username != "Bob" || !bytes.Equal(get(t, m.Attachments[0].URL), clip) {
+		t.Fatalf("voice clip %q by %s", m.Content, m.Author.Username)
+	}
+
 	// Over the limit: not offered, and Nelly is told.
 	h.post(th, h.nelly, "", discordtest.File{Name: "huge.bin", ContentType: "application/octet-stream", Data: bytes.Repeat([]byte{2}, limit+1)})
 	h.waitMessage(th, func(m discordtest.Message) bool {

@@ -279,6 +279,10 @@ func (u *userSession) onExtra(cl *client.Client, x *msnbridge.Extra) {
 		u.fileFromMSN(cl, x.Conversation, x.From, x.Transfer)
 		return
 	}
+	if x.Object != nil && (x.Kind == msnbridge.Wink || x.Kind == msnbridge.VoiceClip) {
+		u.clipFromMSN(cl, x)
+		return
+	}
 	key := u.keyFor(x.Conversation, x.From)
 	u.b.q.Do(u.m2d(key), func() {
 		name := u.contactName(cl, x.From)

@@ -84,6 +84,7 @@ func (c *MSNClient) userInfo(email, friendly string) *bridgev2.UserInfo {
 		Name:        &name,
 		Identifiers: []string{"mailto:" + email},
 		IsBot:       ptr.Ptr(false),
+		Avatar:      c.avatar(email),
 	}
 }
 

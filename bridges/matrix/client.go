@@ -231,6 +231,7 @@ func (c *MSNClient) onState(cl *client.Client, st msnbridge.State, err error) {
 		c.sendState(status.StateConnecting, "", "")
 	case msnbridge.Connected:
 		c.sendState(status.StateConnected, "", "")
+		go c.avatarPicture(ctx)
 		c.onSignedIn(ctx, cl)
 	case msnbridge.Reconnecting:
 		c.forgetConversations()

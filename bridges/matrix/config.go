@@ -18,6 +18,7 @@ import (
 
 	up "go.mau.fi/util/configupgrade"
 
+	"github.com/nudge-im/nudge/bridges/msnbridge"
 	"github.com/nudge-im/nudge/msnp/client"
 )
 
@@ -34,6 +35,8 @@ type Config struct {
 	AllowOtherServers  bool   `yaml:"allow_other_servers"`
 
 	DisplaynameTemplate string `yaml:"displayname_template"`
+	// MaxFileSize is the largest file carried either way, in bytes.
+	MaxFileSize int64 `yaml:"max_file_size"`
 
 	Hosted   HostedConfig   `yaml:"hosted"`
 	Presence PresenceConfig `yaml:"presence"`
@@ -71,6 +74,7 @@ func upgradeConfig(helper up.Helper) {
 	helper.Copy(up.Int, "protocol_version")
 	helper.Copy(up.Bool, "allow_other_servers")
 	helper.Copy(up.Str, "displayname_template")
+	helper.Copy(up.Int, "max_file_size")
 	helper.Copy(up.Bool, "hosted", "enabled")
 	helper.Copy(up.Str, "hosted", "admin_url")
 	helper.Copy(up.Str, "hosted", "admin_token")
@@ -113,6 +117,12 @@ func (c *Config) validate() error {
 	}
 	if c.ProtocolVersion < 2 || c.ProtocolVersion > 12 {
 		return fmt.Errorf("network.protocol_version %d: want 2 to 12", c.ProtocolVersion)
+	}
+	if c.MaxFileSize == 0 {
+		c.MaxFileSize = msnbridge.DefaultFileLimit
+	}
+	if c.MaxFileSize < 0 {
+		return fmt.Errorf("network.max_file_size %d: want a size in bytes, such as 10485760 (10 MiB)", c.MaxFileSize)
 	}
 	if c.DisplaynameTemplate == "" {
 		c.DisplaynameTemplate = "{{.FriendlyName}}"

@@ -39,6 +39,10 @@ type Connector struct {
 	// refreshed is when each ghost's presence was last set, across logins
 	// (a contact of two users is refreshed once).
 	refreshed sync.Map
+	// pictures are MSN contacts' display pictures (see media.go).
+	pictures     *msnbridge.Pictures
+	picturesOnce sync.Once
+	avatars      sync.Map // contact → the Key of the picture their ghost shows
 }
 
 var (
@@ -179,6 +183,7 @@ func (mc *Connector) clientConfig(meta *UserLoginMetadata) client.Config {
 			NexusURL:           nexus,
 			InsecureSkipVerify: mc.Config.InsecureSkipVerify,
 		},
-		Dialer: mc.dialer,
+		Dialer:      mc.dialer,
+		ObjectCache: mc.pictureStore().Cache(),
 	}
 }

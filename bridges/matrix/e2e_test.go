@@ -3,6 +3,7 @@
 package matrix_test
 
 import (
+	"bytes"
 	"encoding/base64"
 	"net/http"
 	"strings"
@@ -178,14 +179,22 @@ func TestEndToEnd(t *testing.T) {
 	alice.Send(t, dm, "!nudge")
 	bob.wait(t, "alice's nudge", nudged(aliceMSN))
 
-	// What MSN cannot carry crosses as text.
+	// A picture is offered as a file.
 	up, err := alice.UploadBytes(ctx, tinyPNG, "image/png")
 	if err != nil {
 		t.Fatal(err)
 	}
 	alice.SendContent(t, dm, &event.MessageEventContent{MsgType: event.MsgImage, Body: "cat.png", FileName: "cat.png",
 		URL: up.ContentURI.CUString(), Info: &event.FileInfo{MimeType: "image/png", Size: len(tinyPNG)}})
-	bob.wait(t, "the image as a link", text(aliceMSN, "[Image: cat.png] mxc://"+serverName+"/"))
+	cat := bob.wait(t, "the image as a file", func(ev client.Event) bool {
+		o, ok := ev.(*client.FileOffer)
+		return ok && o.Transfer.Name == "cat.png" && o.Transfer.Size == int64(len(tinyPNG))
+	}).(*client.FileOffer).Transfer
+	var catData bytes.Buffer
+	cat.Accept(&catData)
+	if err := cat.Wait(ctx); err != nil || !bytes.Equal(catData.Bytes(), tinyPNG) {
+		t.Fatalf("the picture on MSN: %v (%d bytes)", err, catData.Len())
+	}
 	noon := alice.Send(t, dm, "see you at noon")
 	bob.wait(t, "the message to edit", text(aliceMSN, "see you at noon"))
 	alice.SendContent(t, dm, &event.MessageEventContent{MsgType: event.MsgText, Body: "* see you at one",

@@ -41,6 +41,9 @@ func (c *MSNClient) HandleMatrixMessage(ctx context.Context, msg *bridgev2.Matri
 		}
 		return c.response("(nudge)"), nil
 	}
+	if isFile(content.MsgType) {
+		return c.fileToMSN(ctx, msg)
+	}
 	text, f := c.matrixText(ctx, content)
 	if msg.ReplyTo != nil {
 		if meta, ok := msg.ReplyTo.Metadata.(*MessageMetadata); ok {

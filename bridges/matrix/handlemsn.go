@@ -100,6 +100,15 @@ func (c *MSNClient) handleExtra(cl *client.Client, x *msnbridge.Extra) {
 		c.queueText(cl, x.Conversation, x.From, event.MsgEmote, x.Name, "")
 		return
 	}
+	if x.Kind == msnbridge.File && x.Transfer != nil {
+		x.Keep() // carried as m.image or m.file
+		c.fileFromMSN(cl, x)
+		return
+	}
+	if x.Object != nil && (x.Kind == msnbridge.Wink || x.Kind == msnbridge.VoiceClip) {
+		c.clipFromMSN(cl, x)
+		return
+	}
 	name := c.contactName(cl, x.From, x.FriendlyName)
 	c.queueText(cl, x.Conversation, x.From, event.MsgNotice, x.Describe(name), "")
 }
@@ -322,6 +331,7 @@ func addMember(p *bridgev2.Portal, email string) bool {
 
 // queueText queues a message for Matrix from an MSN address.
 func (c *MSNClient) queueText(cl *client.Client, conv *client.Conversation, from string, msgType event.MessageType, body, html string) {
+	c.showPicture(cl, from)
 	key, _ := c.portalOf(cl, conv, from, true)
 	content := &event.MessageEventContent{MsgType: msgType, Body: body}
 	if html != "" {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/nudge-im/nudge/msnp/client"
 	"github.com/nudge-im/nudge/msnp/message"
+	"github.com/nudge-im/nudge/msnp/p2p"
 )
 
 // Kind says what an Extra is.
@@ -45,6 +46,9 @@ type Extra struct {
 	Size int64
 	// Transfer is a File's transfer, to accept or decline.
 	Transfer *client.Transfer
+	// Object is a Wink's or VoiceClip's file, for FetchClip (nil when it
+	// came as a bare datacast).
+	Object *p2p.Object
 
 	kept bool
 }
@@ -79,9 +83,9 @@ func extraKind(ev client.Event) *Extra {
 		}
 		return x
 	case *client.Wink:
-		return &Extra{Kind: Wink, Conversation: ev.Conversation, From: ev.From, Size: -1}
+		return &Extra{Kind: Wink, Conversation: ev.Conversation, From: ev.From, Size: -1, Object: ev.Object}
 	case *client.VoiceClip:
-		return &Extra{Kind: VoiceClip, Conversation: ev.Conversation, From: ev.From, Size: -1}
+		return &Extra{Kind: VoiceClip, Conversation: ev.Conversation, From: ev.From, Size: -1, Object: ev.Object}
 	case *client.RawMessage:
 		return ParseExtra(ev)
 	}

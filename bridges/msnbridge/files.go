@@ -182,3 +182,42 @@ func FileNotice(err error, name, who string, size int64, incoming bool, limit in
 	}
 	return fmt.Sprintf("%s did not reach %s: %s.", what, who, Explain(err, who))
 }
+
+// FetchClip gets the file of a wink (a CAB archive holding a Flash
+// animation, which only MSN Messenger plays) or a voice clip (a WAV file),
+// for a bridge to post as a file under ClipNotice; ok is false for an
+// Extra that is neither, or came without its object.
+func FetchClip(ctx context.Context, cl *client.Client, x *Extra, limit int64) (m *Media, ok bool, err error) {
+	if limit <= 0 {
+		limit = DefaultFileLimit
+	}
+	var name string
+	switch x.Kind {
+	case Wink:
+		name = "wink.cab"
+	case VoiceClip:
+		name = "voice-clip.wav"
+	default:
+		return nil, false, nil
+	}
+	if x.Object == nil {
+		return nil, false, nil
+	}
+	if x.Object.Size > limit {
+		return nil, true, ErrTooLarge
+	}
+	data, err := cl.FetchObject(ctx, x.Object)
+	if err != nil {
+		return nil, true, err
+	}
+	return NewMedia(name, data), true, nil
+}
+
+// ClipNotice says what a wink's or voice clip's file is, for the line
+// posted with it.
+func (x *Extra) ClipNotice(name string) string {
+	if x.Kind == Wink {
+		return name + " sent a wink: a Flash animation in a CAB archive, which MSN Messenger plays."
+	}
+	return name + " sent a voice clip."
+}
