@@ -5,7 +5,6 @@ package matrix_test
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -101,16 +100,18 @@ func TestNewcomerGroupsAndNotices(t *testing.T) {
 		t.Fatalf("the same people met in room %s, not %s", got, group)
 	}
 
-	// A file Bob offers (MSN 6+, over P2P) is announced, and declined
-	// rather than left waiting.
+	// A file Bob sends (MSN 6+, over P2P) arrives as a file: its name
+	// says PNG, its bytes do not, so it is no m.image.
 	tr, err := bob.SendFile(ctx, me, client.File{Name: "cat.png", Size: 12345, Reader: strings.NewReader(strings.Repeat("c", 12345))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	alice.WaitEvent(t, "the file offer", matrixtest.Message("", ghost("bob@example.com"),
-		"Bob wants to send you a file, cat.png (12 KB), which the bridge cannot carry yet"))
-	if err := tr.Wait(ctx); !errors.Is(err, client.ErrDeclined) {
-		t.Fatalf("the offer ended with %v, want declined", err)
+	file := alice.WaitEvent(t, "the file", matrixtest.Message("", ghost("bob@example.com"), "cat.png"))
+	if c := file.Content.AsMessage(); c.MsgType != event.MsgFile || c.Info == nil || c.Info.Size != 12345 {
+		t.Fatalf("the file's event %+v", c)
+	}
+	if err := tr.Wait(ctx); err != nil {
+		t.Fatalf("the transfer ended with %v", err)
 	}
 
 	// The group's conversation ends; Carol signs out and Dave, online,

@@ -41,6 +41,10 @@ type pictureFetch struct {
 // offline, or their client would not send it) is not asked for again.
 const pictureRetry = 10 * time.Minute
 
+// maxFailed is how many failed pictures are remembered before the
+// expired ones are forgotten.
+const maxFailed = 4096
+
 // pictureFetchTimeout bounds one fetch, which may go on after the caller
 // that started it stopped waiting.
 const pictureFetchTimeout = 2 * time.Minute
@@ -136,7 +140,15 @@ func (p *Pictures) fetch(cl *client.Client, obj *p2p.Object, f *pictureFetch) {
 	p.mu.Lock()
 	delete(p.fetching, obj.SHA1D)
 	if f.err != nil {
-		p.failed[obj.SHA1D] = time.Now().Add(p.retry)
+		now := time.Now()
+		if len(p.failed) >= maxFailed {
+			for k, until := range p.failed {
+				if now.After(until) {
+					delete(p.failed, k)
+				}
+			}
+		}
+		p.failed[obj.SHA1D] = now.Add(p.retry)
 	}
 	p.mu.Unlock()
 	if f.err == nil {
