@@ -186,6 +186,17 @@ func TestCluster(t *testing.T) {
 	t.Run("one session per account", func(t *testing.T) {
 		again := c.signIn("bob@example.com", n1, n2)
 		c.awaitEnd(bob, client.ErrSignedInElsewhere)
+		// The old Bob's client leaves his conversation with Alice as it
+		// ends; a message sent before she hears of it would go to him.
+		c.await(alice, "the old bob leaving", 30*time.Second, func(ev client.Event) bool {
+			switch ev := ev.(type) {
+			case *client.Left:
+				return ev.Email == bob.email
+			case *client.ConversationClosed:
+				return true
+			}
+			return false
+		})
 		bob = again
 		chat(t, c, alice, bob, "same bob, other node")
 	})
