@@ -329,8 +329,9 @@ func TestNegotiate(t *testing.T) {
 	}{
 		{[]string{"MSNP7", "MSNP6", "MSNP5", "MSNP4", "CVR0"}, 7, true},
 		{[]string{"MSNP12", "MSNP11", "MSNP10", "CVR0"}, 12, true},
-		{[]string{"MSNP18", "MSNP17", "MSNP16", "CVR0"}, 0, true},
-		{[]string{"MSNP15", "MSNP12"}, 12, false},
+		{[]string{"MSNP18", "MSNP17", "MSNP16", "CVR0"}, 18, true},
+		{[]string{"MSNP15", "MSNP12"}, 15, false},
+		{[]string{"MSNP21", "CVR0"}, 0, true},
 		{[]string{"MSNP2"}, 2, false},
 		{[]string{"MSNPX", "MSNP1", "FOO"}, 0, false},
 	}

@@ -8,11 +8,13 @@ import (
 // Version is an MSNP protocol revision, 2 for MSNP2 and so on.
 type Version int
 
-// The range this package speaks. MaxVersion is what servers and clients
-// offer by default; every version up to LatestVersion has a dialect.
+// The range this package speaks: every version from MinVersion to
+// LatestVersion has a dialect, and servers and clients speak up to
+// MaxVersion (the Go client offers less by default: see
+// client.DefaultVersion).
 const (
 	MinVersion    Version = 2
-	MaxVersion    Version = 12
+	MaxVersion    Version = 18
 	LatestVersion Version = 18
 	// CVR0 is the pseudo-version clients add to say they speak CVR.
 	CVR0 = "CVR0"

@@ -263,7 +263,7 @@ func isAuthError(err error) bool { return msnbridge.IsAuth(err) }
 
 func msnVersion(v int) msnp.Version {
 	if v < int(msnp.MinVersion) || v > int(msnp.MaxVersion) {
-		return msnp.MaxVersion
+		return client.DefaultVersion
 	}
 	return msnp.Version(v)
 }

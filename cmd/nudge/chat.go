@@ -60,7 +60,7 @@ is set or --password-file names a file that holds it.`,
 	f.StringVar(&o.server, "server", "127.0.0.1:1863", "host:port of the server (dispatch or notification)")
 	f.StringVar(&o.user, "user", "", "your e-mail address (required)")
 	f.StringVar(&o.passwordFile, "password-file", "", "read the password from this file")
-	f.IntVar(&o.version, "protocol", int(msnp.MaxVersion), "highest protocol version to offer, 2 to 12")
+	f.IntVar(&o.version, "protocol", int(client.DefaultVersion), "highest protocol version to offer, 2 to 18 (13+ signs in as Windows Live Messenger, through RST.srf beside --passport)")
 	f.StringVar(&o.passport, "passport", "", "base URL of the Passport login for MSNP8+ (default http://SERVER-HOST:8080)")
 	f.StringVar(&o.nexus, "nexus", "", "Passport nexus URL to ask for the login server instead (…/rdr/pprdr.asp)")
 	f.StringVar(&o.rst, "rst", "", "sign in through this RST.srf SOAP service instead")

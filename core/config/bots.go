@@ -189,8 +189,8 @@ func (b *Bots) validate() error {
 				return bad("server is set, so password must be too: the bot signs in there with it")
 			}
 		}
-		if bot.Protocol != 0 && (bot.Protocol < 2 || bot.Protocol > 12) {
-			return bad("protocol %d is outside 2..12", bot.Protocol)
+		if bot.Protocol != 0 && (bot.Protocol < 2 || bot.Protocol > 18) {
+			return bad("protocol %d is outside 2..18", bot.Protocol)
 		}
 		if bot.Isolation != "" && !slices.Contains(BotIsolations, bot.Isolation) {
 			return bad("isolation %q is not one of %s", bot.Isolation, strings.Join(BotIsolations, ", "))

@@ -64,7 +64,7 @@ func TestBotsErrors(t *testing.T) {
 		{"sha256", "bots:\n  run:\n    - name: a\n      sha256: xyz\n", []string{"sha256", "64 hexadecimal"}},
 		{"server", "bots:\n  run:\n    - name: a\n      server: example.net\n", []string{`"example.net"`, "host:port"}},
 		{"server without password", "bots:\n  run:\n    - name: a\n      server: example.net:1863\n", []string{"password"}},
-		{"protocol", "bots:\n  run:\n    - name: a\n      protocol: 13\n", []string{"13", "2..12"}},
+		{"protocol", "bots:\n  run:\n    - name: a\n      protocol: 19\n", []string{"19", "2..18"}},
 		{"unknown key", "bots:\n  run:\n    - name: a\n      colour: red\n", []string{"x.yaml:4: ", "colour"}},
 		{"zero timeout", "bots:\n  hook_timeout: 0s\n", []string{"x.yaml:2: ", "bots.hook_timeout"}},
 		{"backoff", "bots:\n  restart_min: 1m\n  restart_max: 1s\n", []string{"x.yaml:3: ", "bots.restart_max"}},

@@ -28,7 +28,8 @@ type Config struct {
 	Email    string
 	Password string
 
-	// Version is the highest protocol version offered (default MSNP12);
+	// Version is the highest protocol version offered (default
+	// DefaultVersion, up to msnp.MaxVersion);
 	// MinVersion the lowest (default MSNP2). The server picks one.
 	Version    msnp.Version
 	MinVersion msnp.Version
@@ -108,14 +109,14 @@ func (cfg *Config) setDefaults() error {
 		return fmt.Errorf("client: Config.Email %q contains white space", cfg.Email)
 	}
 	if cfg.Version == 0 {
-		cfg.Version = msnp.MaxVersion
+		cfg.Version = DefaultVersion
 	}
 	if cfg.MinVersion == 0 {
 		cfg.MinVersion = msnp.MinVersion
 	}
 	if !cfg.Version.Supported() || !cfg.MinVersion.Supported() || cfg.MinVersion > cfg.Version {
 		return fmt.Errorf("client: versions %s to %s: the client speaks %s to %s",
-			cfg.MinVersion, cfg.Version, msnp.MinVersion, msnp.MaxVersion)
+			cfg.MinVersion, cfg.Version, msnp.MinVersion, msnp.LatestVersion)
 	}
 	if cfg.Status == "" {
 		cfg.Status = Online

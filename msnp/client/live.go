@@ -20,6 +20,12 @@ import (
 // single sign-on with the proof key, the list read from the address book
 // and kept with ADL/RML, and the machine GUID of MSNP16+.
 
+// DefaultVersion is what a Client offers when Config.Version is 0:
+// MSNP12. Offline messages reach MSNP13+ clients as OIMs, which this
+// client does not read yet, while MSNP12 gets them as conversations; set
+// Config.Version to 18 to sign in as Windows Live Messenger 2009 does.
+const DefaultVersion msnp.Version = 12
+
 // DefaultRSTURL is where Windows Live Messenger asked for its tokens.
 const DefaultRSTURL = "https://login.live.com/RST.srf"
 
