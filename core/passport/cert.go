@@ -58,7 +58,8 @@ func DefaultHosts() []string {
 		// The web services of MSNP13+ clients: address book, offline
 		// messages, storage.
 		"contacts.msn.com", "omega.contacts.msn.com", "byrdr.omega.contacts.msn.com",
-		"ows.messenger.msn.com", "rsi.hotmail.com", "storage.msn.com",
+		"ows.messenger.msn.com", "rsi.hotmail.com", "storage.msn.com", "tkrdr.storage.msn.com",
+		"config.messenger.msn.com",
 		"localhost", "127.0.0.1",
 	}
 }
