@@ -137,6 +137,9 @@ func TestIsolationModes(t *testing.T) {
 			if tc.iso == host.IsolationSandbox && m[2] != "2" {
 				t.Errorf("a sandboxed bot sees other processes than its init and itself: %q", who)
 			}
+			if tc.iso == host.IsolationLandlock && m[2] != "0" {
+				t.Errorf("a bot under Landlock sees processes in /proc: %q", who)
+			}
 			if (tc.user != "" || tc.iso != host.IsolationNone) && os.Geteuid() == 0 && m[1] != "65534" {
 				t.Errorf("the bot of a root server does not run as nobody: %q", who)
 			}
