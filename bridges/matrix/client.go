@@ -31,6 +31,9 @@ type MSNClient struct {
 	log   zerolog.Logger
 	sess  *msnbridge.Session
 
+	// emoticons are the custom emoticons contacts announced (media.go).
+	emoticons msnbridge.Emoticons
+
 	mu      sync.Mutex
 	pending *client.Client // signed in by the login process, for the session to take over
 	running bool

@@ -43,6 +43,7 @@ type Connector struct {
 	pictures     *msnbridge.Pictures
 	picturesOnce sync.Once
 	avatars      sync.Map // contact → the Key of the picture their ghost shows
+	emoticonMXC  sync.Map // SHA1D → the mxc:// address of an emoticon uploaded once
 }
 
 var (

@@ -31,7 +31,13 @@ func (c *MSNClient) handleEvent(cl *client.Client, ev client.Event) {
 	switch ev := ev.(type) {
 	case *client.Message:
 		body, html := format.MSNToMatrix(ev.Text, ev.Format)
+		if used := c.emoticons.Used(ev.Conversation, ev.From, ev.Text); len(used) > 0 {
+			c.queueEmoticonText(cl, ev.Conversation, ev.From, body, html, used)
+			return
+		}
 		c.queueText(cl, ev.Conversation, ev.From, event.MsgText, body, html)
+	case *client.Emoticons:
+		c.emoticons.Announce(ev)
 	case *client.Nudge:
 		name := c.contactName(cl, ev.From, "")
 		c.queueText(cl, ev.Conversation, ev.From, event.MsgNotice, format.NudgeText(name), "")

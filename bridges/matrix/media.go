@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"html"
 	"image"
 	"strings"
 	"time"
@@ -16,11 +17,13 @@ import (
 	"maunium.net/go/mautrix/bridgev2/networkid"
 	"maunium.net/go/mautrix/bridgev2/simplevent"
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/nudge-im/nudge/bridges/format"
 	"github.com/nudge-im/nudge/bridges/msnbridge"
 	"github.com/nudge-im/nudge/msnp/client"
 	"github.com/nudge-im/nudge/msnp/message"
+	"github.com/nudge-im/nudge/msnp/p2p"
 )
 
 // Pictures and files (bridges/msnbridge does the MSN side): a contact's
@@ -279,4 +282,87 @@ func (c *MSNClient) clipFromMSN(cl *client.Client, x *msnbridge.Extra) {
 		c.queueText(cl, x.Conversation, x.From, event.MsgNotice, x.ClipNotice(name), "")
 		c.queueFile(cl, x.Conversation, x.From, m)
 	}()
+}
+
+// emoticonText is a message that uses custom emoticons.
+type emoticonText struct {
+	cl         *client.Client
+	body, html string
+	used       []p2p.Emoticon
+}
+
+// emoticonFetchWait bounds fetching one emoticon's picture; the sender is
+// in the conversation, so it is quick, and a message is not held long for
+// a picture.
+const emoticonFetchWait = 20 * time.Second
+
+// queueEmoticonText queues a message whose custom emoticons show inline:
+// each picture is fetched from the sender and uploaded (once per picture)
+// when the portal handles the message. One that cannot be stays as typed.
+func (c *MSNClient) queueEmoticonText(cl *client.Client, conv *client.Conversation, from, body, htmlText string, used []p2p.Emoticon) {
+	c.showPicture(cl, from)
+	key, _ := c.portalOf(cl, conv, from, true)
+	id := newMessageID()
+	c.queue(&simplevent.Message[*emoticonText]{
+		EventMeta: simplevent.EventMeta{
+			Type:         bridgev2.RemoteEventMessage,
+			PortalKey:    key,
+			Sender:       c.sender(from),
+			CreatePortal: true,
+			Timestamp:    time.Now(),
+			LogContext: func(lc zerolog.Context) zerolog.Context {
+				return lc.Str("msn_from", from).Str("message_id", string(id))
+			},
+		},
+		ID:                 id,
+		Data:               &emoticonText{cl: cl, body: body, html: htmlText, used: used},
+		ConvertMessageFunc: c.convertEmoticonText,
+	})
+}
+
+func (c *MSNClient) convertEmoticonText(ctx context.Context, portal *bridgev2.Portal, intent bridgev2.MatrixAPI, d *emoticonText) (*bridgev2.ConvertedMessage, error) {
+	htmlText := d.html
+	if htmlText == "" {
+		htmlText = strings.ReplaceAll(html.EscapeString(d.body), "\n", "<br>")
+	}
+	htmlText = msnbridge.InlineEmoticons(htmlText, d.used, func(em p2p.Emoticon) string {
+		mxc := c.emoticonURL(ctx, portal, intent, d.cl, em)
+		if mxc == "" {
+			return ""
+		}
+		alt := html.EscapeString(em.Shortcut)
+		return `<img data-mx-emoticon src="` + html.EscapeString(string(mxc)) + `" alt="` + alt + `" title="` + alt + `" height="32">`
+	})
+	content := &event.MessageEventContent{MsgType: event.MsgText, Body: d.body, Format: event.FormatHTML, FormattedBody: htmlText}
+	return &bridgev2.ConvertedMessage{Parts: []*bridgev2.ConvertedMessagePart{{
+		Type:       event.EventMessage,
+		Content:    content,
+		DBMetadata: &MessageMetadata{Snippet: format.Snippet(d.body)},
+	}}}, nil
+}
+
+// emoticonURL is the mxc:// address of an emoticon's picture, uploaded
+// the first time; "" when it cannot be had, or the room is encrypted
+// (inline pictures cannot be).
+func (c *MSNClient) emoticonURL(ctx context.Context, portal *bridgev2.Portal, intent bridgev2.MatrixAPI, cl *client.Client, em p2p.Emoticon) id.ContentURIString {
+	if v, ok := c.mc.emoticonMXC.Load(em.Object.SHA1D); ok {
+		return v.(id.ContentURIString)
+	}
+	fctx, cancel := context.WithTimeout(ctx, emoticonFetchWait)
+	defer cancel()
+	data, err := cl.FetchObject(fctx, em.Object)
+	if err != nil {
+		c.log.Debug().Err(err).Str("shortcut", em.Shortcut).Msg("Could not fetch a custom emoticon")
+		return ""
+	}
+	m := msnbridge.NewMedia("emoticon", data)
+	if !m.Image {
+		return ""
+	}
+	mxc, file, err := intent.UploadMedia(ctx, portal.MXID, data, "emoticon", m.MIME)
+	if err != nil || file != nil {
+		return ""
+	}
+	c.mc.emoticonMXC.Store(em.Object.SHA1D, mxc)
+	return mxc
 }

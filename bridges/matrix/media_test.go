@@ -7,10 +7,12 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"strings"
 	"testing"
 	"time"
 
 	"maunium.net/go/mautrix/event"
+	"maunium.net/go/mautrix/id"
 
 	"github.com/nudge-im/nudge/bridges/matrix/matrixtest"
 	"github.com/nudge-im/nudge/msnp/client"
@@ -121,6 +123,25 @@ func TestPicturesAndFiles(t *testing.T) {
 	}
 	if err := tr.Wait(ctx); err != nil {
 		t.Fatalf("bob's transfer: %v", err)
+	}
+
+	// A custom emoticon shows inline, uploaded once.
+	kitty := solidPNG(t, 19, 19, color.RGBA{R: 200, G: 100, A: 255})
+	if err := conv.SendEmoticons(ctx, map[string][]byte{"(kitty)": kitty}); err != nil {
+		t.Fatal(err)
+	}
+	if err := conv.Send(ctx, "hi (kitty) & bye"); err != nil {
+		t.Fatal(err)
+	}
+	ev = alice.WaitEvent(t, "the emoticon message", matrixtest.Message(dm, ghost("bob@example.com"), "hi (kitty) & bye"))
+	html := ev.Content.AsMessage().FormattedBody
+	_, src, ok := strings.Cut(html, `<img data-mx-emoticon src="`)
+	src, _, _ = strings.Cut(src, `"`)
+	if !ok || !strings.HasPrefix(src, "mxc://") || !strings.Contains(html, `alt="(kitty)"`) || !strings.HasPrefix(html, "hi <img") || !strings.HasSuffix(html, "&amp; bye") {
+		t.Fatalf("emoticon message HTML %q", html)
+	}
+	if got, err := alice.DownloadBytes(ctx, id.ContentURIString(src).ParseOrIgnore()); err != nil || !bytes.Equal(got, kitty) {
+		t.Fatalf("the emoticon from the media repository: %v (%d bytes)", err, len(got))
 	}
 
 	// A voice clip is a notice and its file.

@@ -330,3 +330,31 @@ func TestPictureDB(t *testing.T) {
 		}
 	})
 }
+
+// Announced emoticons go with the sender's next message only, and show
+// where the message has their shortcuts, the longest first.
+func TestEmoticons(t *testing.T) {
+	var e msnbridge.Emoticons
+	cat := &p2p.Object{SHA1D: "Y2F0"}
+	catty := &p2p.Object{SHA1D: "Y2F0dHk="}
+	e.Announce(&client.Emoticons{From: "Bob@example.com", Emoticons: []p2p.Emoticon{{Shortcut: "(cat)", Object: cat}, {Shortcut: "(cat)y", Object: catty}, {Shortcut: "<3", Object: cat}, {Shortcut: "(dog)", Object: cat}}})
+	if used := e.Used(nil, "carol@example.com", "(cat)"); len(used) != 0 {
+		t.Fatalf("someone else's emoticons: %v", used)
+	}
+	used := e.Used(nil, "bob@example.com", "a (cat)y and a (cat) <3")
+	if len(used) != 3 || used[0].Shortcut != "(cat)y" {
+		t.Fatalf("used %v", used)
+	}
+	got := msnbridge.InlineEmoticons("a (cat)y and a (cat) &lt;3 <b>(cat)</b>", used, func(em p2p.Emoticon) string {
+		if em.Shortcut == "<3" {
+			return "" // could not be had: stays as typed
+		}
+		return "[" + em.Object.SHA1D + "]"
+	})
+	if got != "a [Y2F0dHk=] and a [Y2F0] &lt;3 <b>[Y2F0]</b>" {
+		t.Fatalf("inline %q", got)
+	}
+	if used := e.Used(nil, "bob@example.com", "(cat)"); len(used) != 0 {
+		t.Fatalf("used twice: %v", used)
+	}
+}
