@@ -191,3 +191,39 @@ func TestPicturesAndFiles(t *testing.T) {
 		return strings.Contains(m.Content, "huge.bin") && strings.Contains(m.Content, "larger than the bridge sends to MSN")
 	})
 }
+
+// A file a member sends to a bridged room is posted in its channel as an
+// attachment from them, and the other members on MSN hear of it.
+func TestRoomFile(t *testing.T) {
+	h := newHarness(t)
+	ctx := ctxT(t)
+	if r := h.run(h.admin, h.general, "msn bridge", nil); !strings.Contains(r.Content, "**general@"+domain+"**") {
+		t.Fatalf("bridge reply %+v", r)
+	}
+	room := "general@" + domain
+	bob, carol := h.peer("bob@example.com", "Bob"), h.peer("carol@example.com", "Carol")
+	for _, p := range []*peer{bob, carol} {
+		if err := p.cl.AddContact(ctx, room); err != nil {
+			t.Fatal(err)
+		}
+		p.waitPresence(room, client.Online)
+	}
+	carol.say(room, "hello room", nil) // carol is in a conversation with the room
+	h.waitMessage(h.general, func(m discordtest.Message) bool { return m.Content == "hello room" })
+	photo := face(t, 30, 30, color.RGBA{G: 250, A: 255})
+	tr, err := bob.cl.SendFile(ctx, room, client.File{Name: "photo.png", Size: int64(len(photo)), Reader: bytes.NewReader(photo)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := h.waitMessage(h.general, func(m discordtest.Message) bool { return len(m.Attachments) == 1 })
+	if a := m.Attachments[0]; a.Filename != "photo.png" || m.Author.Username != "Bob" || !bytes.Equal(get(t, a.URL), photo) {
+		t.Fatalf("attachment %+v by %s", a, m.Author.Username)
+	}
+	if err := tr.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	carol.wait("news of the file", func(ev client.Event) bool {
+		mm, ok := ev.(*client.Message)
+		return ok && strings.Contains(mm.Text, "Bob sent a file to the room") && strings.Contains(mm.Text, "photo.png")
+	})
+}
