@@ -125,11 +125,18 @@ func TestNewcomerGroupsAndNotices(t *testing.T) {
 	carol.Close()
 	switchboards := e.srv.Switchboards()
 	holder.hold(true)
-	released := make(chan struct{})
+	released, caught := make(chan struct{}), holder.caught
 	go func() {
+		// Let go when the test says, or, should it fail before, once the
+		// invitation was held a while (less than its timeout) — however
+		// long the message took to come from Matrix.
 		select {
 		case <-released:
-		case <-time.After(20 * time.Second): // less than an invitation's timeout
+		case <-caught:
+			select {
+			case <-released:
+			case <-time.After(20 * time.Second):
+			}
 		}
 		holder.hold(false)
 	}()
@@ -275,6 +282,7 @@ type rngHolder struct {
 	mu      sync.Mutex
 	holding bool
 	held    []heldRNG
+	caught  chan struct{} // closed when the first RNG is held
 }
 
 type heldRNG struct {
@@ -286,6 +294,9 @@ func (h *rngHolder) hold(on bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.holding = on
+	if on {
+		h.caught = make(chan struct{})
+	}
 	if !on {
 		for _, r := range h.held {
 			r.to.Write(r.cmd)
@@ -329,6 +340,9 @@ func (h *rngHolder) dial(ctx context.Context, network, addr string) (net.Conn, e
 			b := msnp.AppendCommand(nil, cmd)
 			h.mu.Lock()
 			if h.holding && cmd.Name == "RNG" {
+				if len(h.held) == 0 {
+					close(h.caught)
+				}
 				h.held = append(h.held, heldRNG{theirs, b})
 				h.mu.Unlock()
 				continue
