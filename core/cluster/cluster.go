@@ -17,9 +17,13 @@
 // there, and shows its own users to their watchers there. A node that
 // restarts comes back by itself under a new incarnation.
 //
-// One session per account holds across nodes: a sign-in is stamped with a
-// hybrid logical clock (Lamport over wall time), and a node that hears of a
-// newer sign-in of one of its users ends the older session with OUT OTH.
+// Sign-ins are stamped with a hybrid logical clock (Lamport over wall
+// time), and a node that hears of a newer sign-in of one of its users ends
+// the older session with OUT OTH where directory.Replaces says so: one
+// session per account across nodes, except MSNP16+ endpoints with
+// different GUIDs, which stay side by side on any nodes (multiple points
+// of presence). Each endpoint is announced on its own, so a lookup of a
+// user gives every endpoint, here and elsewhere.
 package cluster
 
 import (
@@ -100,11 +104,11 @@ type Cluster struct {
 	// the message in one order with snapshots.
 	locMu sync.Mutex
 	seq   uint64
-	local map[string]localUser // users signed in here, by handle
+	local map[string][]localUser // the endpoints signed in here, by handle
 
 	mu      sync.RWMutex
 	nodes   map[string]*node
-	where   map[string]*remotePeer // the newest place of each remote user
+	where   map[string][]*remotePeer // each remote user's endpoints, oldest first
 	started time.Time
 
 	subs      []bus.Subscription
@@ -115,7 +119,8 @@ type Cluster struct {
 
 type localUser struct {
 	peer directory.Peer
-	gen  int64
+	gen  int64  // its sign-in stamp: which endpoint a call is for
+	ep   string // its endpoint GUID ("" for none)
 }
 
 // node is another node as this one knows it.
@@ -132,13 +137,14 @@ type node struct {
 	syncAsked    time.Time
 	pending      []envelope // announcements heard while syncing
 	snap         []entry
-	users        map[string]int64 // handle → sign-in stamp
+	users        map[string]map[int64]string // handle → sign-in stamp → endpoint GUID
 }
 
-// entry is one user in a snapshot.
+// entry is one endpoint in a snapshot.
 type entry struct {
 	Email string `json:"e"`
 	Gen   int64  `json:"g"`
+	EP    string `json:"ep,omitempty"`
 }
 
 // New returns a Cluster for cfg; Start joins it.
@@ -156,9 +162,9 @@ func New(cfg Config) (*Cluster, error) {
 		cfg:   cfg,
 		log:   cfg.Log.With().Str("component", "cluster").Str("node", cfg.Node).Logger(),
 		inc:   time.Now().UnixNano(),
-		local: make(map[string]localUser),
+		local: make(map[string][]localUser),
 		nodes: make(map[string]*node),
-		where: make(map[string]*remotePeer),
+		where: make(map[string][]*remotePeer),
 		stop:  make(chan struct{}),
 	}
 	return c, nil
@@ -290,7 +296,8 @@ type envelope struct {
 
 	// in, out; snapshots
 	Email   string  `json:"e,omitempty"`
-	Gen     int64   `json:"g,omitempty"`
+	Gen     int64   `json:"g,omitempty"`  // a sign-in's stamp; in a peer call, the endpoint's
+	EP      string  `json:"ep,omitempty"` // the endpoint GUID of a sign-in
 	Entries []entry `json:"x,omitempty"`
 	Last    bool    `json:"l,omitempty"`
 

@@ -124,7 +124,7 @@ func TestCluster(t *testing.T) {
 		t.Skip("starts nodes as processes")
 	}
 	c := newCluster(t)
-	for _, u := range []string{"alice@example.com", "bob@example.com", "carol@example.com", "dave@example.com", "erin@example.com"} {
+	for _, u := range []string{"alice@example.com", "bob@example.com", "carol@example.com", "dave@example.com", "erin@example.com", "frank@example.com"} {
 		c.addUser(u)
 	}
 	n1 := c.start("n1", "ns", "sb")
@@ -212,6 +212,18 @@ func TestCluster(t *testing.T) {
 		resp.Body.Close()
 		c.awaitEnd(erin, nil)
 		c.store.SetPassword(context.Background(), "erin@example.com", "pw")
+
+		frank := c.signIn("frank@example.com", n2, n2)
+		req, _ = http.NewRequest("DELETE", n1.passport()+"/admin/v1/accounts/frank@example.com", nil)
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode/100 != 2 {
+			t.Fatalf("delete: %v %v", resp, err)
+		}
+		resp.Body.Close()
+		start := time.Now()
+		c.awaitEnd(frank, nil)
+		t.Logf("signed out on n2 %s after the delete on n1", time.Since(start).Round(time.Millisecond))
 	})
 
 	t.Run("failed sign-ins count on every node", func(t *testing.T) {
@@ -280,6 +292,7 @@ func TestCluster(t *testing.T) {
 			t.Fatalf("n1 does not run them\n%s", c.logs())
 		}
 		n1.kill()
+		killed := time.Now()
 		deadline := time.Now().Add(60 * time.Second)
 		for strings.Count(c.logs(), "runs the bots and bridges") < 2 {
 			if time.Now().After(deadline) {
@@ -287,5 +300,6 @@ func TestCluster(t *testing.T) {
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
+		t.Logf("taken over %s after the node was killed (lease 10s, renewed every 2s)", time.Since(killed).Round(100*time.Millisecond))
 	})
 }

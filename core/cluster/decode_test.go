@@ -26,6 +26,7 @@ import (
 // Peer call that reaches it.
 type recorder struct {
 	email string
+	ep    string // its endpoint GUID, "" for none
 	mu    sync.Mutex
 	calls []string
 }
@@ -69,7 +70,7 @@ func (r *recorder) Revoke(seq int64)                     { r.record("revoke %d",
 func (r *recorder) Note(n directory.Note) {
 	r.record("note %s %s %s %d %q", n.From, n.FromEndpoint, n.To, n.Type, n.Payload)
 }
-func (r *recorder) Endpoint() msnp.Endpoint { return msnp.Endpoint{} }
+func (r *recorder) Endpoint() msnp.Endpoint { return msnp.Endpoint{ID: r.ep} }
 
 // watchers records what the node's Notification Server is told.
 type watchers struct {
@@ -178,10 +179,11 @@ func (n *testNode) sentOp(t *testing.T, op string) envelope {
 }
 
 func (n *testNode) where(email string) (node string, gen int64) {
-	p, _ := n.Lookup(email).(*remotePeer)
-	if p == nil {
+	ps := n.Endpoints(email)
+	if len(ps) == 0 {
 		return "", 0
 	}
+	p := ps[len(ps)-1].(*remotePeer)
 	return p.node, p.gen
 }
 
@@ -214,7 +216,7 @@ func TestReceiveAnnouncements(t *testing.T) {
 	n.feed(envelope{Op: opIn, Node: "n2", Inc: inc, Seq: 5, Email: "carol@example.com", Gen: 300})
 	n.sentOp(t, opSync)
 	n.feed(envelope{Op: opIn, Node: "n2", Inc: inc, Seq: 6, Email: "alice@example.com", Gen: 400})
-	n.feed(envelope{Op: opSnap, Node: "n2", Inc: inc, Seq: 5, Entries: []entry{{"bob@example.com", 200}, {"carol@example.com", 300}}})
+	n.feed(envelope{Op: opSnap, Node: "n2", Inc: inc, Seq: 5, Entries: []entry{{Email: "bob@example.com", Gen: 200}, {Email: "carol@example.com", Gen: 300}}})
 	if at, _ := n.where("bob@example.com"); at != "" {
 		t.Fatal("a part of a snapshot was applied before its last part")
 	}
@@ -268,7 +270,7 @@ func TestReceiveReplaces(t *testing.T) {
 	n.feed(envelope{Op: opHello, Node: "n2", Inc: 1})
 	alice := &recorder{email: "alice@example.com"}
 	n.dir.Register(alice.email, alice)
-	gen := n.local[alice.email].gen
+	gen := n.local[alice.email][0].gen
 	n.feed(envelope{Op: opIn, Node: "n2", Inc: 1, Seq: 1, Email: alice.email, Gen: gen - 1})
 	if calls := alice.take(); len(calls) != 0 || n.dir.LookupLocal(alice.email) == nil {
 		t.Fatalf("an older sign-in elsewhere ended the session here: %v", calls)
@@ -308,7 +310,9 @@ func TestPeerCallsCrossTheBus(t *testing.T) {
 			t.Fatal("node a never learnt that bob is on b")
 		}
 		time.Sleep(5 * time.Millisecond)
-		p = a.Lookup(bob.email)
+		if ps := a.Endpoints(bob.email); len(ps) == 1 {
+			p = ps[0]
+		}
 	}
 
 	p.ShowPresence(directory.Presence{Email: "alice@example.com", FriendlyName: "Alice ünï", Status: directory.Busy,
@@ -431,7 +435,7 @@ func TestReceiveMalformed(t *testing.T) {
 	if at, _ := n.where("alice@example.com"); at != "" {
 		t.Errorf("alice placed at %q by a message that should not place her", at)
 	}
-	if n.Lookup("") != nil {
+	if n.Endpoints("") != nil {
 		t.Error("an empty handle was placed")
 	}
 }
@@ -446,7 +450,7 @@ func FuzzReceive(f *testing.F) {
 		{Op: opIn, Node: "n2", Inc: 1, Seq: 1, Email: "alice@example.com", Gen: 10},
 		{Op: opOut, Node: "n2", Inc: 1, Seq: 2, Email: "alice@example.com", Gen: 10},
 		{Op: opSync, Node: "n2", Inc: 1},
-		{Op: opSnap, Node: "n2", Inc: 1, Seq: 2, Entries: []entry{{"bob@example.com", 3}}, Last: true},
+		{Op: opSnap, Node: "n2", Inc: 1, Seq: 2, Entries: []entry{{Email: "bob@example.com", Gen: 3}}, Last: true},
 		{Op: opPeer, Node: "n2", Inc: 1, To: "bob@example.com", Call: callShow, Presence: &directory.Presence{Email: "a@b", Status: directory.Online}},
 		{Op: opPeer, Node: "n2", Inc: 1, To: "bob@example.com", Call: callRing, Ring: &directory.Ring{SessionID: "1"}},
 		{Op: opPeer, Node: "n2", Inc: 1, To: "bob@example.com", Call: callReplace, Gen: 1},
@@ -484,9 +488,11 @@ func FuzzReceive(f *testing.F) {
 		}
 		n.Cluster.mu.RLock()
 		defer n.Cluster.mu.RUnlock()
-		for email, p := range n.Cluster.where {
-			if n.nodes[p.node] == nil {
-				t.Fatalf("%s is placed on %s, which is not a live node", email, p.node)
+		for email, ps := range n.Cluster.where {
+			for _, p := range ps {
+				if n.nodes[p.node] == nil {
+					t.Fatalf("%s is placed on %s, which is not a live node", email, p.node)
+				}
 			}
 		}
 	})
@@ -524,4 +530,116 @@ func TestSwitchboardAt(t *testing.T) {
 			t.Errorf("SwitchboardAt(%q) = %q, want %q", addr, got, want)
 		}
 	}
+}
+
+// A user's endpoints (MSNP16+, each with its GUID) stand side by side on
+// different nodes: every node's lookup reaches each of them once, a sign-in
+// without a GUID or from the same machine ends the older ones anywhere,
+// and the user is offline only when the last endpoint anywhere leaves.
+func TestEndpointsAcrossNodes(t *testing.T) {
+	b := bus.NewLocal()
+	defer b.Close()
+	start := func(name string) (*Cluster, *directory.Directory) {
+		d := directory.New()
+		c, err := New(Config{Node: name, Bus: b, Directory: d, Heartbeat: 20 * time.Millisecond, Log: zerolog.Nop()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.SetRemote(c)
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c, d
+	}
+	ca, a := start("a")
+	cb, bb := start("b")
+	for len(ca.Nodes()) == 0 || len(cb.Nodes()) == 0 {
+		time.Sleep(5 * time.Millisecond) // the nodes meet
+	}
+	const alice = "alice@example.com"
+	seen := func(d *directory.Directory, n int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for len(d.Endpoints(alice)) != n {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d endpoints of alice seen, want %d", len(d.Endpoints(alice)), n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	calls := func(r *recorder, want ...string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		var got []string
+		for len(got) < len(want) && time.Now().Before(deadline) {
+			got = append(got, r.take()...)
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(50 * time.Millisecond) // and nothing more
+		got = append(got, r.take()...)
+		if !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Fatalf("%s saw %q, want %q", r.ep, got, want)
+		}
+	}
+
+	home := &recorder{email: alice, ep: "{1}"}
+	work := &recorder{email: alice, ep: "{2}"}
+	a.Register(alice, home)
+	seen(bb, 1)
+	bb.Register(alice, work)
+	seen(a, 2)
+	seen(bb, 2)
+	calls(home)
+	calls(work)
+
+	// Each endpoint hears a presence once, from either node.
+	for _, d := range []*directory.Directory{a, bb} {
+		d.Lookup(alice).HidePresence("bob@example.com")
+		calls(home, "hide bob@example.com")
+		calls(work, "hide bob@example.com")
+	}
+	var ids []string
+	for _, p := range a.Endpoints(alice) {
+		ids = append(ids, p.Endpoint().ID)
+	}
+	if !reflect.DeepEqual(ids, []string{"{1}", "{2}"}) {
+		t.Fatalf("endpoints seen at a: %v", ids)
+	}
+	// A call for one endpoint reaches that one.
+	for _, p := range a.Endpoints(alice) {
+		if p.Endpoint().ID == "{2}" {
+			p.Note(directory.Note{From: "bob@example.com", To: "{2}", Type: 1})
+		}
+	}
+	calls(work, `note bob@example.com  {2} 1 ""`)
+	calls(home)
+
+	// Home leaves: work is still there.
+	if removed, left := a.Unregister(alice, home); !removed || left != 1 {
+		t.Fatalf("home left: removed %v, %d left, want 1 (work, on b)", removed, left)
+	}
+	seen(bb, 1)
+
+	// The same machine on the other node ends the older session there.
+	work2 := &recorder{email: alice, ep: "{2}"}
+	a.Register(alice, work2)
+	calls(work, "replace")
+	seen(bb, 1)
+	seen(a, 1)
+
+	// A client without a GUID ends every endpoint, on every node.
+	home2 := &recorder{email: alice, ep: "{1}"}
+	a.Register(alice, home2)
+	seen(bb, 2)
+	old := &recorder{email: alice}
+	bb.Register(alice, old)
+	calls(work2, "replace")
+	calls(home2, "replace")
+	seen(a, 1)
+	seen(bb, 1)
+	if removed, left := bb.Unregister(alice, old); !removed || left != 0 {
+		t.Fatalf("the last endpoint left: removed %v, %d left", removed, left)
+	}
+	seen(a, 0)
 }

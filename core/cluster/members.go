@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"slices"
 	"time"
 
 	"github.com/nudge-im/nudge/core/directory"
@@ -47,36 +48,69 @@ func newer(aGen int64, aNode string, bGen int64, bNode string) bool {
 // Registered implements directory.Remote: the other nodes hear of the
 // sign-in, and end an older session of the user they hold.
 func (c *Cluster) Registered(email string, p directory.Peer) {
-	gen := c.tick()
+	ep := p.Endpoint().ID
 	c.locMu.Lock()
-	c.local[email] = localUser{peer: p, gen: gen}
+	defer c.locMu.Unlock()
+	for _, u := range c.local[email] {
+		if u.peer == p {
+			return // registered again: still one endpoint
+		}
+	}
+	gen := c.tick()
+	c.local[email] = append(c.local[email], localUser{peer: p, gen: gen, ep: ep})
 	c.seq++
-	c.send(subjectAll, &envelope{Op: opIn, Seq: c.seq, Email: email, Gen: gen})
-	c.locMu.Unlock()
+	c.send(subjectAll, &envelope{Op: opIn, Seq: c.seq, Email: email, Gen: gen, EP: ep})
 }
 
 // Unregistered implements directory.Remote.
 func (c *Cluster) Unregistered(email string, p directory.Peer) {
 	c.locMu.Lock()
 	defer c.locMu.Unlock()
-	u, ok := c.local[email]
-	if !ok || u.peer != p {
+	us := c.local[email]
+	i := slices.IndexFunc(us, func(u localUser) bool { return u.peer == p })
+	if i < 0 {
 		return
 	}
-	delete(c.local, email)
+	u := us[i]
+	if len(us) == 1 {
+		delete(c.local, email)
+	} else {
+		c.local[email] = slices.Delete(slices.Clone(us), i, i+1)
+	}
 	c.seq++
-	c.send(subjectAll, &envelope{Op: opOut, Seq: c.seq, Email: email, Gen: u.gen})
+	c.send(subjectAll, &envelope{Op: opOut, Seq: c.seq, Email: email, Gen: u.gen, EP: u.ep})
 }
 
-// Lookup implements directory.Remote.
-func (c *Cluster) Lookup(email string) directory.Peer {
+// localAt returns the endpoint of email here that signed in at gen, or
+// for gen 0 (a call for no endpoint in particular) the newest.
+func (c *Cluster) localAt(email string, gen int64) (localUser, bool) {
+	c.locMu.Lock()
+	defer c.locMu.Unlock()
+	us := c.local[email]
+	if gen == 0 && len(us) > 0 {
+		return us[len(us)-1], true
+	}
+	for _, u := range us {
+		if u.gen == gen {
+			return u, true
+		}
+	}
+	return localUser{}, false
+}
+
+// Endpoints implements directory.Remote.
+func (c *Cluster) Endpoints(email string) []directory.Peer {
 	c.mu.RLock()
-	p := c.where[email]
-	c.mu.RUnlock()
-	if p == nil {
+	defer c.mu.RUnlock()
+	ps := c.where[email]
+	if len(ps) == 0 {
 		return nil
 	}
-	return p
+	out := make([]directory.Peer, len(ps))
+	for i, p := range ps {
+		out[i] = p
+	}
+	return out
 }
 
 // --- announcements ---
@@ -109,7 +143,7 @@ func (c *Cluster) onHello(e *envelope) {
 		n = nil
 	}
 	if n == nil {
-		n = &node{name: e.Node, inc: e.Inc, users: make(map[string]int64)}
+		n = &node{name: e.Node, inc: e.Inc, users: make(map[string]map[int64]string)}
 		c.nodes[e.Node] = n
 		c.log.Info().Str("peer", e.Node).Str("ns", e.NS).Str("sb", e.SB).Msg("node joined")
 	}
@@ -161,38 +195,51 @@ func (c *Cluster) reap() {
 	c.vanish(gone)
 }
 
-// dropLocked forgets n and returns the users that had no other place.
+// dropLocked forgets n and returns the users that have no other place.
 func (c *Cluster) dropLocked(n *node) map[string]bool {
 	delete(c.nodes, n.name)
 	gone := map[string]bool{}
 	for email := range n.users {
-		if p := c.where[email]; p != nil && p.node == n.name {
-			c.placeLocked(email)
-			if c.where[email] == nil {
-				gone[email] = true
-			}
+		c.placeLocked(email)
+		if c.offlineLocked(email) {
+			gone[email] = true
 		}
 	}
 	return gone
 }
 
-// placeLocked sets where[email] to its newest place on any live node.
+// offlineLocked reports whether email has no endpoint on another node nor
+// here.
+func (c *Cluster) offlineLocked(email string) bool {
+	return len(c.where[email]) == 0 && c.cfg.Directory.LookupLocal(email) == nil
+}
+
+// placeLocked sets where[email] to its endpoints on the live nodes, oldest
+// first, keeping the peers that are still there (callers compare them).
 func (c *Cluster) placeLocked(email string) {
-	var best *node
-	var bestGen int64
+	old := c.where[email]
+	var ps []*remotePeer
 	for _, n := range c.nodes {
-		if g, ok := n.users[email]; ok && (best == nil || newer(g, n.name, bestGen, best.name)) {
-			best, bestGen = n, g
+		for gen, ep := range n.users[email] {
+			i := slices.IndexFunc(old, func(p *remotePeer) bool { return p.node == n.name && p.gen == gen })
+			if i >= 0 {
+				ps = append(ps, old[i])
+			} else {
+				ps = append(ps, &remotePeer{c: c, node: n.name, email: email, gen: gen, ep: ep})
+			}
 		}
 	}
-	if best == nil {
+	if len(ps) == 0 {
 		delete(c.where, email)
 		return
 	}
-	if p := c.where[email]; p != nil && p.node == best.name && p.gen == bestGen {
-		return
-	}
-	c.where[email] = &remotePeer{c: c, node: best.name, email: email, gen: bestGen}
+	slices.SortFunc(ps, func(a, b *remotePeer) int {
+		if newer(a.gen, a.node, b.gen, b.node) {
+			return 1
+		}
+		return -1
+	})
+	c.where[email] = ps
 }
 
 // vanish tells the local users that gone went offline.
@@ -230,7 +277,7 @@ func (c *Cluster) onUser(e *envelope) {
 	c.applyLocked(n, e, gone)
 	c.mu.Unlock()
 	if e.Op == opIn {
-		c.replaceOlder(e.Email, e.Gen, e.Node)
+		c.replaceOlder(e.Email, e.Gen, e.Node, e.EP)
 	}
 	c.vanish(gone)
 }
@@ -245,32 +292,40 @@ func (c *Cluster) applyLocked(n *node, e *envelope, gone map[string]bool) {
 	switch e.Op {
 	case opIn:
 		c.observe(e.Gen)
-		n.users[e.Email] = e.Gen
+		if n.users[e.Email] == nil {
+			n.users[e.Email] = map[int64]string{}
+		}
+		n.users[e.Email][e.Gen] = e.EP
 	case opOut:
-		if g, ok := n.users[e.Email]; ok && g == e.Gen {
+		delete(n.users[e.Email], e.Gen)
+		if len(n.users[e.Email]) == 0 {
 			delete(n.users, e.Email)
 		}
 	}
 	c.placeLocked(e.Email)
-	if e.Op == opOut && c.where[e.Email] == nil {
+	if e.Op == opOut && c.offlineLocked(e.Email) {
 		gone[e.Email] = true
 	}
 }
 
-// replaceOlder ends the local session of email if it signed in before the
-// sign-in (gen, node) elsewhere: one session per account in the cluster.
-func (c *Cluster) replaceOlder(email string, gen int64, node string) {
+// replaceOlder ends the local sessions of email that signed in before the
+// sign-in (gen, node) of endpoint ep elsewhere, where directory.Replaces
+// says so: one session per account in the cluster, except endpoints with
+// GUIDs of their own.
+func (c *Cluster) replaceOlder(email string, gen int64, node, ep string) {
 	c.locMu.Lock()
-	u, ok := c.local[email]
+	us := slices.Clone(c.local[email])
 	c.locMu.Unlock()
-	if !ok || newer(u.gen, c.cfg.Node, gen, node) {
-		return
-	}
-	// Out of the directory first: the session then ends as a replaced
-	// one, without telling its watchers it went offline.
-	if unregister(c.cfg.Directory, email, u.peer) {
-		c.log.Info().Str("user", email).Str("at", node).Msg("signed in on another node; ending the session here")
-		u.peer.Replace()
+	for _, u := range us {
+		if newer(u.gen, c.cfg.Node, gen, node) || !directory.Replaces(ep, u.ep) {
+			continue
+		}
+		// Out of the directory first: the session then ends as a
+		// replaced one, without telling its watchers it went offline.
+		if unregister(c.cfg.Directory, email, u.peer) {
+			c.log.Info().Str("user", email).Str("at", node).Msg("signed in on another node; ending the session here")
+			u.peer.Replace()
+		}
 	}
 }
 
@@ -294,10 +349,12 @@ func (c *Cluster) sendSnapshot(to string) {
 		c.send(subjectNode(to), &envelope{Op: opSnap, Seq: c.seq, Entries: entries, Last: last})
 		entries = entries[:0]
 	}
-	for email, u := range c.local {
-		entries = append(entries, entry{Email: email, Gen: u.gen})
-		if len(entries) == snapshotPart {
-			flush(false)
+	for email, us := range c.local {
+		for _, u := range us {
+			entries = append(entries, entry{Email: email, Gen: u.gen, EP: u.ep})
+			if len(entries) == snapshotPart {
+				flush(false)
+			}
 		}
 	}
 	flush(true)
@@ -316,19 +373,22 @@ func (c *Cluster) onSnap(e *envelope) {
 		return
 	}
 	old := n.users
-	n.users = make(map[string]int64, len(n.snap))
+	n.users = make(map[string]map[int64]string, len(n.snap))
 	for _, x := range n.snap {
 		if x.Email == "" {
 			continue
 		}
-		n.users[x.Email] = x.Gen
+		if n.users[x.Email] == nil {
+			n.users[x.Email] = map[int64]string{}
+		}
+		n.users[x.Email][x.Gen] = x.EP
 		c.observe(x.Gen)
 	}
 	n.seq, n.syncing, n.snap = e.Seq, false, nil
 	gone := map[string]bool{}
 	for email := range old {
 		c.placeLocked(email)
-		if c.where[email] == nil {
+		if c.offlineLocked(email) {
 			gone[email] = true
 		}
 	}
@@ -350,14 +410,16 @@ func (c *Cluster) onSnap(e *envelope) {
 	}
 	there := make(map[string]bool, len(n.users))
 	var newer []entry
-	for email, gen := range n.users {
+	for email, eps := range n.users {
 		there[email] = true
-		newer = append(newer, entry{Email: email, Gen: gen})
+		for gen, ep := range eps {
+			newer = append(newer, entry{Email: email, Gen: gen, EP: ep})
+		}
 	}
 	name := n.name
 	c.mu.Unlock()
 	for _, x := range newer {
-		c.replaceOlder(x.Email, x.Gen, name)
+		c.replaceOlder(x.Email, x.Gen, name, x.EP)
 	}
 	c.log.Debug().Str("peer", e.Node).Int("users", len(there)).Msg("snapshot applied")
 	c.vanish(gone)

@@ -8,13 +8,15 @@ import (
 	"github.com/nudge-im/nudge/msnp"
 )
 
-// remotePeer is a user signed in on another node. Its calls go there as
-// messages in order; PresenceFor and Self ask and wait for the answer.
+// remotePeer is one endpoint of a user signed in on another node. Its
+// calls go there as messages in order, for that endpoint (by its sign-in
+// stamp); PresenceFor and Self ask and wait for the answer.
 type remotePeer struct {
 	c     *Cluster
 	node  string
 	email string
 	gen   int64
+	ep    string
 }
 
 // Peer calls carried to another node.
@@ -30,12 +32,12 @@ const (
 )
 
 func (p *remotePeer) call(e *envelope) {
-	e.Op, e.To = opPeer, p.email
+	e.Op, e.To, e.Gen = opPeer, p.email, p.gen
 	p.c.send(subjectNode(p.node), e)
 }
 
 func (p *remotePeer) PresenceFor(viewer string) (directory.Presence, bool) {
-	a, err := p.c.ask(context.Background(), p.node, &envelope{Op: opAskPres, To: p.email, Email: viewer})
+	a, err := p.c.ask(context.Background(), p.node, &envelope{Op: opAskPres, To: p.email, Gen: p.gen, Email: viewer})
 	if err != nil {
 		p.c.log.Debug().Err(err).Str("peer", p.node).Msg("presence question not answered")
 		return directory.Presence{}, false
@@ -44,7 +46,7 @@ func (p *remotePeer) PresenceFor(viewer string) (directory.Presence, bool) {
 }
 
 func (p *remotePeer) Self() (directory.Presence, msnp.Version) {
-	a, err := p.c.ask(context.Background(), p.node, &envelope{Op: opAskSelf, To: p.email})
+	a, err := p.c.ask(context.Background(), p.node, &envelope{Op: opAskSelf, To: p.email, Gen: p.gen})
 	if err != nil || !a.OK {
 		return directory.Presence{Email: p.email, Status: directory.Offline}, 0
 	}
@@ -62,20 +64,21 @@ func (p *remotePeer) ReverseAdded(email, name string, v int64) {
 func (p *remotePeer) ReverseRemoved(email string, v int64) {
 	p.call(&envelope{Call: callRemoved, Email: email, Version: v})
 }
-func (p *remotePeer) Replace()              { p.call(&envelope{Call: callReplace, Gen: p.gen}) }
+func (p *remotePeer) Replace()              { p.call(&envelope{Call: callReplace}) }
 func (p *remotePeer) Revoke(seq int64)      { p.call(&envelope{Call: callRevoke, Version: seq}) }
 func (p *remotePeer) Note(n directory.Note) { p.call(&envelope{Call: callNote, Note: &n}) }
 
-// Endpoint is none: a user's sessions on different nodes do not stand side
-// by side yet, so a remote session is the user's only one.
-func (p *remotePeer) Endpoint() msnp.Endpoint { return msnp.Endpoint{} }
+// Endpoint is the endpoint's GUID as it signed in ("" for none).
+func (p *remotePeer) Endpoint() msnp.Endpoint { return msnp.Endpoint{ID: p.ep} }
 
-// deliver makes a call carried from another node on the local peer.
+// deliver makes a call carried from another node on the local endpoint it
+// is for.
 func (c *Cluster) deliver(e *envelope) {
-	p := c.cfg.Directory.LookupLocal(e.To)
-	if p == nil {
+	u, ok := c.localAt(e.To, e.Gen)
+	if !ok {
 		return // signed out meanwhile
 	}
+	p := u.peer
 	switch e.Call {
 	case callShow:
 		if e.Presence != nil {
@@ -92,10 +95,7 @@ func (c *Cluster) deliver(e *envelope) {
 	case callRemoved:
 		p.ReverseRemoved(e.Email, e.Version)
 	case callReplace:
-		c.locMu.Lock()
-		u := c.local[e.To]
-		c.locMu.Unlock()
-		if u.peer == p && u.gen == e.Gen && unregister(c.cfg.Directory, e.To, p) {
+		if unregister(c.cfg.Directory, e.To, p) {
 			p.Replace()
 		}
 	case callRevoke:
@@ -116,13 +116,13 @@ func (c *Cluster) answer(m *bus.Msg) {
 	}
 	switch e.Op {
 	case opAskPres:
-		if p := c.cfg.Directory.LookupLocal(e.To); p != nil {
-			a.Presence, a.OK = p.PresenceFor(e.Email)
+		if u, ok := c.localAt(e.To, e.Gen); ok {
+			a.Presence, a.OK = u.peer.PresenceFor(e.Email)
 		}
 	case opAskSelf:
-		if p := c.cfg.Directory.LookupLocal(e.To); p != nil {
+		if u, ok := c.localAt(e.To, e.Gen); ok {
 			var v msnp.Version
-			a.Presence, v = p.Self()
+			a.Presence, v = u.peer.Self()
 			a.Version, a.OK = int(v), true
 		}
 	case opAskOpen:

@@ -134,10 +134,11 @@ type Directory struct {
 // signed in on other nodes (core/cluster). With one node there is none, and
 // the directory is what it always was.
 type Remote interface {
-	// Lookup returns a peer signed in on another node, or nil. Its
-	// methods carry the call there; like every Peer's, they do not wait
-	// for the network, except PresenceFor and Self, which ask.
-	Lookup(email string) Peer
+	// Endpoints returns the user's sessions on other nodes, one Peer per
+	// endpoint, oldest first. Their methods carry the call there; like
+	// every Peer's, they do not wait for the network, except PresenceFor
+	// and Self, which ask.
+	Endpoints(email string) []Peer
 	// Registered and Unregistered tell the other nodes that a user signed
 	// in or out here.
 	Registered(email string, p Peer)
@@ -210,7 +211,8 @@ func Replaces(newID, oldID string) bool {
 }
 
 // Unregister removes p, if it is still an endpoint of email, and says how
-// many endpoints the user has left: the user went offline when that is 0.
+// many endpoints the user has left, on any node: the user went offline
+// when that is 0.
 func (d *Directory) Unregister(email string, p Peer) (removed bool, remaining int) {
 	s := d.shard(email)
 	s.mu.Lock()
@@ -230,6 +232,7 @@ func (d *Directory) Unregister(email string, p Peer) (removed bool, remaining in
 	s.mu.Unlock()
 	if d.remote != nil {
 		d.remote.Unregistered(email, p)
+		remaining += len(d.remote.Endpoints(email))
 	}
 	return true, remaining
 }
@@ -238,10 +241,18 @@ func (d *Directory) Unregister(email string, p Peer) (removed bool, remaining in
 // nil. A user signed in at several endpoints is one Peer that reaches them
 // all.
 func (d *Directory) Lookup(email string) Peer {
-	if p := d.LookupLocal(email); p != nil || d.remote == nil {
-		return p
+	if d.remote == nil {
+		return d.LookupLocal(email)
 	}
-	return d.remote.Lookup(email)
+	remote := d.remote.Endpoints(email)
+	if len(remote) == 0 {
+		return d.LookupLocal(email)
+	}
+	ps := append(d.localEndpoints(email), remote...)
+	if len(ps) == 1 {
+		return ps[0]
+	}
+	return endpoints(ps)
 }
 
 // LookupLocal returns the peer signed in as email on this node, or nil.
@@ -259,8 +270,17 @@ func (d *Directory) LookupLocal(email string) Peer {
 	return endpoints(ps)
 }
 
-// Endpoints returns each session of email, in the order they signed in.
+// Endpoints returns each session of email, this node's in the order they
+// signed in, then those on other nodes.
 func (d *Directory) Endpoints(email string) []Peer {
+	ps := d.localEndpoints(email)
+	if d.remote != nil {
+		ps = append(ps, d.remote.Endpoints(email)...)
+	}
+	return ps
+}
+
+func (d *Directory) localEndpoints(email string) []Peer {
 	s := d.shard(email)
 	s.mu.RLock()
 	ps := s.peers[email]
