@@ -118,7 +118,7 @@ func TestConfigValidate(t *testing.T) {
 	if err := c.validate(); err != nil {
 		t.Fatalf("valid config: %v", err)
 	}
-	if c.Presence.PollInterval != 30*time.Second || c.Presence.OfflineStatus != "away" {
+	if c.Presence.PollInterval != 30*time.Second || c.Presence.OfflineStatus != "away" || c.MaxFileSize != 10<<20 {
 		t.Errorf("defaults: poll %s, offline %q", c.Presence.PollInterval, c.Presence.OfflineStatus)
 	}
 	if got := c.formatDisplayname("bob@example.com", "Bob"); got != "Bob (MSN)" {
@@ -137,6 +137,7 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *Config) { c.Hosted.PasswordSecret = "short" }, "password_secret"},
 		{func(c *Config) { c.Hosted.EmailDomain = "localhost" }, "email_domain"},
 		{func(c *Config) { c.Presence.OfflineStatus = "gone" }, "offline_status"},
+		{func(c *Config) { c.MaxFileSize = -1 }, "network.max_file_size"},
 	} {
 		c := validConfig()
 		tc.change(&c)
