@@ -23,7 +23,7 @@ import (
 // machine's CPUs, so more nodes here measure the cluster's overhead, not
 // its added capacity.
 //
-//	go test -run '^$' -bench . -benchtime 200x ./core/cluster/
+//	go test -run '^$' -bench . -benchtime 300x -count 3 ./core/cluster/
 
 // inProcess starts n nodes in this process; the first has the only
 // switchboard, as a cluster of Notification nodes and one Switchboard node
