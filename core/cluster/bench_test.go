@@ -9,10 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nudge-im/nudge/core/bus/natstest"
 	"github.com/nudge-im/nudge/core/config"
 	"github.com/nudge-im/nudge/core/coretest"
-	"github.com/nudge-im/nudge/core/coretest/pgtest"
+	"github.com/nudge-im/nudge/core/coretest/clustertest"
 	"github.com/nudge-im/nudge/msnp/client"
 )
 
@@ -30,41 +29,15 @@ import (
 // does.
 func inProcess(b testing.TB, n int) []*coretest.Server {
 	b.Helper()
-	db := pgtest.Start(b)
-	nats := natstest.Start(b, 1)
-	var nodes []*coretest.Server
-	for i := range n {
-		nodes = append(nodes, coretest.Start(b, coretest.WithoutChallenges(), coretest.WithConfig(func(c *config.Config) {
-			c.Database.URL = db
-			c.Web.Enabled = false
-			c.Limits.Switchboards = 1 << 20
-			c.Limits.SwitchboardRequests = 1 << 20
-			c.Limits.SwitchboardCookies = 1 << 20
-			c.Limits.SignIn.AddressFailures = 1 << 20
-			if i > 0 {
-				c.Listen.SB = ""
-			}
-			if n > 1 {
-				c.Cluster.Node = fmt.Sprintf("n%d", i+1)
-				c.Cluster.NATS.URLs = nats.URLs()
-				c.Cluster.Heartbeat = config.Duration(200 * time.Millisecond)
-			}
-		})))
-	}
-	// Every node sees every other before anything is measured.
-	for _, s := range nodes {
-		if s.Cluster == nil {
-			continue
+	return clustertest.Start(b, n, func(i int, c *config.Config) {
+		c.Limits.Switchboards = 1 << 20
+		c.Limits.SwitchboardRequests = 1 << 20
+		c.Limits.SwitchboardCookies = 1 << 20
+		c.Limits.SignIn.AddressFailures = 1 << 20
+		if i > 0 {
+			c.Listen.SB = ""
 		}
-		deadline := time.Now().Add(60 * time.Second)
-		for len(s.Cluster.Nodes()) < n-1 {
-			if time.Now().After(deadline) {
-				b.Fatalf("a node sees %d of %d other nodes", len(s.Cluster.Nodes()), n-1)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	return nodes
+	}, coretest.WithoutChallenges())
 }
 
 // benchUser signs email in at node (its Passport and its NS) and passes on

@@ -281,14 +281,21 @@ func TestReceiveReplaces(t *testing.T) {
 	}
 }
 
-// Every Peer call made on a remote peer arrives, whole, at the session on
-// its node: two nodes on one bus.
-func TestPeerCallsCrossTheBus(t *testing.T) {
+// startedNode is a node joined to others on one in-process bus.
+type startedNode struct {
+	*Cluster
+	dir *directory.Directory
+}
+
+// startNodes starts nodes on one in-process bus and returns once each has
+// met the others.
+func startNodes(t *testing.T, names ...string) []startedNode {
 	b := bus.NewLocal()
-	defer b.Close()
-	start := func(name string) (*Cluster, *directory.Directory) {
+	t.Cleanup(func() { b.Close() })
+	var nodes []startedNode
+	for _, name := range names {
 		d := directory.New()
-		c, err := New(Config{Node: name, Bus: b, Directory: d, Heartbeat: time.Hour, Log: zerolog.Nop()})
+		c, err := New(Config{Node: name, Bus: b, Directory: d, Heartbeat: 20 * time.Millisecond, Log: zerolog.Nop()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -297,10 +304,25 @@ func TestPeerCallsCrossTheBus(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { c.Close() })
-		return c, d
+		nodes = append(nodes, startedNode{c, d})
 	}
-	a, _ := start("a")
-	_, dirB := start("b")
+	deadline := time.Now().Add(10 * time.Second)
+	for _, n := range nodes {
+		for len(n.Nodes()) < len(nodes)-1 {
+			if time.Now().After(deadline) {
+				t.Fatal("the nodes never met")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	return nodes
+}
+
+// Every Peer call made on a remote peer arrives, whole, at the session on
+// its node: two nodes on one bus.
+func TestPeerCallsCrossTheBus(t *testing.T) {
+	nodes := startNodes(t, "a", "b")
+	a, dirB := nodes[0].Cluster, nodes[1].dir
 	bob := &recorder{email: "bob@example.com"}
 	dirB.Register(bob.email, bob)
 	var p directory.Peer
@@ -537,26 +559,8 @@ func TestSwitchboardAt(t *testing.T) {
 // without a GUID or from the same machine ends the older ones anywhere,
 // and the user is offline only when the last endpoint anywhere leaves.
 func TestEndpointsAcrossNodes(t *testing.T) {
-	b := bus.NewLocal()
-	defer b.Close()
-	start := func(name string) (*Cluster, *directory.Directory) {
-		d := directory.New()
-		c, err := New(Config{Node: name, Bus: b, Directory: d, Heartbeat: 20 * time.Millisecond, Log: zerolog.Nop()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		d.SetRemote(c)
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c, d
-	}
-	ca, a := start("a")
-	cb, bb := start("b")
-	for len(ca.Nodes()) == 0 || len(cb.Nodes()) == 0 {
-		time.Sleep(5 * time.Millisecond) // the nodes meet
-	}
+	nodes := startNodes(t, "a", "b")
+	a, bb := nodes[0].dir, nodes[1].dir
 	const alice = "alice@example.com"
 	seen := func(d *directory.Directory, n int) {
 		t.Helper()

@@ -5,10 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nudge-im/nudge/core/bus/natstest"
-	"github.com/nudge-im/nudge/core/config"
 	"github.com/nudge-im/nudge/core/coretest"
-	"github.com/nudge-im/nudge/core/coretest/pgtest"
+	"github.com/nudge-im/nudge/core/coretest/clustertest"
 	"github.com/nudge-im/nudge/msnp"
 )
 
@@ -20,25 +18,8 @@ func TestMultiplePointsOfPresenceAcrossNodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL and NATS")
 	}
-	db := pgtest.Start(t)
-	nats := natstest.Start(t, 1)
-	node := func(name string) *coretest.Server {
-		return coretest.Start(t, coretest.WithoutChallenges(), coretest.WithConfig(func(c *config.Config) {
-			c.Database.URL = db
-			c.Web.Enabled = false
-			c.Cluster.Node = name
-			c.Cluster.NATS.URLs = nats.URLs()
-			c.Cluster.Heartbeat = config.Duration(100 * time.Millisecond)
-		}))
-	}
-	n1, n2 := node("n1"), node("n2")
-	deadline := time.Now().Add(60 * time.Second)
-	for len(n1.Cluster.Nodes()) == 0 || len(n2.Cluster.Nodes()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the nodes never met")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	nodes := clustertest.Start(t, 2, nil, coretest.WithoutChallenges())
+	n1, n2 := nodes[0], nodes[1]
 	n1.AddUser(t, "alice@example.com", "pw", "Alice")
 	n1.AddUser(t, "bob@example.com", "pw", "Bob")
 	befriend(t, n1, "alice@example.com", "bob@example.com")
