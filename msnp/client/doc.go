@@ -1,6 +1,6 @@
 // Package client is an MSN Messenger client: it signs in to any MSNP
 // server (Nudge, Escargot, …) with any protocol version from MSNP2 to
-// MSNP12, keeps the contact list and the presence of contacts, chats on
+// MSNP18 (MSNP12 unless Config.Version asks for more), keeps the contact list and the presence of contacts, chats on
 // switchboards, and exchanges display pictures, files, custom emoticons,
 // winks and voice clips with other clients. The bridges and the bot host
 // are built on it.
@@ -30,8 +30,10 @@
 // down to Config.MinVersion, follows a referral to a notification server
 // (XFR NS), authenticates — salted MD5 for MSNP2–7, a Passport ticket for
 // MSNP8–12 (Passport 1.4 nexus and login2.srf, or the SOAP RST.srf service;
-// see PassportConfig) — synchronises the contact list and sets the initial
-// status. It returns when all of that is done, or with an error that says
+// see PassportConfig), from MSNP13 every service's token from RST.srf and,
+// from MSNP15, single sign-on answered with the proof key (Tokens keeps
+// them) — reads the contact list (SYN, or from MSNP13 the address book,
+// then the first ADL) and sets the initial status. It returns when all of that is done, or with an error that says
 // what failed: a wrong password wraps msnp.ErrAuthFailed, a server that
 // speaks none of the offered versions gives ErrVersionRefused.
 //
@@ -128,6 +130,12 @@
 //
 // What differs between protocol versions (the shape of the contact list,
 // ADD versus ADC, friendly names by REA or PRP, personal messages from
-// MSNP11) comes from msnp.Version.Dialect. Methods that need a later
-// version than the negotiated one return ErrNotSupported.
+// MSNP11, handles as "1:bob@x" in MSNP18, lists edited with ADL/RML from
+// MSNP13) comes from msnp.Version.Dialect. Methods that need a later (or
+// earlier: groups are in the address book from MSNP13) version than the
+// negotiated one return ErrNotSupported. From MSNP16 the client names its
+// machine (Config.MachineGUID); an account may be signed in at several
+// machines at once. From MSNP13 offline messages are read as OIMs at sign-in
+// and arrive as OfflineMessage events; before, the service brings them as a
+// conversation from their sender.
 package client

@@ -21,8 +21,9 @@ import (
 // and kept with ADL/RML, and the machine GUID of MSNP16+.
 
 // DefaultVersion is what a Client offers when Config.Version is 0:
-// MSNP12. Offline messages reach MSNP13+ clients as OIMs, which this
-// client does not read yet, while MSNP12 gets them as conversations; set
+// MSNP12, where offline messages arrive as a conversation from their
+// sender (Message events), as bridges and bots written for the older
+// versions expect. From MSNP13 they arrive as OfflineMessage events; set
 // Config.Version to 18 to sign in as Windows Live Messenger 2009 does.
 const DefaultVersion msnp.Version = 12
 

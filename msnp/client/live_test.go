@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nudge-im/nudge/core/coretest"
+	"github.com/nudge-im/nudge/core/store"
 	"github.com/nudge-im/nudge/msnp"
 	"github.com/nudge-im/nudge/msnp/client"
 )
@@ -124,5 +125,41 @@ func TestServerSeveralPlaces(t *testing.T) {
 	case <-a2.Done():
 	case <-time.After(15 * time.Second):
 		t.Fatal("an MSNP15 sign-in left the MSNP16 one on")
+	}
+}
+
+// Offline messages wait as OIMs for an MSNP13+ client, which reads them
+// at sign-in and deletes them; an MSNP12 one gets a conversation.
+func TestServerOfflineMessages(t *testing.T) {
+	srv := coretest.Start(t)
+	ctx := context.Background()
+	aEmail, bEmail := newUser(t, srv, "alice"), newUser(t, srv, "bob")
+	sent := time.Now().Add(-time.Hour).Truncate(time.Second)
+	for _, text := range []string{"first", "second, with é"} {
+		if _, err := srv.Store.StoreOffline(ctx, store.OfflineMessage{To: aEmail, From: bEmail, FromName: "Bob",
+			Sent: sent, ContentType: "text/plain; charset=UTF-8", Body: []byte(text)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := dial(t, userConfig(srv, aEmail, 18))
+	for _, text := range []string{"first", "second, with é"} {
+		m := next[*client.OfflineMessage](t, a)
+		if m.From != bEmail || m.FriendlyName != "Bob" || m.Text != text || !m.Sent.Equal(sent) {
+			t.Errorf("offline message %+v", m)
+		}
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		left, err := srv.Store.OfflineMessages(ctx, aEmail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d offline messages not deleted after reading", len(left))
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -440,6 +440,15 @@ func (s *nsSession) onMSG(cmd *msnp.Command) bool {
 	if err != nil {
 		return false
 	}
+	if md := mailData(m); md != "" && s.d.OIM {
+		cl := s.cl
+		cl.wg.Add(1)
+		go func() {
+			defer cl.wg.Done()
+			cl.readOfflineMessages(md)
+		}()
+		return true
+	}
 	return m.Kind() == message.KindProfile
 }
 

@@ -140,3 +140,12 @@ func FuzzParseRSTResponse(f *testing.F) {
 		parsePSM(b)
 	})
 }
+
+func FuzzParseOIM(f *testing.F) {
+	f.Add("From: =?utf-8?B?Qm9i?= <bob@example.com>\r\nDate: Mon, 07 Dec 2026 20:00:00 +0000\r\nContent-Transfer-Encoding: base64\r\n\r\naGk=",
+		`<MD><M><T>11</T><E>bob@example.com</E><I>abc</I></M></MD>`)
+	f.Fuzz(func(t *testing.T, raw, md string) {
+		parseOIM(raw, "")
+		parseMailData(md)
+	})
+}
