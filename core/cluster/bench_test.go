@@ -12,6 +12,7 @@ import (
 	"github.com/nudge-im/nudge/core/config"
 	"github.com/nudge-im/nudge/core/coretest"
 	"github.com/nudge-im/nudge/core/coretest/clustertest"
+	"github.com/nudge-im/nudge/core/store"
 	"github.com/nudge-im/nudge/msnp/client"
 )
 
@@ -231,6 +232,90 @@ func BenchmarkSignIn(b *testing.B) {
 			}
 			wg.Wait()
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "signins/s")
+		})
+	}
+}
+
+// BenchmarkFanout is one status change of Alice's, until the last of her
+// 1,000 online contacts has it in their clients: with everyone on one
+// node, and with Alice on one node and the contacts on the other.
+func BenchmarkFanout(b *testing.B) {
+	const contacts = 1000
+	for _, n := range []int{1, 2} {
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+			nodes := inProcess(b, n)
+			ctx := context.Background()
+			emails := make([]string, contacts)
+			pairs := make([]store.ContactPair, contacts)
+			for i := range emails {
+				emails[i] = fmt.Sprintf("w%d@example.com", i)
+				pairs[i] = store.ContactPair{Owner: emails[i], Contact: "alice@example.com"}
+			}
+			if err := nodes[0].Store.CreateAccounts(ctx, append(emails, "alice@example.com"), "pw", 4); err != nil {
+				b.Fatal(err)
+			}
+			if err := nodes[0].Store.AddContacts(ctx, pairs); err != nil {
+				b.Fatal(err)
+			}
+			alice, _ := benchUser(b, nodes[0], "alice@example.com")
+
+			var want atomic.Value // the status being waited for
+			want.Store(client.Online)
+			var told atomic.Int64
+			all := make(chan struct{}, 1)
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			for range 16 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						i := int(next.Add(1)) - 1
+						if i >= contacts {
+							return
+						}
+						node := nodes[n-1]
+						dctx, cancel := context.WithTimeout(ctx, 120*time.Second)
+						cl, err := client.Dial(dctx, client.Config{Server: node.NSAddr, Email: emails[i], Password: "pw", Version: 7})
+						cancel()
+						if err != nil {
+							b.Errorf("%s signs in: %v", emails[i], err)
+							return
+						}
+						b.Cleanup(func() { cl.Close() })
+						go func() {
+							for ev := range cl.Events() {
+								if p, ok := ev.(*client.Presence); ok && p.Email == "alice@example.com" && p.Status == want.Load() {
+									if told.Add(1) == contacts {
+										all <- struct{}{}
+									}
+								}
+							}
+						}()
+					}
+				}()
+			}
+			wg.Wait()
+			if b.Failed() {
+				return
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				st := client.Away
+				if i%2 == 1 {
+					st = client.Online
+				}
+				want.Store(st)
+				told.Store(0)
+				if err := alice.SetStatus(ctx, st); err != nil {
+					b.Fatal(err)
+				}
+				select {
+				case <-all:
+				case <-time.After(120 * time.Second):
+					b.Fatalf("%d of %d contacts told", told.Load(), contacts)
+				}
+			}
 		})
 	}
 }
