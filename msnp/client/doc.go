@@ -136,6 +136,7 @@
 // negotiated one return ErrNotSupported. From MSNP16 the client names its
 // machine (Config.MachineGUID); an account may be signed in at several
 // machines at once. From MSNP13 offline messages are read as OIMs at sign-in
-// and arrive as OfflineMessage events; before, the service brings them as a
-// conversation from their sender.
+// and arrive as OfflineMessage events, and SendOffline leaves one for
+// someone offline; before, the service brings them as a conversation from
+// their sender.
 package client

@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -161,5 +162,40 @@ func TestServerOfflineMessages(t *testing.T) {
 			t.Fatalf("%d offline messages not deleted after reading", len(left))
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// An MSNP13+ client leaves offline messages (Store2); the recipient gets
+// them at the next sign-in whatever version they run: as OIMs from MSNP13,
+// as a conversation from the sender before.
+func TestServerSendOffline(t *testing.T) {
+	srv := coretest.Start(t)
+	for _, pair := range [][2]msnp.Version{{13, 18}, {18, 15}, {15, 12}, {18, 7}} {
+		t.Run(fmt.Sprintf("%v-%v", pair[0], pair[1]), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			aEmail, bEmail := newUser(t, srv, "alice"), newUser(t, srv, "bob")
+			a := dial(t, userConfig(srv, aEmail, pair[0]))
+			if err := a.SendOffline(ctx, bEmail, "see you later"); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.SendOffline(ctx, "nobody@example.com", "hello?"); !errors.Is(err, client.ErrNotDelivered) {
+				t.Errorf("to nobody: %v", err)
+			}
+			b := dial(t, userConfig(srv, bEmail, pair[1]))
+			if pair[1] >= 13 {
+				if m := next[*client.OfflineMessage](t, b); m.From != aEmail || m.Text != "see you later" || m.Sent.IsZero() {
+					t.Errorf("offline message %+v", m)
+				}
+				return
+			}
+			if m := next[*client.Message](t, b); m.From != aEmail || !strings.HasSuffix(m.Text, "see you later") {
+				t.Errorf("offline message %+v", m)
+			}
+		})
+	}
+	c := dial(t, userConfig(srv, newUser(t, srv, "carol"), 12))
+	if err := c.SendOffline(context.Background(), "x@example.com", "hi"); !errors.Is(err, client.ErrNotSupported) {
+		t.Errorf("MSNP12 SendOffline: %v", err)
 	}
 }

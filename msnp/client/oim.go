@@ -10,9 +10,11 @@ import (
 	"mime"
 	"net/http"
 	"net/mail"
+	"regexp"
 	"strings"
 	"time"
 
+	"github.com/nudge-im/nudge/msnp/auth"
 	"github.com/nudge-im/nudge/msnp/message"
 )
 
@@ -180,4 +182,85 @@ func (cl *Client) rsiCall(ctx context.Context, method, body string) ([]byte, err
 		return nil, fmt.Errorf("client: offline messages %s at %s answered %s", method, u, resp.Status)
 	}
 	return bytes.Clone(out), nil
+}
+
+// lockApp is the product whose key answers the Store2 lock key challenge,
+// as Windows Live Messenger 8.5 and Pidgin answer it.
+const lockApp = "PROD0119GSJUC$18"
+
+var lockKeyRE = regexp.MustCompile(`<LockKeyChallenge[^>]*>\s*(\d+)\s*</LockKeyChallenge>`)
+
+// SendOffline leaves a text message for someone who is offline (MSNP13+:
+// an OIM, kept by the service until their next sign-in). The service
+// refuses it for someone who blocks you or has no account
+// (ErrNotDelivered).
+func (cl *Client) SendOffline(ctx context.Context, to, text string) error {
+	ctx, cancel := cl.withTimeout(ctx)
+	defer cancel()
+	s, err := cl.session(ctx)
+	if err != nil {
+		return err
+	}
+	if !s.d.OIM {
+		return fmt.Errorf("client: offline messages need MSNP13, signed in with %s: %w", s.d.Version, ErrNotSupported)
+	}
+	ticket := cl.Tokens()[TokenMessengerSecure]
+	if ticket == "" {
+		return fmt.Errorf("client: no %s token to send offline messages: %w", TokenMessengerSecure, ErrProtocol)
+	}
+	self := cl.Self()
+	lockkey := ""
+	for try := 0; try < 2; try++ {
+		out, status, err := cl.store2(ctx, self, to, ticket, lockkey, text)
+		if err != nil {
+			return err
+		}
+		if status == http.StatusOK {
+			return nil
+		}
+		m := lockKeyRE.FindSubmatch(out)
+		if m == nil || lockkey != "" {
+			return fmt.Errorf("client: offline message to %s refused (HTTP %d): %w", to, status, ErrNotDelivered)
+		}
+		k, _ := auth.LookupProductKey(lockApp)
+		lockkey = auth.ChallengeAnswerMSNP11(string(m[1]), k.ID, k.Key)
+	}
+	return fmt.Errorf("client: offline message to %s refused: %w", to, ErrNotDelivered)
+}
+
+// store2 posts one Store2 request, the text as WLM 8.5 writes it.
+func (cl *Client) store2(ctx context.Context, self Contact, to, ticket, lockkey, text string) ([]byte, int, error) {
+	b64 := base64.StdEncoding.EncodeToString([]byte(text))
+	var lines []string
+	for len(b64) > 76 {
+		lines, b64 = append(lines, b64[:76]), b64[76:]
+	}
+	lines = append(lines, b64)
+	const ns = `xmlns="http://messenger.msn.com/ws/2004/09/oim/"`
+	env := `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header>` +
+		`<From memberName="` + xmlEscape(self.Email) + `" friendlyName="=?utf-8?B?` + base64.StdEncoding.EncodeToString([]byte(self.FriendlyName)) + `?=" xml:lang="en-US" proxy="MSNMSGR" ` + ns + ` msnpVer="MSNP15" buildVer="8.5.1302"/>` +
+		`<To memberName="` + xmlEscape(to) + `" ` + ns + `/>` +
+		`<Ticket passport="` + xmlEscape(ticket) + `" appid="` + xmlEscape(lockApp) + `" lockkey="` + lockkey + `" ` + ns + `/>` +
+		`<Sequence xmlns="http://schemas.xmlsoap.org/ws/2003/03/rm"><Identifier xmlns="http://schemas.xmlsoap.org/ws/2002/07/utility">http://messenger.msn.com</Identifier><MessageNumber>1</MessageNumber></Sequence>` +
+		`</soap:Header><soap:Body><MessageType ` + ns + `>text</MessageType><Content ` + ns + `>MIME-Version: 1.0` + "\r\n" +
+		"Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\nX-OIM-Message-Type: OfflineMessage\r\n" +
+		"X-OIM-Run-Id: " + strings.ToUpper(newGUID()) + "\r\nX-OIM-Sequence-Num: 1\r\n\r\n" +
+		strings.Join(lines, "\r\n") + `</Content></soap:Body></soap:Envelope>`
+	u := cl.cfg.Passport.addressBookURL() + "/OimWS/oim.asmx"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(env))
+	if err != nil {
+		return nil, 0, fmt.Errorf("client: offline messages URL %q: %w", u, err)
+	}
+	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	req.Header.Set("SOAPAction", "http://messenger.live.com/ws/2006/09/oim/Store2")
+	resp, err := cl.passportClient().Do(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("client: offline message: %w", err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, 0, fmt.Errorf("client: offline message: %w", err)
+	}
+	return out, resp.StatusCode, nil
 }
