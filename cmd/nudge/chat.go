@@ -476,6 +476,8 @@ func (ui *chatUI) show(ev client.Event) {
 	case *client.Message:
 		ui.setLast(e.Conversation)
 		o.printf("%s: %s\n", chatName(e.From, e.FriendlyName), e.Text)
+	case *client.OfflineMessage:
+		o.printf("%s (offline, %s): %s\n", chatName(e.From, e.FriendlyName), e.Sent.UTC().Format("2006-01-02 15:04 UTC"), e.Text)
 	case *client.Nudge:
 		ui.setLast(e.Conversation)
 		o.printf("* %s sent you a nudge!\n", e.From)

@@ -123,3 +123,37 @@ func TestChatFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// nudge chat signs in as Windows Live Messenger 2009 and shows the
+// offline messages left for the user.
+func TestChatMSNP18(t *testing.T) {
+	srv := coretest.Start(t)
+	srv.AddUser(t, "alice@example.com", "secret1", "Alice")
+	srv.AddUser(t, "bob@example.com", "secret2", "Bob")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	bob, err := client.Dial(ctx, client.Config{Server: srv.NSAddr, Email: "bob@example.com", Password: "secret2",
+		Version: 18, Passport: client.PassportConfig{URL: srv.HTTPURL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bob.Close()
+	if err := bob.SendOffline(ctx, "alice@example.com", "call me when you are back"); err != nil {
+		t.Fatal(err)
+	}
+	stdin, typed := io.Pipe()
+	defer typed.Close()
+	out := &lockedBuffer{}
+	errOut := &lockedBuffer{}
+	o := chatOptions{server: srv.NSAddr, user: "alice@example.com", passport: srv.HTTPURL, version: 18,
+		status: "online", downloads: t.TempDir()}
+	go func() {
+		if err := runChat(ctx, o, stdin, out, errOut); err != nil {
+			fmt.Fprintln(out, "chat ended:", err, errOut.String())
+		}
+	}()
+	fmt.Fprintln(typed, "secret1")
+	waitOutput(t, out, "Signed in")
+	waitOutput(t, out, "(offline, ")
+	waitOutput(t, out, "): call me when you are back")
+}
