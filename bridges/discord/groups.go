@@ -69,7 +69,7 @@ func (u *userSession) tellMissing(key string, cv *client.Conversation) {
 	}
 	cl := u.session().Current()
 	var names []string
-	for _, e := range msnbridge.Missing(cv, members, u.rec().Email) {
+	for _, e := range msnbridge.NotReached(cv, members, u.rec().Email) {
 		if n := u.contactName(cl, e); n != e {
 			e = n + " (" + e + ")"
 		}

@@ -177,7 +177,7 @@ func (c *MSNClient) sendTo(ctx context.Context, portal *bridgev2.Portal, send fu
 // conversation when a message went: offline, or not answering yet. It
 // says it when that changes, not after every message.
 func (c *MSNClient) tellMissing(ctx context.Context, portal *bridgev2.Portal, conv *client.Conversation) {
-	missing := msnbridge.Missing(conv, groupMembers(portal), c.meta.Email)
+	missing := msnbridge.NotReached(conv, groupMembers(portal), c.meta.Email)
 	names := make([]string, 0, len(missing))
 	cl := c.current()
 	for _, e := range missing {

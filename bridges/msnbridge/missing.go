@@ -16,8 +16,19 @@ import (
 // Missing returns those of emails who are not in the conversation now
 // (self, the bridged user, is never missing).
 func Missing(cv *client.Conversation, emails []string, self string) []string {
+	return absent(cv.Participants(), emails, self)
+}
+
+// NotReached returns those of emails the last message sent in cv did not
+// go to: not in the conversation when it was written, though they may have
+// joined since.
+func NotReached(cv *client.Conversation, emails []string, self string) []string {
+	return absent(cv.Reached(), emails, self)
+}
+
+func absent(present []client.Participant, emails []string, self string) []string {
 	in := map[string]bool{strings.ToLower(self): true}
-	for _, p := range cv.Participants() {
+	for _, p := range present {
 		in[strings.ToLower(p.Email)] = true
 	}
 	var out []string

@@ -38,8 +38,9 @@ type Conversation struct {
 	members []Participant
 	peers   []string // whom to invite when the conversation is reopened
 	changed chan struct{}
-	inviter Participant // who invited us into sb, until ANS OK
-	closed  bool        // Close was called
+	inviter Participant   // who invited us into sb, until ANS OK
+	closed  bool          // Close was called
+	reached []Participant // members when your last message was written
 }
 
 func (cl *Client) newConversation(peers ...string) *Conversation {
@@ -75,6 +76,15 @@ func (cv *Conversation) Participants() []Participant {
 	cv.mu.Lock()
 	defer cv.mu.Unlock()
 	return slices.Clone(cv.members)
+}
+
+// Reached returns who was in the conversation, you excepted, when your
+// last message was written to the switchboard: those it went to. Someone
+// who joins after it was written does not get it, however soon.
+func (cv *Conversation) Reached() []Participant {
+	cv.mu.Lock()
+	defer cv.mu.Unlock()
+	return slices.Clone(cv.reached)
 }
 
 // Conversation returns the conversation with email alone, opening a
@@ -714,6 +724,9 @@ func (cv *Conversation) send(ctx context.Context, payload []byte, ack string) er
 			return err
 		}
 		cmd := msnp.New("MSG", 0, ack).WithPayload(payload)
+		cv.mu.Lock()
+		cv.reached = append(cv.reached[:0], cv.members...)
+		cv.mu.Unlock()
 		if ack == "U" {
 			cmd.TrID = sb.nextTrID()
 			err = sb.send(cmd)

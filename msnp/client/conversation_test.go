@@ -371,6 +371,13 @@ func TestGroup(t *testing.T) {
 	if j := waitEvent[*Joined](t, c); j.Email != "carol@example.com" {
 		t.Fatalf("joined %+v", j)
 	}
+	// Carol joined after "hello" was written: it reached Dave alone.
+	if p := r.cv.Participants(); len(p) != 2 {
+		t.Fatalf("participants %+v, want dave and carol", p)
+	}
+	if p := r.cv.Reached(); len(p) != 1 || p[0].Email != "dave@example.com" {
+		t.Fatalf("reached %+v, want dave alone", p)
+	}
 	if _, err := c.Group(ctx); err == nil {
 		t.Error("a group with nobody in it")
 	}
