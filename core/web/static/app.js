@@ -6,6 +6,7 @@ import {
   Link, signIn, caps, answerChallenge, encodeParam, decodeParam, errorText, textMessage, typingMessage,
   nudgeMessage, parseMime, parseFormat, splitText, psmPayload, parsePSM, CAP_WEB_CLIENT,
 } from "./msnp.js";
+import { fetchObject, parseObject } from "./p2p.js";
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, props = {}, ...kids) => {
@@ -178,8 +179,61 @@ function presence(status, email, name, capsArg, msnobj) {
   const was = c.status;
   c.status = status; c.name = decodeParam(name || c.name); c.caps = Number(capsArg) || 0;
   c.msnobj = msnobj && msnobj !== "0" ? decodeParam(msnobj) : "";
+  wantPicture(c);
   changed(c);
   if (was === "FLN" && status !== "FLN" && (c.lists & FL) && document.hidden) notify(`${c.name} has just signed in`, false);
+}
+
+// ---- display pictures ----
+// A contact's picture is fetched from them over P2P (a switchboard of its
+// own), once per SHA1D, one at a time and a few seconds apart: each fetch
+// costs an XFR, which the service rate-limits.
+const pictures = new Map(); // SHA1D → blob: URL
+const failedAt = new Map(); // SHA1D → when its fetch failed (retried after 10 minutes)
+const pictureQueue = [];
+let fetching = false;
+
+function pictureOf(c) {
+  const o = parseObject(c.msnobj);
+  return o.Type === "3" && o.SHA1D ? pictures.get(o.SHA1D) : undefined;
+}
+
+function wantPicture(c) {
+  const o = parseObject(c.msnobj);
+  if (o.Type !== "3" || !o.SHA1D || pictures.has(o.SHA1D) || Date.now() - (failedAt.get(o.SHA1D) || -Infinity) < 600000) return;
+  if (!pictureQueue.includes(c)) pictureQueue.push(c);
+  if (!fetching) nextPicture();
+}
+
+async function nextPicture() {
+  const c = pictureQueue.shift();
+  if (!c || !ns) { fetching = false; return; }
+  fetching = true;
+  const o = parseObject(c.msnobj);
+  if (c.status !== "FLN" && o.SHA1D && !pictures.has(o.SHA1D) && !(c.lists & BL)) {
+    let link = null;
+    try {
+      const x = await ns.request("XFR", ["SB"]);
+      link = new Link("sb", x.args[2]);
+      const joined = new Promise((res, rej) => {
+        link.addEventListener("command", (e) => { if (e.detail.name === "JOI") res(); });
+        setTimeout(() => rej(new Error("they did not join")), 30000);
+      });
+      await link.ready;
+      await link.request("USR", [me.email, x.args[4]]);
+      await link.request("CAL", [c.email]);
+      await joined;
+      const bytes = await fetchObject(link, me.email, c.email, c.msnobj);
+      pictures.set(o.SHA1D, URL.createObjectURL(new Blob([bytes], { type: "image/png" })));
+      for (const d of contacts.values()) if (parseObject(d.msnobj).SHA1D === o.SHA1D) changed(d);
+    } catch (e) {
+      failedAt.set(o.SHA1D, Date.now());
+      console.warn(`display picture of ${c.email}: ${e.message}`);
+    } finally {
+      if (link) link.close();
+    }
+  }
+  setTimeout(nextPicture, 3000);
 }
 
 function changed(c) {
@@ -297,6 +351,7 @@ function contactItem(c) {
   return el("li", { class: "contact " + (c.status === "FLN" ? "is-offline" : "") },
     el("button", { class: "contact-open", type: "button", "aria-label": label, "data-email": c.email, onclick: () => openConversation([c.email], true) },
       el("img", { class: "status-icon", src: statusIcon(c), alt: "", width: 16, height: 16 }),
+      pictureOf(c) ? el("img", { class: "contact-dp", src: pictureOf(c), alt: "", width: 24, height: 24 }) : null,
       el("span", { class: "contact-name", text: c.name }),
       blocked ? el("span", { class: "badge", text: "blocked" }) : null,
       c.status !== "FLN" && c.status !== "NLN" ? el("span", { class: "contact-status", text: `(${st})` }) : null,
@@ -436,6 +491,7 @@ class Conversation {
     this.panel.querySelector(".chat-title").textContent = title;
     const sub = this.people.size > 1 ? `${this.people.size} people` : first ? `${STATUS[first.status]?.[0] || "Offline"}${first.psm ? " — " + first.psm : ""}` : "";
     this.panel.querySelector(".chat-sub").textContent = sub;
+    this.panel.querySelector(".dp").src = (this.people.size === 1 && first && pictureOf(first)) || "dp.svg";
   }
 
   show(focus) {
@@ -810,4 +866,4 @@ if (pending && validEmail(pending.contact)) {
 }
 
 // For the tests: the page's state, read-only.
-window.messenger = { get me() { return me; }, contacts: () => [...contacts.values()], conversations: () => [...convs.values()].map((c) => ({ id: c.id, people: [...c.people.values()], here: [...c.here], unread: c.unread })) };
+window.messenger = { get me() { return me; }, pictures: () => Object.fromEntries(pictures), contacts: () => [...contacts.values()], conversations: () => [...convs.values()].map((c) => ({ id: c.id, people: [...c.people.values()], here: [...c.here], unread: c.unread })) };
