@@ -9,7 +9,8 @@
 // SYN, and the other way round. A change made here is told to the people
 // it concerns as it happens: the other side of an FL change through the
 // directory (the "added you" notice), the owner's own signed-in endpoints
-// through Notifier.
+// through the directory too (directory.Peer.BookChanged), on whatever node
+// of a cluster they are.
 //
 // Requests are authenticated by the contacts.msn.com ticket of the RST
 // answer (ABAuthHeader/TicketToken).
@@ -35,21 +36,13 @@ const Domain = "contacts.msn.com"
 // NS is the namespace of every address book element.
 const NS = "http://www.msn.com/webservices/AddressBook"
 
-// Notifier tells a user's signed-in endpoints that their address book
-// changed through the web service (the Notification server implements it:
-// its sessions re-read the entry, so privacy holds at once, and MSNP13+
-// endpoints are sent the address book notice). contact is the handle of
-// the entry that changed, or "" for groups and settings.
-type Notifier interface {
-	BookChanged(owner, contact string)
-}
-
 // Config is what Handler needs. Store and Grants are required.
 type Config struct {
-	Store     store.Store
-	Grants    soap.Tickets
-	Directory *directory.Directory // tells the other side of FL changes; nil: nobody
-	Notify    Notifier             // nil: nobody
+	Store  store.Store
+	Grants soap.Tickets
+	// Directory tells the owner's endpoints of each change and the other
+	// side of FL changes; nil: nobody.
+	Directory *directory.Directory
 	Log       zerolog.Logger
 }
 

@@ -487,4 +487,76 @@ func TestSameListAcrossVersions(t *testing.T) {
 	}
 }
 
+// A change made through the address book holds at once for the owner's
+// signed-in sessions, whatever version they speak: blocking a watcher
+// through the web service takes the owner out of their sight, and
+// unblocking shows the owner again.
+func TestChangeHoldsAtOnce(t *testing.T) {
+	srv, st := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := st.AddToList(ctx, "bob@example.com", "alice@example.com", store.Forward, "Alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	dial := func(email, pw string) *client.Client {
+		c, err := client.Dial(ctx, client.Config{Server: srv.NSAddr, Email: email, Password: pw,
+			Version: msnp.Version(12), Passport: client.PassportConfig{URL: srv.HTTPURL}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	alice := dial("alice@example.com", "pw-alice")
+	bob := dial("bob@example.com", "pw-bob")
+	sees := func(st client.Status) {
+		t.Helper()
+		if c, ok := bob.Contact("alice@example.com"); ok && c.Status == st {
+			return
+		}
+		for {
+			select {
+			case ev := <-bob.Events():
+				if p, ok := ev.(*client.Presence); ok && p.Email == "alice@example.com" && p.Status == st {
+					return
+				}
+			case <-ctx.Done():
+				t.Fatalf("bob never saw alice %s", st)
+			}
+		}
+	}
+	sees(client.Online)
+
+	a := signIn(t, srv, "alice@example.com", "pw-alice")
+	member := func(method, role, who string) string {
+		return `<` + method + ` xmlns="http://www.msn.com/webservices/AddressBook"><serviceHandle><Id>0</Id><Type>Messenger</Type><ForeignId></ForeignId></serviceHandle><memberships><Membership><MemberRole>` + role + `</MemberRole><Members><Member xsi:type="PassportMember" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><Type>Passport</Type><State>Accepted</State><PassportName>` + who + `</PassportName></Member></Members></Membership></memberships></` + method + `>`
+	}
+	a.ok(sharing, "AddMember", "BlockUnblock", member("AddMember", "Block", "bob@example.com"))
+	sees(client.Offline)
+	// Bob cannot reach her either: what he says is dropped, as for
+	// someone offline who blocks him.
+	cv, err := bob.Conversation(ctx, "alice@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cv.Send(ctx, "hello?"); err != nil {
+		t.Fatal(err)
+	}
+	for drained := false; !drained; {
+		select {
+		case ev := <-alice.Events():
+			if m, ok := ev.(*client.Message); ok {
+				t.Fatalf("alice, who blocks bob, got %+v", m)
+			}
+		default:
+			drained = true
+		}
+	}
+	if msgs, _ := st.OfflineMessages(ctx, "alice@example.com"); len(msgs) != 0 {
+		t.Errorf("kept for alice: %+v", msgs)
+	}
+	a.ok(sharing, "DeleteMember", "BlockUnblock", member("DeleteMember", "Block", "bob@example.com"))
+	sees(client.Online)
+}
+
 func insecureTLS() *tls.Config { return &tls.Config{InsecureSkipVerify: true} }

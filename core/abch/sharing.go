@@ -222,10 +222,14 @@ func (rq *request) deleteMember() error {
 	return rq.empty()
 }
 
-// changed tells the owner's endpoints about a change of an entry.
+// changed tells the owner's endpoints about a change of an entry ("":
+// groups or settings).
 func (h *handler) changed(owner, contact string) {
-	if h.cfg.Notify != nil {
-		h.cfg.Notify.BookChanged(owner, contact)
+	if h.cfg.Directory == nil {
+		return
+	}
+	if p := h.cfg.Directory.Lookup(owner); p != nil {
+		p.BookChanged(contact)
 	}
 }
 

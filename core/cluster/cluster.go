@@ -305,6 +305,7 @@ type envelope struct {
 	To       string              `json:"t,omitempty"`
 	Call     string              `json:"c,omitempty"`
 	Presence *directory.Presence `json:"p,omitempty"`
+	Mail     *directory.Mail     `json:"m,omitempty"`
 	Ring     *directory.Ring     `json:"r,omitempty"`
 	Name     string              `json:"f,omitempty"`
 	Version  int64               `json:"v,omitempty"`

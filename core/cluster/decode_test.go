@@ -66,6 +66,8 @@ func (r *recorder) ReverseAdded(email, name string, v int64) {
 }
 func (r *recorder) ReverseRemoved(email string, v int64) { r.record("rrem %s %d", email, v) }
 func (r *recorder) Replace()                             { r.record("replace") }
+func (r *recorder) BookChanged(contact string)           { r.record("book %s", contact) }
+func (r *recorder) Mailed(m directory.Mail)              { r.record("mailed %s %s", m.ID, m.From) }
 func (r *recorder) Revoke(seq int64)                     { r.record("revoke %d", seq) }
 func (r *recorder) Note(n directory.Note) {
 	r.record("note %s %s %s %d %q", n.From, n.FromEndpoint, n.To, n.Type, n.Payload)
@@ -345,6 +347,8 @@ func TestPeerCallsCrossTheBus(t *testing.T) {
 	p.ReverseRemoved("alice@example.com", 43)
 	p.Revoke(99)
 	p.Note(directory.Note{From: "alice@example.com", FromEndpoint: "{a}", To: "{b}", Type: 2, Payload: []byte("<sip/>")})
+	p.BookChanged("carol@example.com")
+	p.Mailed(directory.Mail{ID: "m-1", From: "alice@example.com", FromName: "Alice", Sent: time.Now(), Size: 5})
 	want := []string{
 		`show alice@example.com Alice ünï BSY 1342177280 %3Cmsnobj%2F%3E "<Data><PSM>hi</PSM></Data>"`,
 		"hide alice@example.com",
@@ -353,6 +357,8 @@ func TestPeerCallsCrossTheBus(t *testing.T) {
 		"rrem alice@example.com 43",
 		"revoke 99",
 		`note alice@example.com {a} {b} 2 "<sip/>"`,
+		"book carol@example.com",
+		"mailed m-1 alice@example.com",
 	}
 	var got []string
 	for len(got) < len(want) && time.Now().Before(deadline.Add(10*time.Second)) {

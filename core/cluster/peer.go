@@ -31,6 +31,12 @@ const (
 	callNote    = "note"
 )
 
+// Calls of the address book and the offline messages.
+const (
+	callBook   = "book"
+	callMailed = "mailed"
+)
+
 func (p *remotePeer) call(e *envelope) {
 	e.Op, e.To, e.Gen = opPeer, p.email, p.gen
 	p.c.send(subjectNode(p.node), e)
@@ -52,6 +58,12 @@ func (p *remotePeer) Self() (directory.Presence, msnp.Version) {
 	}
 	return a.Presence, msnp.Version(a.Version)
 }
+
+func (p *remotePeer) BookChanged(contact string) {
+	p.call(&envelope{Call: callBook, Email: contact})
+}
+
+func (p *remotePeer) Mailed(m directory.Mail) { p.call(&envelope{Call: callMailed, Mail: &m}) }
 
 func (p *remotePeer) ShowPresence(pr directory.Presence) {
 	p.call(&envelope{Call: callShow, Presence: &pr})
@@ -103,6 +115,12 @@ func (c *Cluster) deliver(e *envelope) {
 	case callNote:
 		if e.Note != nil {
 			p.Note(*e.Note)
+		}
+	case callBook:
+		p.BookChanged(e.Email)
+	case callMailed:
+		if e.Mail != nil {
+			p.Mailed(*e.Mail)
 		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/nudge-im/nudge/msnp"
 )
@@ -84,6 +85,16 @@ type Ring struct {
 	CallerName string // decoded friendly name
 }
 
+// Mail says that an offline message was kept for a user (core/mailbox):
+// what the notice of its arrival shows. It crosses nodes as JSON.
+type Mail struct {
+	ID       string    `json:"id"` // the message's GUID
+	From     string    `json:"from"`
+	FromName string    `json:"fromName"` // decoded
+	Sent     time.Time `json:"sent"`
+	Size     int       `json:"size"` // bytes of the body
+}
+
 // Peer is one signed-in user as the rest of the service sees it. Its methods
 // are called from other users' goroutines: they must not block on the
 // network (they queue) and must not call back into other peers.
@@ -117,6 +128,16 @@ type Peer interface {
 	// GUID, lower-case in braces, its capabilities and what it tells the
 	// user's other endpoints. The ID is "" for a session without one.
 	Endpoint() msnp.Endpoint
+	// BookChanged tells the user that their address book changed
+	// elsewhere (the address book web service): the entry for contact,
+	// or with "" the settings and the whole list. The session reads it
+	// again from the store, so privacy holds at once, and tells the
+	// client where it reads the book itself.
+	BookChanged(contact string)
+	// Mailed tells the user that an offline message was kept for them
+	// (someone left one while the user appeared offline, or just before
+	// they signed in).
+	Mailed(m Mail)
 }
 
 const shards = 64
@@ -352,6 +373,18 @@ func (e endpoints) Note(n Note) {
 func (e endpoints) Revoke(seq int64) {
 	for _, x := range e {
 		x.Revoke(seq)
+	}
+}
+
+func (e endpoints) BookChanged(contact string) {
+	for _, x := range e {
+		x.BookChanged(contact)
+	}
+}
+
+func (e endpoints) Mailed(m Mail) {
+	for _, x := range e {
+		x.Mailed(m)
 	}
 }
 

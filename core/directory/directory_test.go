@@ -27,6 +27,8 @@ func (p *peer) Replace()                           {}
 func (p *peer) Revoke(int64)                       {}
 func (p *peer) Endpoint() msnp.Endpoint            { return msnp.Endpoint{ID: p.id} }
 func (p *peer) Note(directory.Note)                {}
+func (p *peer) BookChanged(string)                 {}
+func (p *peer) Mailed(directory.Mail)              {}
 func (p *peer) String() string                     { return p.name }
 func newPeer(name string) *peer                    { return &peer{name: name} }
 

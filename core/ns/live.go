@@ -378,20 +378,6 @@ func (s *session) notifyBook() {
 	s.send(msnp.Notice("NOT").WithPayload(b.Bytes()))
 }
 
-// BookChanged is called when the user's address book changed outside this
-// connection (the address book web service): every endpoint re-reads the
-// entry for contact from the store — "" means the settings and the whole
-// list — tells the watchers whose view of the user changed, and has its
-// client (MSNP13+) read the book again.
-func (srv *Server) BookChanged(owner, contact string) {
-	peers := srv.cfg.Directory.Endpoints(strings.ToLower(owner))
-	for i, p := range peers {
-		if s, ok := p.(*session); ok {
-			s.reload(contact, i == 0)
-		}
-	}
-}
-
 // reload re-reads what BookChanged says changed; tell is whether this
 // endpoint tells the watchers (one endpoint does, for all of them).
 func (s *session) reload(contact string, tell bool) {

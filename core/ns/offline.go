@@ -1,6 +1,7 @@
 package ns
 
 import (
+	"github.com/nudge-im/nudge/core/directory"
 	"github.com/nudge-im/nudge/core/oim"
 	"github.com/nudge-im/nudge/msnp"
 )
@@ -30,5 +31,27 @@ func (s *session) offlineWaiting() {
 	payload := "MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsinitialmdatanotification; charset=UTF-8\r\n\r\n" +
 		"Mail-Data: " + oim.MailData(msgs, false) + "\r\n" +
 		"Inbox-URL: /cgi-bin/HoTMaiL\r\nFolders-URL: /cgi-bin/folders\r\nPost-URL: http://www.hotmail.com\r\n"
+	s.send(msnp.Notice("MSG", "Hotmail", "Hotmail").WithPayload([]byte(payload)))
+}
+
+// Mailed implements directory.Peer: an offline message was kept for the
+// user while they are signed in (they appear offline, or signed in just
+// now). MSNP13+ clients are told it arrived and read it over rsi; older
+// ones get it from the courier, as a conversation.
+func (s *session) Mailed(m directory.Mail) {
+	s.mu.Lock()
+	online := s.online
+	s.mu.Unlock()
+	if !online {
+		return // the first CHG tells of every message waiting
+	}
+	if !s.dialect.OIM {
+		if c := s.srv.cfg.Offline; c != nil {
+			c.Deliver(s.emailOf())
+		}
+		return
+	}
+	payload := "MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsoimnotification; charset=UTF-8\r\n\r\n" +
+		"Mail-Data: " + oim.NewMailData(m) + "\r\n"
 	s.send(msnp.Notice("MSG", "Hotmail", "Hotmail").WithPayload([]byte(payload)))
 }

@@ -44,7 +44,7 @@ type Courier struct {
 	cfg Config
 
 	mu   sync.Mutex
-	busy map[string]bool // recipients being delivered to
+	busy map[string]bool // recipients being delivered to: true when asked again meanwhile
 }
 
 // New returns a Courier.
@@ -56,22 +56,31 @@ func New(cfg Config) *Courier {
 }
 
 // Deliver hands email's waiting messages over, one conversation per
-// sender, in the background. A second call while one runs does nothing.
+// sender, in the background. A call while a delivery runs makes it look
+// once more when it is done (for a message that arrived meanwhile).
 func (c *Courier) Deliver(email string) {
 	c.mu.Lock()
-	if c.busy[email] {
+	if again, busy := c.busy[email]; busy {
+		if !again {
+			c.busy[email] = true
+		}
 		c.mu.Unlock()
 		return
 	}
-	c.busy[email] = true
+	c.busy[email] = false
 	c.mu.Unlock()
 	go func() {
-		defer func() {
+		for {
+			c.deliver(email)
 			c.mu.Lock()
-			delete(c.busy, email)
+			if !c.busy[email] {
+				delete(c.busy, email)
+				c.mu.Unlock()
+				return
+			}
+			c.busy[email] = false
 			c.mu.Unlock()
-		}()
-		c.deliver(email)
+		}
 	}()
 }
 
@@ -106,7 +115,7 @@ func (c *Courier) deliver(email string) {
 // delivered.
 func (c *Courier) conversation(to string, msgs []store.OfflineMessage) (int, error) {
 	from := msgs[0].From
-	_, cookie, err := c.cfg.Open(switchboard.User{Email: from, FriendlyName: msgs[len(msgs)-1].FromName, Version: 12, Capabilities: "0"})
+	_, cookie, err := c.cfg.Open(switchboard.User{Email: from, FriendlyName: msgs[len(msgs)-1].FromName, Version: 12, Capabilities: "0", OnlyOnline: true})
 	if err != nil {
 		return 0, err
 	}

@@ -5,9 +5,10 @@
 // writes the Mail-Data payloads the Notification server sends to say
 // messages are waiting.
 //
-// Messages are kept in the store (store.StoreOffline), bounded per
-// recipient and expiring; who may leave one for whom follows the
-// recipient's block list and privacy mode.
+// Messages are left through core/mailbox: kept in the store, bounded per
+// recipient and expiring, by the one rule for who may leave one for whom
+// (the recipient's block list and privacy mode), and told at once to a
+// recipient who is signed in after all.
 package oim
 
 import (
@@ -27,6 +28,8 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/nudge-im/nudge/core/directory"
+	"github.com/nudge-im/nudge/core/mailbox"
 	"github.com/nudge-im/nudge/core/soap"
 	"github.com/nudge-im/nudge/core/store"
 	"github.com/nudge-im/nudge/msnp/auth"
@@ -54,10 +57,10 @@ const (
 type Config struct {
 	Store  store.Store
 	Grants soap.Tickets
-	// Stored, when set, is called after a message was kept for someone
-	// (the Notification server tells them if they are signed in).
-	Stored func(m store.OfflineMessage)
-	Log    zerolog.Logger
+	// Mailbox leaves the messages (nil: one over Store that tells nobody
+	// signed in).
+	Mailbox *mailbox.Mailbox
+	Log     zerolog.Logger
 }
 
 // Paths are the request paths Handler answers.
@@ -67,6 +70,9 @@ func Paths() []string { return []string{"/OimWS/oim.asmx", "/rsi/rsi.asmx"} }
 func Handler(cfg Config) http.Handler {
 	if cfg.Store == nil || cfg.Grants == nil {
 		panic("oim: Config.Store and Config.Grants are required")
+	}
+	if cfg.Mailbox == nil {
+		cfg.Mailbox = mailbox.New(cfg.Store, nil, cfg.Log)
 	}
 	h := &handler{cfg: cfg}
 	_, _ = rand.Read(h.key[:])
@@ -124,22 +130,18 @@ func (h *handler) store(w http.ResponseWriter, r *http.Request) {
 		soap.Write(w, http.StatusInternalServerError, fault("q0:InvalidContent", err.Error(), ""))
 		return
 	}
-	if !h.allowed(r, from, to) {
-		soap.Write(w, http.StatusInternalServerError, fault("q0:SystemUnavailable",
-			"The recipient does not exist or does not take messages from you.", ""))
-		return
-	}
-	m, err := h.cfg.Store.StoreOffline(r.Context(), store.OfflineMessage{
+	_, err = h.cfg.Mailbox.Leave(r.Context(), store.OfflineMessage{
 		To: to, From: from, FromName: decodeWord(hd.Child("From").Attr("friendlyName"), from),
 		ContentType: "text/plain; charset=UTF-8", Body: []byte(text),
 	})
 	switch {
+	case errors.Is(err, store.ErrNotFound):
+		soap.Write(w, http.StatusInternalServerError, fault("q0:SystemUnavailable",
+			"There is no such user.", ""))
+		return
 	case errors.Is(err, store.ErrMailboxFull):
 		soap.Write(w, http.StatusInternalServerError, fault("q0:SenderThrottleLimitExceeded",
 			"Too many offline messages are waiting for this person.", ""))
-		return
-	case errors.Is(err, store.ErrNotFound):
-		soap.Write(w, http.StatusInternalServerError, fault("q0:SystemUnavailable", "There is no such user.", ""))
 		return
 	case errors.Is(err, store.ErrInvalidMessage):
 		soap.Write(w, http.StatusInternalServerError, fault("q0:InvalidContent", "The message is too long or not valid.", ""))
@@ -148,10 +150,6 @@ func (h *handler) store(w http.ResponseWriter, r *http.Request) {
 		h.cfg.Log.Error().Err(err).Str("from", from).Msg("offline message not stored")
 		soap.Write(w, http.StatusInternalServerError, soap.Fault("soap:Server", "", "Try again later.", "", ""))
 		return
-	}
-	h.cfg.Log.Info().Str("from", from).Str("to", to).Msg("offline message stored")
-	if h.cfg.Stored != nil {
-		h.cfg.Stored(m)
 	}
 	if _, err := strconv.Atoi(seq); err != nil {
 		seq = "1"
@@ -163,21 +161,6 @@ func (h *handler) store(w http.ResponseWriter, r *http.Request) {
 		`<soap:Body><StoreResponse xmlns="`, nsOIM, `"><PointsConsumed>0</PointsConsumed></StoreResponse></soap:Body>`)
 	b.End()
 	soap.Write(w, http.StatusOK, b.Bytes())
-}
-
-// allowed is the recipient's rule for who may leave them a message: not
-// someone they block, and when they allow only their AL, someone on it.
-func (h *handler) allowed(r *http.Request, from, to string) bool {
-	ctx := r.Context()
-	acct, err := h.cfg.Store.Account(ctx, to)
-	if err != nil {
-		return false
-	}
-	l, err := h.cfg.Store.Listed(ctx, to, from)
-	if err != nil {
-		return false
-	}
-	return l&store.Block == 0 && (acct.Privacy != store.BlockByDefault || l&store.Allow != 0)
 }
 
 // challenge is a number derived from the ticket with a key of this
@@ -341,7 +324,8 @@ func MailData(msgs []store.OfflineMessage, all bool) string {
 	var b strings.Builder
 	b.WriteString("<MD><E><I>0</I><IU>0</IU><O>0</O><OU>0</OU></E><Q><QTM>409600</QTM><QNM>204800</QNM></Q>")
 	for _, m := range msgs {
-		writeM(&b, m, "00000000-0000-0000-0000-000000000009", true)
+		writeM(&b, directory.Mail{ID: m.ID, From: m.From, FromName: m.FromName, Sent: m.Sent, Size: len(m.Body)},
+			"00000000-0000-0000-0000-000000000009", true)
 	}
 	b.WriteString("</MD>")
 	return b.String()
@@ -349,7 +333,7 @@ func MailData(msgs []store.OfflineMessage, all bool) string {
 
 // NewMailData is the Mail-Data of text/x-msmsgsoimnotification: a message
 // arrived while the recipient is signed in.
-func NewMailData(m store.OfflineMessage) string {
+func NewMailData(m directory.Mail) string {
 	var b strings.Builder
 	b.WriteString("<MD>")
 	writeM(&b, m, ".!!OIM", false)
@@ -357,14 +341,14 @@ func NewMailData(m store.OfflineMessage) string {
 	return b.String()
 }
 
-func writeM(b *strings.Builder, m store.OfflineMessage, folder string, sent bool) {
+func writeM(b *strings.Builder, m directory.Mail, folder string, sent bool) {
 	var e soap.Builder
 	e.Esc(m.From)
 	b.WriteString("<M><T>11</T><S>6</S>")
 	if sent {
 		b.WriteString("<RT>" + m.Sent.UTC().Format("2006-01-02T15:04:05.000Z") + "</RT>")
 	}
-	b.WriteString("<RS>0</RS><SZ>" + strconv.Itoa(len(m.Body)+500) + "</SZ><E>" + e.String() + "</E><I>" + m.ID + "</I><F>" + folder + "</F><N>")
+	b.WriteString("<RS>0</RS><SZ>" + strconv.Itoa(m.Size+500) + "</SZ><E>" + e.String() + "</E><I>" + m.ID + "</I><F>" + folder + "</F><N>")
 	var n soap.Builder
 	n.Esc(encodeWord(m.FromName))
 	b.WriteString(n.String() + "</N></M>")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nudge-im/nudge/core/config"
 	"github.com/nudge-im/nudge/core/coretest"
+	"github.com/nudge-im/nudge/core/directory"
 	"github.com/nudge-im/nudge/core/oim"
 	"github.com/nudge-im/nudge/core/store"
 )
@@ -160,8 +161,16 @@ func TestWhoMayLeaveMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := srv.Tokens(t, "carol@example.com", "pw-carol")
-	if status, out := send(t, srv, c["messengersecure.live.com"], "carol@example.com", "bob@example.com", "hi"); status != 500 || !strings.Contains(out, "q0:SystemUnavailable") {
+	// A blocked sender is answered as anyone, and nothing is kept: a block
+	// looks like being offline.
+	if status, out := send(t, srv, c["messengersecure.live.com"], "carol@example.com", "bob@example.com", "hi"); status != 200 {
 		t.Errorf("blocked sender: %d %s", status, out)
+	}
+	if msgs, _ := srv.Store.OfflineMessages(ctx, "bob@example.com"); len(msgs) != 0 {
+		t.Errorf("kept from a blocked sender: %+v", msgs)
+	}
+	if status, out := send(t, srv, c["messengersecure.live.com"], "carol@example.com", "nobody@example.com", "hi"); status != 500 || !strings.Contains(out, "q0:SystemUnavailable") {
+		t.Errorf("no such recipient: %d %s", status, out)
 	}
 	a := srv.Tokens(t, "alice@example.com", "pw-alice")
 	for i := range 2 {
@@ -172,12 +181,15 @@ func TestWhoMayLeaveMessages(t *testing.T) {
 	if status, out := send(t, srv, a["messengersecure.live.com"], "alice@example.com", "bob@example.com", "hi"); status != 500 || !strings.Contains(out, "q0:SenderThrottleLimitExceeded") {
 		t.Errorf("full mailbox: %d %s", status, out)
 	}
-	// Bob allows only his AL: Alice, not on it, may not leave one.
+	// Carol allows only her AL: Alice, not on it, may not leave one.
 	if _, err := srv.Store.SetPrivacy(ctx, "carol@example.com", store.BlockByDefault); err != nil {
 		t.Fatal(err)
 	}
-	if status, _ := send(t, srv, a["messengersecure.live.com"], "alice@example.com", "carol@example.com", "hi"); status != 500 {
+	if status, _ := send(t, srv, a["messengersecure.live.com"], "alice@example.com", "carol@example.com", "hi"); status != 200 {
 		t.Errorf("BLP BL, not on AL: %d", status)
+	}
+	if msgs, _ := srv.Store.OfflineMessages(ctx, "carol@example.com"); len(msgs) != 0 {
+		t.Errorf("kept from someone off the allow list: %+v", msgs)
 	}
 }
 
@@ -193,7 +205,7 @@ func TestMailData(t *testing.T) {
 	if oim.MailData(many, false) != "too-large" {
 		t.Error("26 messages not too-large")
 	}
-	if n := oim.NewMailData(m); !strings.Contains(n, "<F>.!!OIM</F>") || strings.Contains(n, "<RT>") {
+	if n := oim.NewMailData(directory.Mail{ID: m.ID, From: m.From, FromName: m.FromName, Sent: m.Sent, Size: len(m.Body)}); !strings.Contains(n, "<F>.!!OIM</F>") || strings.Contains(n, "<RT>") {
 		t.Errorf("new mail data %s", n)
 	}
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/nudge-im/nudge/core/connlimit"
 	"github.com/nudge-im/nudge/core/directory"
 	"github.com/nudge-im/nudge/core/gateway"
+	"github.com/nudge-im/nudge/core/mailbox"
 	"github.com/nudge-im/nudge/core/metrics"
 	"github.com/nudge-im/nudge/core/ns"
 	"github.com/nudge-im/nudge/core/offline"
@@ -58,6 +59,8 @@ type Server struct {
 	// Grants are the web services' tickets (address book, offline messages).
 	Grants *passport.Grants
 	Dir    *directory.Directory
+	// Mailbox leaves offline messages, by one rule for every way in.
+	Mailbox *mailbox.Mailbox
 
 	// AdminToken is the bearer token of the admin API; Admin is the API,
 	// where the rest of the program adds its own routes.
@@ -132,6 +135,7 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger) (*Server,
 		listeners: map[string]net.Listener{},
 		dead:      map[string]error{},
 	}
+	s.Mailbox = mailbox.New(st, s.Dir, log.With().Str("component", "mailbox").Logger())
 	if err := s.start(); err != nil {
 		s.Close()
 		return nil, err
@@ -205,6 +209,7 @@ func (s *Server) start() error {
 			MaxSessions:       lim.Switchboards,
 			RequestsPerMinute: lim.SwitchboardRequests,
 			Unauthenticated:   unauthenticated(),
+			Mailbox:           s.Mailbox,
 		})
 		switchboards = s.sb
 	}
@@ -410,9 +415,10 @@ func (s *Server) httpHandlers() (shared, operator http.Handler) {
 		}
 	}
 	om := oim.Handler(oim.Config{
-		Store:  s.Store,
-		Grants: s.Grants,
-		Log:    s.log.With().Str("component", "oim").Logger(),
+		Store:   s.Store,
+		Grants:  s.Grants,
+		Mailbox: s.Mailbox,
+		Log:     s.log.With().Str("component", "oim").Logger(),
 	})
 	for _, p := range oim.Paths() {
 		mux.Handle(p, om)

@@ -42,6 +42,8 @@ type conn struct {
 	version  msnp.Version
 	dialect  *msnp.Dialect
 	relay    msnp.Command // "MSG email name" with the payload set per message
+	// onlyOnline: calls reach signed-in users only (User.OnlyOnline).
+	onlyOnline bool
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -216,6 +218,7 @@ func (c *conn) usr() bool {
 		return false
 	}
 	c.identify(u.Email, u.FriendlyName, u.Capabilities, u.Version, u.Endpoint)
+	c.onlyOnline = u.OnlyOnline
 	c.sess = c.srv.newSession(c)
 	c.log = c.log.With().Str("user", c.email).Str("session", c.sess.id).Logger()
 	c.out.Send(msnp.New("USR", cmd.TrID, "OK", c.handleFor(c.dialect), c.encName))
@@ -320,7 +323,7 @@ func (c *conn) message() bool {
 		c.complain("bad MSG acknowledgement mode", nil, cmd.Name)
 		return false
 	}
-	ok := c.sess.relay(c, cmd.Payload)
+	ok := c.keepForAbsent(cmd.Payload, c.sess.relay(c, cmd.Payload))
 	if ok && c.srv.m != nil {
 		c.srv.m.messages.Inc()
 	}
@@ -381,6 +384,9 @@ func (c *conn) call() {
 		return
 	}
 	peer, r, code := c.sess.call(c, key)
+	if code == msnp.ErrNotOnline && c.callAbsent(trid, key) {
+		return
+	}
 	if code != 0 {
 		c.fail(code, trid)
 		return

@@ -64,6 +64,8 @@ func (p *testPeer) Replace()                           {}
 func (p *testPeer) Revoke(int64)                       {}
 func (p *testPeer) Note(directory.Note)                {}
 func (p *testPeer) Endpoint() msnp.Endpoint            { return msnp.Endpoint{} }
+func (p *testPeer) BookChanged(string)                 {}
+func (p *testPeer) Mailed(directory.Mail)              {}
 func (p *testPeer) block(viewer string)                { p.mu.Lock(); p.blocks[viewer] = true; p.mu.Unlock() }
 func (p *testPeer) setHidden(h bool)                   { p.mu.Lock(); p.hidden = h; p.mu.Unlock() }
 func (p *testPeer) user() User {

@@ -42,6 +42,10 @@ type User struct {
 	Capabilities string
 	// Endpoint is the machine GUID of the session (MSNP16+), "" for none.
 	Endpoint string
+	// OnlyOnline: the session's calls reach signed-in users only, and
+	// never leave what is said for someone offline (the service's own
+	// courier of offline messages).
+	OnlyOnline bool `json:",omitempty"`
 }
 
 // Config configures a Server.
@@ -71,6 +75,9 @@ type Config struct {
 	RequestsPerMinute int
 	// Unauthenticated, when set, admits connections before USR or ANS.
 	Unauthenticated *connlimit.Gate
+	// Mailbox, when set, keeps what is said to a contact called while
+	// offline (absent.go); nil: calling someone offline is 217.
+	Mailbox Mailbox
 }
 
 // Defaults of the per-user limits.

@@ -25,6 +25,7 @@ type session struct {
 	mu      sync.Mutex
 	ringing map[string]ring // pending invitations, by callee key
 	ended   bool
+	absent  []absentee // called while offline (absent.go); never modified in place
 }
 
 // ring is a pending invitation: the cookie its callee must present. Every
