@@ -460,7 +460,7 @@ func (s *Server) httpHandlers() (shared, operator http.Handler) {
 	mux.Handle(gateway.Path, s.gateway)
 	if s.cfg.Web.Enabled {
 		s.Web = web.New(web.Config{NSAddr: local(addrs.NS), SBAddr: local(addrs.SB), Log: s.log, Grace: time.Duration(s.cfg.Web.Grace),
-			Dial: s.dialInside})
+			Dial: s.dialInside, MaxSessions: lim.GatewaySessions, MaxSessionsPerSource: lim.GatewaySessionsPerAddress})
 		for _, p := range web.Paths() {
 			mux.Handle(p, s.Web)
 		}
