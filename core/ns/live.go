@@ -484,20 +484,12 @@ func (s *session) handleUUM(c *msnp.Command) error {
 		return nil
 	}
 	me := s.emailOf()
-	// Someone who blocks the user (or lets only their AL in) gets nothing,
-	// and the sender is not told.
-	listed, err := s.srv.cfg.Store.Listed(s.srv.ctx(), email, me)
-	if err != nil {
-		return nil
-	}
-	acct, err := s.srv.cfg.Store.Account(s.srv.ctx(), email)
-	if err != nil || listed&store.Block != 0 || (acct.Privacy == store.BlockByDefault && listed&store.Allow == 0) {
-		return nil
-	}
 	s.mu.Lock()
 	name := s.presence.FriendlyName
 	s.mu.Unlock()
-	if _, err := s.srv.cfg.Store.StoreOffline(s.srv.ctx(), store.OfflineMessage{
+	// The mailbox's rule: someone who blocks the user (or lets only their
+	// AL in) gets nothing, and the sender is not told.
+	if _, err := s.srv.mailbox().Leave(s.srv.ctx(), store.OfflineMessage{
 		To: email, From: me, FromName: name, ContentType: "text/plain; charset=UTF-8", Body: msg.Body,
 	}); err != nil {
 		s.log.Info().Err(err).Str("to", email).Msg("offline message not kept")

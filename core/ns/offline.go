@@ -2,6 +2,7 @@ package ns
 
 import (
 	"github.com/nudge-im/nudge/core/directory"
+	"github.com/nudge-im/nudge/core/mailbox"
 	"github.com/nudge-im/nudge/core/oim"
 	"github.com/nudge-im/nudge/msnp"
 )
@@ -54,4 +55,12 @@ func (s *session) Mailed(m directory.Mail) {
 	payload := "MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsoimnotification; charset=UTF-8\r\n\r\n" +
 		"Mail-Data: " + oim.NewMailData(m) + "\r\n"
 	s.send(msnp.Notice("MSG", "Hotmail", "Hotmail").WithPayload([]byte(payload)))
+}
+
+// mailbox is where UUM leaves offline messages.
+func (srv *Server) mailbox() *mailbox.Mailbox {
+	if srv.cfg.Mailbox != nil {
+		return srv.cfg.Mailbox
+	}
+	return mailbox.New(srv.cfg.Store, nil, srv.cfg.Log)
 }

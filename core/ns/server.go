@@ -27,6 +27,7 @@ import (
 
 	"github.com/nudge-im/nudge/core/connlimit"
 	"github.com/nudge-im/nudge/core/directory"
+	"github.com/nudge-im/nudge/core/mailbox"
 	"github.com/nudge-im/nudge/core/metrics"
 	"github.com/nudge-im/nudge/core/outbox"
 	"github.com/nudge-im/nudge/core/store"
@@ -58,6 +59,9 @@ type Config struct {
 	// Offline delivers offline messages to MSNP2-12 clients at sign-in;
 	// nil: they wait (MSNP13+ clients read them as OIMs regardless).
 	Offline OfflineCourier
+	// Mailbox leaves offline messages sent over the NS (UUM); nil: one
+	// over Store that tells nobody signed in.
+	Mailbox *mailbox.Mailbox
 	Metrics *metrics.Metrics
 	Log     zerolog.Logger
 

@@ -240,6 +240,7 @@ func (s *Server) start() error {
 	}
 	nsCfg := ns.Config{
 		Offline:      courier,
+		Mailbox:      s.Mailbox,
 		Store:        s.Store,
 		Directory:    s.Dir,
 		Switchboards: switchboards,
