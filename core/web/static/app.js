@@ -207,7 +207,7 @@ function wantPicture(c) {
 
 async function nextPicture() {
   const c = pictureQueue.shift();
-  if (!c || !ns) { fetching = false; return; }
+  if (!c || !ns) { fetching = false; pictureQueue.length = 0; return; } // (signed out: forget the old list's)
   fetching = true;
   const o = parseObject(c.msnobj);
   if (c.status !== "FLN" && o.SHA1D && !pictures.has(o.SHA1D) && !(c.lists & BL)) {
