@@ -37,6 +37,9 @@ func commands() []*discordgo.ApplicationCommand {
 			sub("logout", "Sign out of MSN Messenger"),
 			sub("contacts", "List your MSN contacts and who is online"),
 			sub("chat", "Start a conversation with a contact (opens its thread)", contactOption(true, "The contact's e-mail address")),
+			sub("group", "Start a group conversation with several contacts (opens its thread)", &discordgo.ApplicationCommandOption{
+				Type: discordgo.ApplicationCommandOptionString, Name: "contacts", Description: "Their e-mail addresses, separated by commas", Required: true}),
+			sub("invite", "Invite a contact into this group thread's conversation", contactOption(true, "The contact's e-mail address")),
 			sub("add", "Add a contact", contactOption(true, "The contact's e-mail address")),
 			sub("remove", "Remove a contact", contactOption(true, "The contact's e-mail address")),
 			sub("block", "Block someone: they no longer see you online or reach you", contactOption(true, "Their e-mail address")),
@@ -188,7 +191,7 @@ func (b *Bridge) command(i *discordgo.Interaction, name string, opts map[string]
 		return "MSN is not reachable right now (" + msnbridge.Explain(err, "") + "); try again in a moment."
 	}
 	contact, valid := msnbridge.NormalizeHandle(opts["contact"])
-	if name != "contacts" && name != "status" && !(name == "nudge" && contact == "") && !valid {
+	if name != "contacts" && name != "status" && name != "group" && !(name == "nudge" && contact == "") && !valid {
 		return fmt.Sprintf("%q is not an MSN handle: write the contact's e-mail address.", opts["contact"])
 	}
 	done := func(err error, ok string) string {
@@ -206,6 +209,10 @@ func (b *Bridge) command(i *discordgo.Interaction, name string, opts map[string]
 			return "⚠️ " + err.Error()
 		}
 		return fmt.Sprintf("Your conversation with %s is in <#%s>.", format.EscapeDiscord(u.contactName(cl, contact)), th)
+	case "group":
+		return b.startGroup(ctx, u, cl, opts["contacts"])
+	case "invite":
+		return b.inviteToGroup(ctx, u, cl, i.ChannelID, contact)
 	case "add":
 		return done(cl.AddContact(ctx, contact), "Added "+format.EscapeDiscord(contact)+" to your contacts.")
 	case "remove":

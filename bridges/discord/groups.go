@@ -48,7 +48,7 @@ func (u *userSession) joinedGroup(key, email string) {
 // openGroup opens a group's conversation again with everyone invited at
 // once, and leaves old, the conversation everyone had left.
 func (u *userSession) openGroup(ctx context.Context, cl *client.Client, key string, old *client.Conversation) (*client.Conversation, error) {
-	cv, err := cl.Group(ctx, u.members(key)...)
+	cv, err := msnbridge.OpenGroup(ctx, cl, u.members(key))
 	if err != nil {
 		return nil, err
 	}

@@ -207,13 +207,11 @@ func (c *MSNClient) CreateGroup(ctx context.Context, params *bridgev2.GroupCreat
 	// Those not there yet may still join; those the contact list shows
 	// offline will not.
 	cl := c.current()
-	for _, email := range msnbridge.Missing(conv, emails, c.meta.Email) {
-		if ct, ok := cl.Contact(email); ok && (ct.Status == client.Offline || ct.Status == "") && ct.Lists.Has(client.Forward) {
-			if resp.FailedParticipants == nil {
-				resp.FailedParticipants = map[networkid.UserID]*bridgev2.CreateChatFailedParticipant{}
-			}
-			resp.FailedParticipants[userID(email)] = &bridgev2.CreateChatFailedParticipant{Reason: "offline"}
+	for _, email := range msnbridge.Offline(cl, msnbridge.Missing(conv, emails, c.meta.Email)) {
+		if resp.FailedParticipants == nil {
+			resp.FailedParticipants = map[networkid.UserID]*bridgev2.CreateChatFailedParticipant{}
 		}
+		resp.FailedParticipants[userID(email)] = &bridgev2.CreateChatFailedParticipant{Reason: "offline"}
 	}
 	return resp, nil
 }
@@ -226,9 +224,5 @@ func (c *MSNClient) openGroup(ctx context.Context, emails []string) (*client.Con
 	if err != nil {
 		return nil, err
 	}
-	conv, err := cl.Group(ctx, emails...)
-	if err != nil {
-		return nil, fmt.Errorf("none of %s could be reached: %w", strings.Join(emails, ", "), err)
-	}
-	return conv, nil
+	return msnbridge.OpenGroup(ctx, cl, emails)
 }

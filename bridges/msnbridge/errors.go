@@ -37,7 +37,9 @@ func Explain(err error, who string) string {
 	switch {
 	case err == nil:
 		return ""
-	case errors.Is(err, msnp.ErrNotOnline):
+	case errors.Is(err, ErrNotContact):
+		return who + " is not one of your contacts (add them first)"
+	case errors.Is(err, msnp.ErrNotOnline), errors.Is(err, ErrOffline):
 		return who + " is offline or appears offline"
 	case errors.Is(err, client.ErrNotDelivered):
 		return "the MSN server did not deliver it"
