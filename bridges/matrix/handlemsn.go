@@ -335,27 +335,35 @@ func addMember(p *bridgev2.Portal, email string) bool {
 	return true
 }
 
-// queueText queues a message for Matrix from an MSN address.
-func (c *MSNClient) queueText(cl *client.Client, conv *client.Conversation, from string, msgType event.MessageType, body, html string) {
+// incoming is what every message for Matrix from an MSN address starts
+// with: the sender's picture shown, the portal found (and made if need
+// be), a new message ID, and the event's metadata.
+func (c *MSNClient) incoming(cl *client.Client, conv *client.Conversation, from string) (simplevent.EventMeta, networkid.MessageID) {
 	c.showPicture(cl, from)
 	key, _ := c.portalOf(cl, conv, from, true)
+	id := newMessageID()
+	return simplevent.EventMeta{
+		Type:         bridgev2.RemoteEventMessage,
+		PortalKey:    key,
+		Sender:       c.sender(from),
+		CreatePortal: true,
+		Timestamp:    time.Now(),
+		LogContext: func(lc zerolog.Context) zerolog.Context {
+			return lc.Str("msn_from", from).Str("message_id", string(id))
+		},
+	}, id
+}
+
+// queueText queues a message for Matrix from an MSN address.
+func (c *MSNClient) queueText(cl *client.Client, conv *client.Conversation, from string, msgType event.MessageType, body, html string) {
 	content := &event.MessageEventContent{MsgType: msgType, Body: body}
 	if html != "" {
 		content.Format, content.FormattedBody = event.FormatHTML, html
 	}
-	id := newMessageID()
+	meta, id := c.incoming(cl, conv, from)
 	c.queue(&simplevent.PreConvertedMessage{
-		EventMeta: simplevent.EventMeta{
-			Type:         bridgev2.RemoteEventMessage,
-			PortalKey:    key,
-			Sender:       c.sender(from),
-			CreatePortal: true,
-			Timestamp:    time.Now(),
-			LogContext: func(lc zerolog.Context) zerolog.Context {
-				return lc.Str("msn_from", from).Str("message_id", string(id))
-			},
-		},
-		ID: id,
+		EventMeta: meta,
+		ID:        id,
 		Data: &bridgev2.ConvertedMessage{Parts: []*bridgev2.ConvertedMessagePart{{
 			Type:       event.EventMessage,
 			Content:    content,

@@ -118,20 +118,11 @@ func (c *MSNClient) fileFromMSN(cl *client.Client, x *msnbridge.Extra) {
 // queueFile queues a file for Matrix from an MSN address: uploaded when
 // its portal handles it, as its sender.
 func (c *MSNClient) queueFile(cl *client.Client, conv *client.Conversation, from string, m *msnbridge.Media) {
-	c.showPicture(cl, from)
-	key, _ := c.portalOf(cl, conv, from, true)
-	id := newMessageID()
+	meta, id := c.incoming(cl, conv, from)
+	logIDs := meta.LogContext
+	meta.LogContext = func(lc zerolog.Context) zerolog.Context { return logIDs(lc).Str("file", m.Name) }
 	c.queue(&simplevent.Message[*msnbridge.Media]{
-		EventMeta: simplevent.EventMeta{
-			Type:         bridgev2.RemoteEventMessage,
-			PortalKey:    key,
-			Sender:       c.sender(from),
-			CreatePortal: true,
-			Timestamp:    time.Now(),
-			LogContext: func(lc zerolog.Context) zerolog.Context {
-				return lc.Str("msn_from", from).Str("message_id", string(id)).Str("file", m.Name)
-			},
-		},
+		EventMeta:          meta,
 		ID:                 id,
 		Data:               m,
 		ConvertMessageFunc: convertFile,
@@ -300,20 +291,9 @@ const emoticonFetchWait = 20 * time.Second
 // each picture is fetched from the sender and uploaded (once per picture)
 // when the portal handles the message. One that cannot be stays as typed.
 func (c *MSNClient) queueEmoticonText(cl *client.Client, conv *client.Conversation, from, body, htmlText string, used []p2p.Emoticon) {
-	c.showPicture(cl, from)
-	key, _ := c.portalOf(cl, conv, from, true)
-	id := newMessageID()
+	meta, id := c.incoming(cl, conv, from)
 	c.queue(&simplevent.Message[*emoticonText]{
-		EventMeta: simplevent.EventMeta{
-			Type:         bridgev2.RemoteEventMessage,
-			PortalKey:    key,
-			Sender:       c.sender(from),
-			CreatePortal: true,
-			Timestamp:    time.Now(),
-			LogContext: func(lc zerolog.Context) zerolog.Context {
-				return lc.Str("msn_from", from).Str("message_id", string(id))
-			},
-		},
+		EventMeta:          meta,
 		ID:                 id,
 		Data:               &emoticonText{cl: cl, body: body, html: htmlText, used: used},
 		ConvertMessageFunc: c.convertEmoticonText,
