@@ -29,10 +29,14 @@
 // Every parser here reads network input: none panics, and each bounds what
 // it allocates by its input or a stated limit (FuzzXxx targets run them).
 //
-// This package speaks P2P version 1, which every client of MSNP9 to MSNP15
-// uses and WLM 2009 and later still speak to clients that do not announce
-// P2P version 2. Version 2 (MSNP16+) changes the binary header and the
-// acknowledgements but keeps MSNSLP, objects and file contexts as they
-// are: it would add a header codec beside Header and leave the rest here
-// untouched.
+// Version 1, above, is what every client of MSNP9 to MSNP15 speaks, and
+// what WLM 2009 and later still speak to peers that do not announce P2P
+// version 2. Version 2 (MSNP16+, the capsEx bit msnp.CapExP2PV2) changes
+// only the binary header and the acknowledgements: ParseV2 and
+// PacketV2.AppendTo read and write its header of TLVs (HeaderV2), AckV2
+// answers a packet that asks for it (OpRAK, echoing a SYN's peer info),
+// ToV2 writes a version 1 chunk as the version 2 packet carrying the same
+// bytes, and V2Reader turns received version 2 packets back into version 1
+// chunks, so that MSNSLP, objects, file contexts, the Assembler and
+// Classify serve both versions unchanged.
 package p2p
