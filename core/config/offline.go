@@ -14,6 +14,13 @@ type Offline struct {
 	MaxPerUser int `yaml:"max_per_user"`
 	// Lifetime is how long an unread message is kept.
 	Lifetime Duration `yaml:"lifetime"`
+	// AcceptCalls: a switchboard call (CAL) to a contact on the caller's
+	// list who is offline, hidden or blocks the caller is answered as if
+	// they joined, and what is said is kept as offline messages (dropped
+	// when they block the caller), so MSNP2-12 clients can leave them.
+	// Off (the default), such a call gets 217 as on MSN, which clients
+	// and protocol test suites expect.
+	AcceptCalls bool `yaml:"accept_calls"`
 }
 
 func defaultOffline() Offline {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nudge-im/nudge/core/config"
 	"github.com/nudge-im/nudge/core/coretest"
 	"github.com/nudge-im/nudge/core/store"
 	"github.com/nudge-im/nudge/msnp"
@@ -82,9 +83,11 @@ func TestDeliveredAsConversation(t *testing.T) {
 // as a conversation from the sender; someone who appears offline looks the
 // same to the caller (and, being uncallable, gets it at the next sign-in),
 // and so does someone who blocks the caller — who keeps nothing. Someone
-// not on the caller's list cannot be called (217).
+// not on the caller's list cannot be called (217). All this with
+// offline.accept_calls; by default each of these calls is 217 (core/ns
+// TestCallOffline).
 func TestLeftInConversation(t *testing.T) {
-	srv := coretest.Start(t)
+	srv := coretest.Start(t, coretest.WithConfig(func(c *config.Config) { c.Offline.AcceptCalls = true }))
 	for _, v := range []msnp.Version{2, 8, 12} {
 		t.Run(v.String(), func(t *testing.T) {
 			n := strings.ToLower(v.String())

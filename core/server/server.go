@@ -209,7 +209,7 @@ func (s *Server) start() error {
 			MaxSessions:       lim.Switchboards,
 			RequestsPerMinute: lim.SwitchboardRequests,
 			Unauthenticated:   unauthenticated(),
-			Mailbox:           s.Mailbox,
+			Mailbox:           callMailbox(cfg.Offline.AcceptCalls, s.Mailbox),
 		})
 		switchboards = s.sb
 	}
@@ -756,3 +756,13 @@ func (e *addrInUseError) Error() string {
 }
 
 func (e *addrInUseError) Unwrap() error { return syscall.EADDRINUSE }
+
+// callMailbox is the switchboard's mailbox: the service's when calls to
+// someone offline are answered and kept (offline.accept_calls), else none,
+// so such a call gets 217 as on MSN.
+func callMailbox(accept bool, mb *mailbox.Mailbox) switchboard.Mailbox {
+	if !accept {
+		return nil
+	}
+	return mb
+}

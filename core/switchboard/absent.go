@@ -8,14 +8,15 @@ import (
 	"github.com/nudge-im/nudge/msnp/message"
 )
 
-// Talking to someone who is offline: a participant who calls a contact
-// who is offline (or appears so) gets RINGING and the contact's JOI as for
-// anyone else, and what they say in the conversation is kept for the
-// contact (Config.Mailbox), who reads it at their next sign-in — as an OIM
+// Talking to someone who is offline, when the service is configured to
+// (Config.Mailbox set; offline.accept_calls): a participant who calls a
+// contact who is offline (or appears so) gets RINGING and the contact's
+// JOI as for anyone else, and what they say in the conversation is kept
+// for the contact, who reads it at their next sign-in — as an OIM
 // (MSNP13+), or as a conversation the service opens from the sender
-// (MSNP2-12). So MSN Messenger 1.0 to 7.5, and the bridges and bots, leave
-// offline messages the way they talk. Hidden and offline look alike to
-// the caller, as they must.
+// (MSNP2-12). So MSN Messenger 1.0 to 7.5 leave offline messages the way
+// they talk. Hidden and offline look alike to the caller, as they must.
+// Without a mailbox such a call is 217, as on MSN.
 
 // Mailbox keeps messages for people who are offline (core/mailbox).
 type Mailbox interface {

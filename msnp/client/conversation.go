@@ -90,9 +90,9 @@ func (cv *Conversation) Reached() []Participant {
 // Conversation returns the conversation with email alone, opening a
 // switchboard and inviting them if there is none (XFR SB, CAL) and waiting
 // until they joined. An offline contact gives an error wrapping
-// msnp.ErrNotOnline — except on Nudge, where a contact on your list who is
-// offline is shown joining and what you send is kept for them as offline
-// messages.
+// msnp.ErrNotOnline (unless the server keeps what is said to someone
+// offline: Nudge's offline.accept_calls). To leave an offline contact a
+// message at MSNP13+, use SendOffline.
 func (cl *Client) Conversation(ctx context.Context, email string) (*Conversation, error) {
 	ctx, cancel := cl.withTimeout(ctx)
 	defer cancel()
