@@ -69,6 +69,12 @@ func (r *recorder) Replace()                             { r.record("replace") }
 func (r *recorder) BookChanged(contact string)           { r.record("book %s", contact) }
 func (r *recorder) Mailed(m directory.Mail)              { r.record("mailed %s %s", m.ID, m.From) }
 func (r *recorder) Revoke(seq int64)                     { r.record("revoke %d", seq) }
+func (r *recorder) Share(p directory.Presence) {
+	r.record("share %s %s %s %s %s %q", p.Email, p.FriendlyName, p.Status, p.Capabilities, p.MSNObject, p.Personal)
+}
+func (r *recorder) ShowSelf(p directory.Presence) {
+	r.record("self %s %s %d", p.Email, p.Status, len(p.Endpoints))
+}
 func (r *recorder) Note(n directory.Note) {
 	r.record("note %s %s %s %d %q", n.From, n.FromEndpoint, n.To, n.Type, n.Payload)
 }
@@ -349,6 +355,10 @@ func TestPeerCallsCrossTheBus(t *testing.T) {
 	p.Note(directory.Note{From: "alice@example.com", FromEndpoint: "{a}", To: "{b}", Type: 2, Payload: []byte("<sip/>")})
 	p.BookChanged("carol@example.com")
 	p.Mailed(directory.Mail{ID: "m-1", From: "alice@example.com", FromName: "Alice", Sent: time.Now(), Size: 5})
+	p.Share(directory.Presence{Email: bob.email, FriendlyName: "Bob", Status: directory.Away,
+		Capabilities: "2788999228:48", Personal: []byte("<Data><PSM>out</PSM></Data>")})
+	p.ShowSelf(directory.Presence{Email: bob.email, Status: directory.Away,
+		Endpoints: []msnp.Endpoint{{ID: "{a}"}, {ID: "{b}"}}})
 	want := []string{
 		`show alice@example.com Alice ünï BSY 1342177280 %3Cmsnobj%2F%3E "<Data><PSM>hi</PSM></Data>"`,
 		"hide alice@example.com",
@@ -359,6 +369,8 @@ func TestPeerCallsCrossTheBus(t *testing.T) {
 		`note alice@example.com {a} {b} 2 "<sip/>"`,
 		"book carol@example.com",
 		"mailed m-1 alice@example.com",
+		`share bob@example.com Bob AWY 2788999228:48  "<Data><PSM>out</PSM></Data>"`,
+		"self bob@example.com AWY 2",
 	}
 	var got []string
 	for len(got) < len(want) && time.Now().Before(deadline.Add(10*time.Second)) {

@@ -29,6 +29,8 @@ const (
 	callReplace = "replace"
 	callRevoke  = "revoke"
 	callNote    = "note"
+	callShare   = "share"
+	callSelf    = "self"
 )
 
 // Calls of the address book and the offline messages.
@@ -79,6 +81,12 @@ func (p *remotePeer) ReverseRemoved(email string, v int64) {
 func (p *remotePeer) Replace()              { p.call(&envelope{Call: callReplace}) }
 func (p *remotePeer) Revoke(seq int64)      { p.call(&envelope{Call: callRevoke, Version: seq}) }
 func (p *remotePeer) Note(n directory.Note) { p.call(&envelope{Call: callNote, Note: &n}) }
+func (p *remotePeer) Share(pr directory.Presence) {
+	p.call(&envelope{Call: callShare, Presence: &pr})
+}
+func (p *remotePeer) ShowSelf(pr directory.Presence) {
+	p.call(&envelope{Call: callSelf, Presence: &pr})
+}
 
 // Endpoint is the endpoint's GUID as it signed in ("" for none).
 func (p *remotePeer) Endpoint() msnp.Endpoint { return msnp.Endpoint{ID: p.ep} }
@@ -115,6 +123,14 @@ func (c *Cluster) deliver(e *envelope) {
 	case callNote:
 		if e.Note != nil {
 			p.Note(*e.Note)
+		}
+	case callShare:
+		if e.Presence != nil {
+			p.Share(*e.Presence)
+		}
+	case callSelf:
+		if e.Presence != nil {
+			p.ShowSelf(*e.Presence)
 		}
 	case callBook:
 		p.BookChanged(e.Email)

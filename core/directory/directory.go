@@ -138,6 +138,15 @@ type Peer interface {
 	// (someone left one while the user appeared offline, or just before
 	// they signed in).
 	Mailed(m Mail)
+	// Share gives this endpoint the presence the user just set at another
+	// of their endpoints (MSNP16+): a user has one status, name,
+	// capabilities, picture and personal message wherever they are signed
+	// in, so that every endpoint answers PresenceFor alike. Nobody is told.
+	Share(p Presence)
+	// ShowSelf shows the user their own presence, as set at any of their
+	// endpoints, with every endpoint in p.Endpoints (the UBX that MSNP16+
+	// clients expect after each change).
+	ShowSelf(p Presence)
 }
 
 const shards = 64
@@ -385,6 +394,18 @@ func (e endpoints) BookChanged(contact string) {
 func (e endpoints) Mailed(m Mail) {
 	for _, x := range e {
 		x.Mailed(m)
+	}
+}
+
+func (e endpoints) Share(p Presence) {
+	for _, x := range e {
+		x.Share(p)
+	}
+}
+
+func (e endpoints) ShowSelf(p Presence) {
+	for _, x := range e {
+		x.ShowSelf(p)
 	}
 }
 

@@ -32,6 +32,8 @@ func (p *peer) Replace()                                      {}
 func (p *peer) Revoke(int64)                                  {}
 func (p *peer) BookChanged(string)                            {}
 func (p *peer) Note(directory.Note)                           {}
+func (p *peer) Share(directory.Presence)                      {}
+func (p *peer) ShowSelf(directory.Presence)                   {}
 func (p *peer) Endpoint() msnp.Endpoint                       { return msnp.Endpoint{} }
 func (p *peer) Mailed(m directory.Mail) {
 	p.mu.Lock()

@@ -96,19 +96,29 @@ func (s *session) siblings() []*session {
 	return out
 }
 
-// shareWithEndpoints gives the user's other endpoints the presence this one
-// just set: a user has one status, name, picture and personal message
-// wherever they are signed in.
+// shareWithEndpoints gives the user's other endpoints, on this node or
+// another, the presence this one just set: a user has one status, name,
+// picture and personal message wherever they are signed in.
 func (s *session) shareWithEndpoints() {
+	if s.Endpoint().ID == "" {
+		return
+	}
 	s.mu.Lock()
 	p := s.presence
 	s.mu.Unlock()
-	for _, o := range s.siblings() {
-		o.mu.Lock()
-		o.presence.Status, o.presence.FriendlyName = p.Status, p.FriendlyName
-		o.presence.Capabilities, o.presence.MSNObject, o.presence.Personal = p.Capabilities, p.MSNObject, p.Personal
-		o.mu.Unlock()
+	for _, o := range s.srv.cfg.Directory.Endpoints(p.Email) {
+		if o != directory.Peer(s) {
+			o.Share(p)
+		}
 	}
+}
+
+// Share implements directory.Peer: the user set p at another endpoint.
+func (s *session) Share(p directory.Presence) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.presence.Status, s.presence.FriendlyName = p.Status, p.FriendlyName
+	s.presence.Capabilities, s.presence.MSNObject, s.presence.Personal = p.Capabilities, p.MSNObject, p.Personal
 }
 
 // shareContact gives the user's other endpoints the list entry for handle
@@ -122,7 +132,7 @@ func (s *session) shareContact(handle string, l store.List) {
 }
 
 // showSelf sends the user's own UBX, with the private data of every
-// endpoint, to each of the user's MSNP16+ endpoints.
+// endpoint, to each of the user's MSNP16+ endpoints, on any node.
 func (s *session) showSelf() {
 	if s.Endpoint().ID == "" {
 		return
@@ -132,9 +142,14 @@ func (s *session) showSelf() {
 	s.mu.Unlock()
 	p.Endpoints = s.endpoints()
 	for _, peer := range s.srv.cfg.Directory.Endpoints(p.Email) {
-		if o, ok := peer.(*session); ok && o.dialect.SelfUBX {
-			o.send(msnp.Notice("UBX", o.dialect.Handle(p.Email)...).WithPayload(ubxFor(p, o.dialect, true)))
-		}
+		peer.ShowSelf(p)
+	}
+}
+
+// ShowSelf implements directory.Peer.
+func (s *session) ShowSelf(p directory.Presence) {
+	if s.dialect.SelfUBX {
+		s.send(msnp.Notice("UBX", s.dialect.Handle(p.Email)...).WithPayload(ubxFor(p, s.dialect, true)))
 	}
 }
 
@@ -159,12 +174,8 @@ func (s *session) rebroadcast() {
 			peer.HidePresence(email)
 		}
 	}
-	for _, o := range dir.Endpoints(email) {
-		if o, ok := o.(*session); ok {
-			o.showSelf()
-			break
-		}
-	}
+	// The endpoints left, on any node, hear that this one went.
+	s.showSelf()
 }
 
 // Note implements directory.Peer: a UUN someone sent to the user (or to

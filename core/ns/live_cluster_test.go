@@ -101,3 +101,84 @@ func TestMultiplePointsOfPresenceAcrossNodes(t *testing.T) {
 	old.send("OUT")
 	bob.expectSkip("FLN 1:alice@example.com 0:0")
 }
+
+// One user at two endpoints on two nodes has one presence, as on one node:
+// a status, personal message or name set at home on n1 comes back to work
+// on n2 as the user's own UBX, and once home leaves, work shows the
+// watchers (on either node) what home set.
+func TestEndpointsShareStatusAcrossNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL and NATS")
+	}
+	nodes := clustertest.Start(t, 2, nil, coretest.WithoutChallenges())
+	n1, n2 := nodes[0], nodes[1]
+	for _, u := range []string{"alice", "bob", "carol"} {
+		n1.AddUser(t, u+"@example.com", "pw", strings.ToUpper(u[:1])+u[1:])
+	}
+	befriend(t, n1, "alice@example.com", "bob@example.com")
+	befriend(t, n1, "alice@example.com", "carol@example.com")
+
+	bob := loginLive(t, n2, 18, "bob@example.com", "pw", guid(9))
+	bob.online(18, 5, "0:0")
+	bob.expect("UBX 1:bob@example.com")
+	bob.mailData()
+	home := loginLive(t, n1, 18, "alice@example.com", "pw", guid(1))
+	home.online(18, 5, "2788999228:48")
+	work := loginLive(t, n2, 18, "alice@example.com", "pw", guid(2))
+	work.online(18, 5, "2788999228:48")
+	ownUBX := func(w *wire, endpoints int, has string) {
+		t.Helper()
+		for {
+			ubx := w.expectSkip("UBX 1:alice@example.com")
+			eps, err := msnp.Endpoints(ubx.Payload)
+			if err != nil {
+				t.Fatalf("%s: %v", ubx.Payload, err)
+			}
+			if len(eps) == endpoints && strings.Contains(string(ubx.Payload), has) {
+				return
+			}
+		}
+	}
+	// Home, on n1, hears that work signed in on n2.
+	ownUBX(home, 2, "")
+	ownUBX(work, 2, "")
+
+	home.send("CHG 10 BSY 2788999228:48")
+	home.expectSkip("CHG 10 BSY 2788999228:48")
+	ownUBX(work, 2, "")
+	home.sendMsg("UUX 11", `<Data><PSM>at home</PSM><CurrentMedia></CurrentMedia></Data>`)
+	home.expectSkip("UUX 11 0")
+	ownUBX(work, 2, "<PSM>at home</PSM>")
+	home.send("PRP 12 MFN Alice%20Home")
+	home.expectSkip("PRP 12 MFN Alice%20Home")
+	ownUBX(work, 2, "<PSM>at home</PSM>")
+	bob.expectSkip("NLN BSY 1:alice@example.com Alice%20Home 2788999228:48 0")
+
+	// Home leaves: work, on n2, is what the watchers see now, and it shows
+	// what home set.
+	home.send("OUT")
+	ownUBX(work, 1, "<PSM>at home</PSM>")
+	// (Which endpoints that UBX lists depends on whether n2 heard of
+	// home's sign-out before n1 asked it: announcements and questions
+	// travel apart.)
+	told := false
+	for !told {
+		line := lineOf(bob.next())
+		if strings.HasPrefix(line, "NLN") || strings.HasPrefix(line, "FLN") {
+			if !strings.HasPrefix(line, "NLN BSY 1:alice@example.com Alice%20Home ") {
+				t.Fatalf("bob: %q after home signed out, want her busy as Alice Home", line)
+			}
+			told = true
+		}
+	}
+	if ubx := bob.expect("UBX 1:alice@example.com"); !strings.Contains(string(ubx.Payload), "<PSM>at home</PSM>") {
+		t.Fatalf("bob: UBX %s, want the personal message set at home", ubx.Payload)
+	}
+	// Someone signing in on n1 now asks work, on n2.
+	carol := loginLive(t, n1, 18, "carol@example.com", "pw", guid(3))
+	carol.online(18, 5, "0:0")
+	carol.expectSkip("NLN BSY 1:alice@example.com Alice%20Home 2788999228:48 0")
+	if ubx := carol.expectSkip("UBX 1:alice@example.com"); !strings.Contains(string(ubx.Payload), "<PSM>at home</PSM>") {
+		t.Fatalf("carol: UBX %s, want the personal message set at home", ubx.Payload)
+	}
+}
