@@ -274,6 +274,9 @@ func (s *session) handleADL(c *msnp.Command) error {
 				name = ct.Email
 			}
 			ch, was, err := s.addToList(ct.Email, l, name, "")
+			if errors.Is(err, store.ErrOppositeList) {
+				ch, was, err = s.moveAcross(ct.Email, l)
+			}
 			if errors.Is(err, store.ErrAlreadyOnList) {
 				continue
 			}
@@ -290,6 +293,23 @@ func (s *session) handleADL(c *msnp.Command) error {
 	}
 	s.reply(c, "OK")
 	return nil
+}
+
+// moveAcross puts handle on l (AL or BL), taking it off the other one
+// first. WLM-era clients keep the two apart themselves and do not always
+// say RML before ADL (bitlbee blocks with ADL l="4" alone, not knowing its
+// ABContactAdd put the contact on AL), so ADL moves the contact, as the
+// address book's AddMember does, where MSNP12's ADD answered 219. was is
+// whether the user was visible to handle before either step.
+func (s *session) moveAcross(handle string, l store.List) (ch store.Change, was bool, err error) {
+	s.mu.Lock()
+	was = s.visibleToLocked(handle)
+	s.mu.Unlock()
+	if _, _, err = s.removeFromList(handle, (store.Allow|store.Block)&^l, ""); err != nil && !errors.Is(err, store.ErrNotOnList) {
+		return ch, was, err
+	}
+	ch, _, err = s.addToList(handle, l, "", "")
+	return ch, was, err
 }
 
 // handleRML takes contacts off lists (MSNP13+); what is not there is
