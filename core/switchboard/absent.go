@@ -64,6 +64,7 @@ func (c *conn) callAbsent(trid uint32, key string) bool {
 		}
 	}
 	s.absent = append(s.absent, absentee{email: key, name: name})
+	s.anyAbsent.Store(true)
 	s.mu.Unlock()
 	params := []string{key, msnp.EncodeParam(name)}
 	if c.dialect.RosterCaps {
@@ -84,6 +85,9 @@ func (c *conn) callAbsent(trid uint32, key string) bool {
 // answer that never comes.
 func (c *conn) keepForAbsent(payload []byte, relayed bool) bool {
 	s := c.sess
+	if !s.anyAbsent.Load() {
+		return relayed
+	}
 	s.mu.Lock()
 	absent := s.absent
 	s.mu.Unlock()

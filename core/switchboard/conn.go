@@ -29,6 +29,11 @@ type conn struct {
 	idle        bool      // the read deadline passed
 	admitted    bool      // holds a place in Config.Unauthenticated
 	complained  bool      // malformed input was logged
+	// Commands read and messages relayed since the metrics were last
+	// told: they are added up before each read, not per message, so
+	// that connections on different processors do not take turns at
+	// one shared counter for every message.
+	commands, messages int
 
 	// The participant as others see it. Set before the connection is
 	// published to a session and never changed after, so other
@@ -58,8 +63,14 @@ func newConn(s *Server, nc net.Conn) *conn {
 
 // flush writes what this goroutine queued, its own replies and the
 // messages it relayed, before it reads again: a burst of messages read at
-// once leaves in one write per recipient.
+// once leaves in one write per recipient. A signed-in connection's idle
+// deadline is pushed back here too, once per read rather than per
+// command.
 func (c *conn) flush() {
+	if c.sess != nil {
+		c.touch()
+	}
+	c.count()
 	c.out.Flush()
 	for i, o := range c.queued {
 		o.Flush()
@@ -109,7 +120,6 @@ func (c *conn) serve() {
 		return
 	}
 	for {
-		c.touch()
 		if err := c.r.ReadInto(&c.cmd); err != nil {
 			if c.readFailed(err) {
 				continue
@@ -154,9 +164,14 @@ func (c *conn) finish() {
 	c.srv.forget(c)
 }
 
-func (c *conn) counted() {
-	if c.srv.m != nil {
-		c.srv.m.commands.Inc()
+func (c *conn) counted() { c.commands++ }
+
+// count adds what was counted since last time to the metrics.
+func (c *conn) count() {
+	if m := c.srv.m; m != nil && c.commands+c.messages > 0 {
+		m.commands.Add(float64(c.commands))
+		m.messages.Add(float64(c.messages))
+		c.commands, c.messages = 0, 0
 	}
 }
 
@@ -324,8 +339,8 @@ func (c *conn) message() bool {
 		return false
 	}
 	ok := c.keepForAbsent(cmd.Payload, c.sess.relay(c, cmd.Payload))
-	if ok && c.srv.m != nil {
-		c.srv.m.messages.Inc()
+	if ok {
+		c.messages++
 	}
 	switch cmd.Params[0][0] {
 	case 'A', 'D':

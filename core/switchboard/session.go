@@ -26,6 +26,9 @@ type session struct {
 	ringing map[string]ring // pending invitations, by callee key
 	ended   bool
 	absent  []absentee // called while offline (absent.go); never modified in place
+	// anyAbsent is set once absent has someone: until then the message
+	// path need not take mu to find that out.
+	anyAbsent atomic.Bool
 }
 
 // ring is a pending invitation: the cookie its callee must present. Every
