@@ -275,6 +275,7 @@ const (
 	opSync    = "sync"     // please send your snapshot
 	opSnap    = "snap"     // a part of a snapshot
 	opPeer    = "peer"     // a directory.Peer call for a user on the receiver
+	opBatch   = "peers"    // presence calls for users on the receiver (batch.go)
 	opOther   = "other"    // for Config.Handle
 	opAskPres = "presence" // question: what does To show Email?
 	opAskSelf = "self"     // question: To's own presence and version
@@ -311,6 +312,10 @@ type envelope struct {
 	Version  int64               `json:"v,omitempty"`
 	User     *switchboard.User   `json:"b,omitempty"`
 	Note     *directory.Note     `json:"o,omitempty"`
+
+	// a batch of presence calls
+	Presences []directory.Presence `json:"ps,omitempty"`
+	Calls     []batchCall          `json:"cs,omitempty"`
 
 	// other parts
 	Kind string `json:"k,omitempty"`
@@ -397,6 +402,8 @@ func (c *Cluster) receive(m *bus.Msg) {
 		c.onSnap(&e)
 	case opPeer:
 		c.deliver(&e)
+	case opBatch:
+		c.deliverBatch(&e)
 	case opOther:
 		if c.cfg.Handle != nil {
 			c.cfg.Handle(e.Kind, e.Data)

@@ -496,6 +496,8 @@ func FuzzReceive(f *testing.F) {
 		{Op: opPeer, Node: "n2", Inc: 1, To: "bob@example.com", Call: callReplace, Gen: 1},
 		{Op: opPeer, Node: "n2", Inc: 1, To: "bob@example.com", Call: callRevoke, Version: 1},
 		{Op: opPeer, Node: "n2", Inc: 1, To: "bob@example.com", Call: callNote, Note: &directory.Note{From: "a@b", Type: 1}},
+		{Op: opBatch, Node: "n2", Inc: 1, Presences: []directory.Presence{{Email: "a@b", Status: directory.Busy}},
+			Calls: []batchCall{{To: "bob@example.com", Show: 1}, {To: "bob@example.com", Gen: 1, Hide: "a@b"}}},
 		{Op: opOther, Node: "n2", Inc: 1, Kind: "signin", Data: []byte(`{"a":"1.2.3.4","u":"x@y"}`)},
 		{Op: opAskPres, Node: "n2", Inc: 1, To: "bob@example.com", Email: "alice@example.com"},
 		{Op: opAskSelf, Node: "n2", Inc: 1, To: "bob@example.com"},

@@ -173,6 +173,17 @@ type Remote interface {
 	// in or out here.
 	Registered(email string, p Peer)
 	Unregistered(email string, p Peer)
+	// Batch starts gathering presence calls for Directory.Batch.
+	Batch() RemoteBatch
+}
+
+// RemoteBatch is a Remote's side of a Batch: the endpoints it returns
+// keep their ShowPresence and HidePresence calls until Send, which carries
+// them to each node together; their other calls go at once. Endpoints
+// and those calls may come from several goroutines at once.
+type RemoteBatch interface {
+	Endpoints(email string) []Peer
+	Send()
 }
 
 // SetRemote joins the directory to the other nodes of a cluster; call it
@@ -274,7 +285,11 @@ func (d *Directory) Lookup(email string) Peer {
 	if d.remote == nil {
 		return d.LookupLocal(email)
 	}
-	remote := d.remote.Endpoints(email)
+	return d.lookup(email, d.remote.Endpoints(email))
+}
+
+// lookup is Lookup with the user's endpoints on other nodes given.
+func (d *Directory) lookup(email string, remote []Peer) Peer {
 	if len(remote) == 0 {
 		return d.LookupLocal(email)
 	}
@@ -283,6 +298,43 @@ func (d *Directory) Lookup(email string) Peer {
 		return ps[0]
 	}
 	return endpoints(ps)
+}
+
+// Batch is one change told to many users (a status change to every
+// watcher): the calls for users on other nodes cross to each node as one
+// message rather than one each, which is what makes telling a thousand
+// watchers there cheap. Use it as the directory (Lookup), from as many
+// goroutines as the fan-out takes, then Send once.
+type Batch struct {
+	d      *Directory
+	remote RemoteBatch // nil on a node of its own
+}
+
+// Batch starts a batch of presence calls.
+func (d *Directory) Batch() *Batch {
+	b := &Batch{d: d}
+	if d.remote != nil {
+		b.remote = d.remote.Batch()
+	}
+	return b
+}
+
+// Lookup is Directory.Lookup, except that the ShowPresence and
+// HidePresence calls of the peers it returns reach users on other nodes
+// only at Send. Calls to users on this node are made at once, as always.
+func (b *Batch) Lookup(email string) Peer {
+	if b.remote == nil {
+		return b.d.LookupLocal(email)
+	}
+	return b.d.lookup(email, b.remote.Endpoints(email))
+}
+
+// Send carries the calls gathered to the other nodes: one message to each
+// node (per thousand or so calls), after the calls sent before it.
+func (b *Batch) Send() {
+	if b.remote != nil {
+		b.remote.Send()
+	}
 }
 
 // LookupLocal returns the peer signed in as email on this node, or nil.

@@ -195,7 +195,8 @@ func (s *session) broadcastTo(only func(email string) bool) {
 	s.mu.Unlock()
 	p.Endpoints = s.endpoints()
 
-	dir := s.srv.cfg.Directory
+	// Watchers on other nodes are told in one message per node.
+	dir := s.srv.cfg.Directory.Batch()
 	fanOut(len(targets), func(i int) {
 		t := targets[i]
 		peer := dir.Lookup(t.email)
@@ -208,18 +209,20 @@ func (s *session) broadcastTo(only func(email string) bool) {
 			peer.HidePresence(p.Email)
 		}
 	})
+	dir.Send()
 }
 
 // broadcastOffline tells the watchers the user signed out.
 func (s *session) broadcastOffline() {
 	email := s.emailOf()
-	dir := s.srv.cfg.Directory
+	dir := s.srv.cfg.Directory.Batch()
 	watchers := s.listed(store.Reverse)
 	fanOut(len(watchers), func(i int) {
 		if peer := dir.Lookup(watchers[i]); peer != nil {
 			peer.HidePresence(email)
 		}
 	})
+	dir.Send()
 }
 
 // updateVisibility tells one watcher what they may see after a change of
@@ -262,7 +265,7 @@ func (s *session) tellChangedViews(before map[string]bool) {
 	s.mu.Lock()
 	p := s.presence
 	s.mu.Unlock()
-	dir := s.srv.cfg.Directory
+	dir := s.srv.cfg.Directory.Batch()
 	for email, visible := range after {
 		was, known := before[email]
 		if !known || was == visible {
@@ -276,6 +279,7 @@ func (s *session) tellChangedViews(before map[string]bool) {
 			}
 		}
 	}
+	dir.Send()
 }
 
 // allowsLocked reports whether viewer may see and talk to the user: not
