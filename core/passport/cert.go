@@ -56,8 +56,9 @@ func DefaultHosts() []string {
 		"nexus.passport.com", "login.passport.com", "loginnet.passport.com",
 		"login.live.com", "msnia.login.live.com",
 		// The web services of MSNP13+ clients: address book, offline
-		// messages, storage.
-		"contacts.msn.com", "omega.contacts.msn.com", "byrdr.omega.contacts.msn.com",
+		// messages, storage (Pidgin 2.10.2 on asks local-bay for the
+		// address book).
+		"contacts.msn.com", "omega.contacts.msn.com", "byrdr.omega.contacts.msn.com", "local-bay.contacts.msn.com",
 		"ows.messenger.msn.com", "rsi.hotmail.com", "storage.msn.com", "tkrdr.storage.msn.com",
 		"config.messenger.msn.com",
 		"localhost", "127.0.0.1",

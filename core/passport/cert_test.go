@@ -294,3 +294,28 @@ func TestTLSOldClient(t *testing.T) {
 	}
 	client.CloseIdleConnections()
 }
+
+// TestCertificateNamesClientHosts: the HTTPS names the open-source MSNP15–18
+// clients have built in are all in the certificate, or the client refuses
+// (libpurple asks the user) before its first request.
+func TestCertificateNamesClientHosts(t *testing.T) {
+	c, err := OpenCertificates(t.TempDir(), CertOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := leafOf(t, c)
+	for client, hosts := range map[string][]string{
+		"Pidgin 2.5.0":           {"login.live.com", "contacts.msn.com", "rsi.hotmail.com", "ows.messenger.msn.com"},
+		"Pidgin 2.5.9 – 2.10.0":  {"omega.contacts.msn.com"},
+		"Pidgin 2.10.2 – 2.10.9": {"local-bay.contacts.msn.com"},
+		"bitlbee 3.x":            {"login.live.com", "msnia.login.live.com", "storage.msn.com"},
+		"aMSN 0.98":              {"login.live.com", "byrdr.omega.contacts.msn.com", "storage.msn.com", "rsi.hotmail.com", "ows.messenger.msn.com"},
+		"papyon":                 {"login.live.com", "storage.msn.com", "rsi.hotmail.com", "ows.messenger.msn.com"},
+	} {
+		for _, h := range hosts {
+			if err := leaf.VerifyHostname(h); err != nil {
+				t.Errorf("%s: %s: %v", client, h, err)
+			}
+		}
+	}
+}
