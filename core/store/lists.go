@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 )
 
@@ -451,29 +452,27 @@ func (s *sqlStore) Watchers(ctx context.Context, email string) ([]Contact, error
 	return out, wrap(rows.Err())
 }
 
-// contactsQuery reads an account's groups and entries in one statement
-// (so on one snapshot, in one round trip): a row of kind 0 when the
-// account exists, then its groups (kind 1) by number, then its entries
-// (kind 2) in the order they were added, each with the GUIDs of its groups.
+// contactsQuery reads an account's groups, entries and group memberships
+// in one statement (so on one snapshot, in one round trip): a row of kind
+// 0 when the account exists, then its groups (kind 1: number, GUID,
+// name), its entries (kind 2: id, handle, name, GUID, type, lists) and
+// which group each entry is in (kind 3: entry id, group GUID, group
+// number). Every part is a plain index lookup: no aggregate, no sort, no
+// table the engine builds for the statement (Contacts orders the rows),
+// which is what makes it cheap enough to run at every sign-in.
 const contactsQuery = `
 	WITH me AS (SELECT id FROM accounts WHERE email = $1)
-	SELECT 0 AS kind, CAST(0 AS bigint) AS n, '' AS a, '' AS b, '' AS c, '' AS d,
-	       CAST(0 AS smallint) AS lists, CAST(NULL AS text) AS groups
+	SELECT 0 AS kind, CAST(0 AS bigint) AS n, '' AS a, '' AS b, '' AS c, '' AS d, CAST(0 AS bigint) AS m
 	FROM me
 	UNION ALL
-	SELECT 1, g.number, g.guid, g.name, '', '', 0, NULL
+	SELECT 1, g.number, g.guid, g.name, '', '', 0
 	FROM contact_groups g JOIN me ON g.owner = me.id
 	UNION ALL
-	SELECT 2, c.id, c.email, c.friendly_name, c.guid, c.contact_type, c.lists, mg.guids
+	SELECT 2, c.id, c.email, c.friendly_name, c.guid, c.contact_type, c.lists
 	FROM contacts c JOIN me ON c.owner = me.id
-	LEFT JOIN (
-		-- Every membership of the account's groups, gathered once, not a
-		-- lookup per entry.
-		SELECT m.contact, string_agg(g.guid, ',' ORDER BY g.number) AS guids
-		FROM contact_groups g JOIN me ON g.owner = me.id JOIN group_members m ON m.grp = g.id
-		GROUP BY m.contact
-	) mg ON mg.contact = c.id
-	ORDER BY kind, n`
+	UNION ALL
+	SELECT 3, m.contact, g.guid, '', '', '', g.number
+	FROM contact_groups g JOIN me ON g.owner = me.id JOIN group_members m ON m.grp = g.id`
 
 // Contacts returns owner's whole list in the order entries were added, and
 // its groups by number.
@@ -483,15 +482,25 @@ func (s *sqlStore) Contacts(ctx context.Context, owner string) ([]Contact, []Gro
 		return nil, nil, wrap(err)
 	}
 	defer rows.Close()
-	var cs []Contact
-	var gs []Group
-	found := false
+	type listed struct {
+		id int64
+		Contact
+	}
+	type membership struct {
+		entry, number int64
+		guid          string
+	}
+	var (
+		es    []listed
+		gs    []Group
+		ms    []membership
+		found bool
+	)
 	for rows.Next() {
 		var kind int
-		var n, lists int64
+		var n, m int64
 		var a, b, c, d string
-		var groups sql.NullString
-		if err := rows.Scan(&kind, &n, &a, &b, &c, &d, &lists, &groups); err != nil {
+		if err := rows.Scan(&kind, &n, &a, &b, &c, &d, &m); err != nil {
 			return nil, nil, wrap(err)
 		}
 		switch kind {
@@ -499,8 +508,10 @@ func (s *sqlStore) Contacts(ctx context.Context, owner string) ([]Contact, []Gro
 			found = true
 		case 1:
 			gs = append(gs, Group{Number: int(n), GUID: a, Name: b})
+		case 2:
+			es = append(es, listed{n, Contact{Email: a, FriendlyName: b, GUID: c, Type: d, Lists: List(m)}})
 		default:
-			cs = append(cs, Contact{Email: a, FriendlyName: b, GUID: c, Type: d, Lists: List(lists), Groups: splitGUIDs(groups)})
+			ms = append(ms, membership{entry: n, number: m, guid: a})
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -508,6 +519,23 @@ func (s *sqlStore) Contacts(ctx context.Context, owner string) ([]Contact, []Gro
 	}
 	if !found {
 		return nil, nil, ErrNotFound
+	}
+	slices.SortFunc(gs, func(x, y Group) int { return cmp.Compare(x.Number, y.Number) })
+	slices.SortFunc(es, func(x, y listed) int { return cmp.Compare(x.id, y.id) })
+	slices.SortFunc(ms, func(x, y membership) int {
+		return cmp.Or(cmp.Compare(x.entry, y.entry), cmp.Compare(x.number, y.number))
+	})
+	cs := make([]Contact, len(es))
+	for i, e := range es {
+		cs[i] = e.Contact
+		// Memberships and entries are both in entry order: walk them together.
+		for len(ms) > 0 && ms[0].entry < e.id {
+			ms = ms[1:]
+		}
+		for len(ms) > 0 && ms[0].entry == e.id {
+			cs[i].Groups = append(cs[i].Groups, ms[0].guid)
+			ms = ms[1:]
+		}
 	}
 	return cs, gs, nil
 }
