@@ -254,7 +254,7 @@ func (s *nsSession) chg(st Status) *msnp.Command {
 	if !s.d.Capabilities {
 		return msnp.New("CHG", 0, string(st))
 	}
-	caps := msnp.FormatCaps(s.cl.cfg.Capabilities|p2pCapabilities(s.d), 0, s.d)
+	caps := msnp.FormatCaps(s.cl.cfg.Capabilities|p2pCapabilities(s.d), p2pCapabilitiesEx(s.d), s.d)
 	if obj := s.cl.p2p.presenceObject(); s.d.MSNObject && obj != "" {
 		return msnp.New("CHG", 0, string(st), caps, obj)
 	}
@@ -850,6 +850,9 @@ func (s *nsSession) onPresence(status, email, friendly string, caps uint32, onli
 	}
 	changed := ct.Status != st || ct.Capabilities != caps
 	ct.Status = st
+	if st == Offline {
+		cl.p2p.setEndpoints(email, nil)
+	}
 	ct.Capabilities = caps
 	if online && friendly != "" {
 		name := msnp.DecodeParam(friendly)
@@ -925,6 +928,7 @@ func (s *nsSession) onUBX(cmd *msnp.Command) {
 	}
 	psm := parsePSM(cmd.Payload)
 	cl := s.cl
+	cl.p2p.setEndpoints(email, endpointsOf(cmd.Payload))
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	ct := cl.list.contacts[key(email)]

@@ -24,6 +24,7 @@ type p2pState struct {
 	fetches   map[string]*fetch          // by SHA1D
 	legacy    map[string]*legacyTransfer // by invitation cookie
 	cache     ObjectCache
+	endpoints map[string][]Endpoint // contacts' endpoints, from UBX
 }
 
 type publishedObject struct {
@@ -103,7 +104,14 @@ func (cl *Client) p2pReady() error {
 
 // onP2P takes an application/x-msnmsgrp2p message from a switchboard.
 func (cl *Client) onP2P(cv *Conversation, from string, m *message.Message) {
-	dest, _, _ := strings.Cut(m.P2PDest(), ";")
+	if cl.p2pReady() != nil {
+		return
+	}
+	if strings.Contains(m.P2PDest(), ";") {
+		cl.onP2PV2(cv, from, m)
+		return
+	}
+	dest := m.P2PDest()
 	if key(dest) != key(cl.Self().Email) {
 		// Meant for someone else in a group conversation.
 		return
@@ -113,13 +121,10 @@ func (cl *Client) onP2P(cv *Conversation, from string, m *message.Message) {
 		cl.log.Debug().Err(err).Str("from", from).Msg("malformed P2P packet dropped")
 		return
 	}
-	if cl.p2pReady() != nil {
-		return
-	}
 	// MSNP16+ switchboards name each point of presence "email;{guid}";
 	// P2P version 1 addresses the person.
 	from, _, _ = strings.Cut(from, ";")
-	cl.p2p.link(cl, from).receive(cv, pkt)
+	cl.p2p.link(cl, from, "").receive(cv, pkt)
 }
 
 // publish makes data fetchable as obj.
@@ -265,12 +270,12 @@ func (cl *Client) fetchObject(obj *p2p.Object) ([]byte, error) {
 	if key(obj.Creator) == key(cl.Self().Email) {
 		return nil, fmt.Errorf("client: %s is your own object, and not published: %w", obj.SHA1D, ErrDeclined)
 	}
-	l := cl.p2p.link(cl, obj.Creator)
+	l := cl.p2pLink(obj.Creator)
 	result := make(chan fetchResult, 1)
 	s := &session{kind: fetchSession, obj: obj, result: result}
 	l.mu.Lock()
 	s.id = l.newSessionID()
-	inv := p2p.NewInvite(l.peer, key(cl.Self().Email), p2p.EUFObject, s.id, p2p.AppIDFor(obj.Type),
+	inv := p2p.NewInvite(l.slpTo(), l.slpFrom(), p2p.EUFObject, s.id, p2p.AppIDFor(obj.Type),
 		base64.StdEncoding.EncodeToString([]byte(obj.String())))
 	s.callID = inv.CallID
 	l.add(s, cl.cfg.TransferTimeout)
@@ -305,22 +310,23 @@ func (cl *Client) SendFile(ctx context.Context, to string, f File) (*Transfer, e
 	if f.Reader == nil || f.Size < 0 || f.Name == "" {
 		return nil, errors.New("client: a file needs a name, a size and a reader")
 	}
-	if cl.p2pReady() != nil || !cl.peerSpeaksP2P(to) {
-		return cl.sendLegacyFile(ctx, to, f)
+	email, _, _ := strings.Cut(to, ";")
+	if cl.p2pReady() != nil || !cl.peerSpeaksP2P(email) {
+		return cl.sendLegacyFile(ctx, email, f)
 	}
 	// Make sure there is a switchboard with them first, so that an
 	// offline contact is an error here rather than a transfer that never
 	// starts.
-	if _, err := cl.Conversation(ctx, to); err != nil {
+	if _, err := cl.Conversation(ctx, email); err != nil {
 		return nil, err
 	}
-	l := cl.p2p.link(cl, to)
+	l := cl.p2pLink(to)
 	s := &session{kind: fileOutSession, source: f.Reader}
 	s.t = cl.newTransfer(l.peer, f, false, false, &p2pTransfer{s})
 	fc := p2p.FileContext{Size: uint64(f.Size), Name: f.Name, Preview: f.Preview}
 	l.mu.Lock()
 	s.id = l.newSessionID()
-	inv := p2p.NewInvite(l.peer, key(cl.Self().Email), p2p.EUFFile, s.id, p2p.AppIDFile,
+	inv := p2p.NewInvite(l.slpTo(), l.slpFrom(), p2p.EUFFile, s.id, p2p.AppIDFile,
 		base64.StdEncoding.EncodeToString(fc.Bytes()))
 	s.callID = inv.CallID
 	l.add(s, cl.cfg.OfferTimeout)

@@ -50,7 +50,7 @@ func friends(t *testing.T, srv *coretest.Server, va, vb msnp.Version, tune func(
 // cached, changed and removed; at several pairs of versions.
 func TestServerDisplayPicture(t *testing.T) {
 	srv := coretest.Start(t)
-	for _, pair := range [][2]msnp.Version{{9, 9}, {12, 10}, {11, 12}} {
+	for _, pair := range [][2]msnp.Version{{9, 9}, {12, 10}, {11, 12}, {18, 18}, {18, 12}, {15, 18}} {
 		t.Run(fmt.Sprintf("%v-%v", pair[0], pair[1]), func(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -165,7 +165,7 @@ func sendAndReceive(t *testing.T, a, b *client.Client, name string, data []byte,
 // both ways; a file of size 0 too.
 func TestServerFileTransfer(t *testing.T) {
 	srv := coretest.Start(t)
-	for _, pair := range [][2]msnp.Version{{9, 12}, {12, 9}, {11, 11}} {
+	for _, pair := range [][2]msnp.Version{{9, 12}, {12, 9}, {11, 11}, {18, 18}, {12, 18}} {
 		t.Run(fmt.Sprintf("%v-%v", pair[0], pair[1]), func(t *testing.T) {
 			t.Parallel()
 			a, b := friends(t, srv, pair[0], pair[1], nil)
@@ -196,7 +196,7 @@ func TestServerLegacyFileTransfer(t *testing.T) {
 // Declined offers, both protocols.
 func TestServerFileDeclined(t *testing.T) {
 	srv := coretest.Start(t)
-	for _, v := range []msnp.Version{12, 7} {
+	for _, v := range []msnp.Version{12, 7, 18} {
 		t.Run(v.String(), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()

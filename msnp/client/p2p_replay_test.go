@@ -314,7 +314,7 @@ func TestReplayServeDisplayPicture(t *testing.T) {
 			bob.readMessage() // its ACK
 		}
 	}
-	l := c.p2p.link(c, "bob@example.com")
+	l := c.p2p.link(c, "bob@example.com", "")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		l.mu.Lock()

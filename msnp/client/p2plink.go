@@ -29,9 +29,15 @@ const maxSLPSize = 64 << 10
 // done by one goroutine (pump) while there is something to send; packets
 // of SLP and acknowledgements go before data, and data messages take turns
 // chunk by chunk, so two transfers share the switchboard.
+//
+// A link speaks P2P version 2 when it names one endpoint of the peer
+// (guid, MSNP16+): packets then go to "peer;{guid}" with version 2
+// headers, and acknowledgements are asked for and given per packet; the
+// messages, sessions and MSNSLP above are the same (see v2).
 type link struct {
 	cl   *Client
 	peer string // lower-case handle, as P2P-Dest and MSNSLP write it
+	guid string // the peer's endpoint for version 2, "" for version 1
 
 	mu       sync.Mutex
 	seq      uint32
@@ -45,6 +51,7 @@ type link struct {
 	turn     int
 	pumping  bool
 	wake     chan struct{}
+	v2       v2State
 }
 
 // ackWait is a callback for the P2P ACK of a message we sent.
@@ -66,6 +73,8 @@ type outMsg struct {
 	sent  func(uint64)  // called as chunks are acknowledged, with the bytes so far
 	stop  chan struct{} // closed to stop sending (a cancelled transfer)
 	ended bool
+	ackV2 *p2p.HeaderV2 // a version 2 acknowledgement, instead of h
+	pkg   uint16        // version 2: the message's package number
 }
 
 func (m *outMsg) finish(err error) {
@@ -90,16 +99,21 @@ func (m *outMsg) stopped() bool {
 	}
 }
 
-// link returns the link with peer, making it.
-func (ps *p2pState) link(cl *Client, peer string) *link {
+// link returns the link with peer, making it: with one endpoint of
+// theirs in P2P version 2 when guid is set, else in version 1.
+func (ps *p2pState) link(cl *Client, peer, guid string) *link {
 	k := key(peer)
+	if guid != "" {
+		k += ";" + guid
+	}
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	l := ps.links[k]
 	if l == nil {
 		l = &link{
 			cl:       cl,
-			peer:     k,
+			peer:     key(peer),
+			guid:     guid,
 			seq:      4 + rand.Uint32N(1<<31-4),
 			asm:      p2p.Assembler{MaxSize: uint64(max(cl.cfg.MaxObjectSize, maxSLPSize))},
 			sessions: map[uint32]*session{},
@@ -134,6 +148,23 @@ func (l *link) newSessionID() uint32 {
 // tag is the random nonzero value senders put in AckID of a message.
 func tag() uint32 { return 1 + rand.Uint32N(1<<31-1) }
 
+// slpTo and slpFrom are the addresses MSNSLP messages of the link carry in
+// To and From: the handles, with the endpoints' GUIDs in version 2.
+func (l *link) slpTo() string {
+	if l.guid != "" {
+		return l.peer + ";" + l.guid
+	}
+	return l.peer
+}
+
+func (l *link) slpFrom() string {
+	self := key(l.cl.Self().Email)
+	if l.guid != "" {
+		return self + ";" + l.cl.MachineGUID()
+	}
+	return self
+}
+
 // sendSLP queues an MSNSLP message. l.mu is held.
 func (l *link) sendSLP(s *p2p.SLP) {
 	l.queueControl(p2p.Header{Identifier: l.nextID(), AckID: tag()}, s.Bytes(), 0, nil)
@@ -164,8 +195,12 @@ func (l *link) queueData(m *outMsg) {
 	l.kick()
 }
 
-// ack queues the acknowledgement of a whole message. l.mu is held.
+// ack queues the acknowledgement of a whole message. l.mu is held. In
+// version 2 packets are acknowledged as they come, when they ask for it.
 func (l *link) ack(h p2p.Header) {
+	if l.guid != "" {
+		return
+	}
 	a := p2p.Ack(h, l.nextID())
 	l.control = append(l.control, &outMsg{h: a})
 	l.kick()
@@ -294,8 +329,18 @@ func (l *link) transmit(batch []outPacket) []inflight {
 		if p.m.ended {
 			continue
 		}
+		var payload []byte
+		if l.guid != "" {
+			var err error
+			if payload, err = l.encodeV2(p); err != nil {
+				p.m.finish(err)
+				continue
+			}
+		} else {
+			payload = message.NewP2P(l.peer, p.pkt).Bytes()
+		}
 		keep = append(keep, p)
-		cmds = append(cmds, msnp.New("MSG", 0, "D").WithPayload(message.NewP2P(l.peer, p.pkt).Bytes()))
+		cmds = append(cmds, msnp.New("MSG", 0, "D").WithPayload(payload))
 	}
 	l.mu.Unlock()
 	if len(cmds) == 0 {
@@ -474,6 +519,7 @@ func (l *link) expectAck(h p2p.Header, f func()) {
 
 // forgetAcks drops the ACK callbacks of a session. l.mu is held.
 func (l *link) forgetAcks(session uint32) {
+	l.v2.forget(session)
 	keep := l.acks[:0]
 	for _, w := range l.acks {
 		if w.h.SessionID != session {
@@ -490,24 +536,35 @@ func (l *link) receive(cv *Conversation, pkt p2p.Packet) {
 	l.useConversation(cv)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.take(cv, pkt)
+}
+
+// acked calls back those who wait for the message an ACK acknowledges.
+// An ACK is never answered: an ACK of an ACK would go on for ever. l.mu
+// is held.
+func (l *link) acked(h p2p.Header) {
+	keep := l.acks[:0]
+	var call []func()
+	for _, w := range l.acks {
+		if p2p.Acks(h, w.h) {
+			call = append(call, w.f)
+		} else {
+			keep = append(keep, w)
+		}
+	}
+	clear(l.acks[len(keep):])
+	l.acks = keep
+	for _, f := range call {
+		f()
+	}
+}
+
+// take handles a packet in its version 1 form. l.mu is held.
+func (l *link) take(cv *Conversation, pkt p2p.Packet) {
 	h := pkt.Header
 	switch p2p.Classify(pkt) {
 	case p2p.KindACK:
-		// Never answered: an ACK of an ACK would go on for ever.
-		keep := l.acks[:0]
-		var call []func()
-		for _, w := range l.acks {
-			if p2p.Acks(h, w.h) {
-				call = append(call, w.f)
-			} else {
-				keep = append(keep, w)
-			}
-		}
-		clear(l.acks[len(keep):])
-		l.acks = keep
-		for _, f := range call {
-			f()
-		}
+		l.acked(h)
 		return
 	case p2p.KindNAK, p2p.KindOther:
 		l.cl.log.Debug().Str("from", l.peer).Uint32("flags", h.Flags).Msg("P2P packet ignored")

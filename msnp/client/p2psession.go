@@ -122,7 +122,7 @@ func (s *session) end(err error, bye bool) {
 	}
 	close(s.stop)
 	if bye {
-		l.sendSLP(p2p.NewBye(l.peer, key(l.cl.Self().Email), s.callID, s.id))
+		l.sendSLP(p2p.NewBye(l.slpTo(), l.slpFrom(), s.callID, s.id))
 	}
 	switch {
 	case s.result != nil:
@@ -347,7 +347,10 @@ func (l *link) serveObject(inv *p2p.SLP, decline func(string)) {
 	s := &session{kind: serveSession, id: inv.SessionID(), callID: inv.CallID, invite: inv, appID: appID}
 	l.add(s, l.cl.cfg.TransferTimeout)
 	s.send(inv.Reply(p2p.StatusOK, p2p.ContentSessionRequest, p2p.SessionBody(s.id)))
-	l.queueControl(p2p.Header{SessionID: s.id, Identifier: l.nextID(), AckID: tag()}, []byte{0, 0, 0, 0}, appID, nil)
+	if l.guid == "" {
+		// Version 2 has none: TFFirst on the data says as much.
+		l.queueControl(p2p.Header{SessionID: s.id, Identifier: l.nextID(), AckID: tag()}, []byte{0, 0, 0, 0}, appID, nil)
+	}
 	l.queueData(&outMsg{
 		h:     p2p.Header{SessionID: s.id, Identifier: l.nextID(), TotalSize: uint64(len(data)), Flags: p2p.FlagsObjectData, AckID: tag()},
 		appID: appID, data: data, stop: s.stop,

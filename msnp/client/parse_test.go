@@ -87,7 +87,7 @@ func TestListString(t *testing.T) {
 // testSession is a signed-in session whose handler can be fed commands.
 func testSession(v msnp.Version) *nsSession {
 	cl := &Client{log: zerolog.Nop(), list: newContactList(), convs: map[*Conversation]struct{}{},
-		events: newEventQueue(0), done: make(chan struct{})}
+		events: newEventQueue(0), done: make(chan struct{}), p2p: newP2PState(NewMemoryCache(0))}
 	cl.self = Contact{Email: "me@example.com"}
 	s := &nsSession{cl: cl, d: v.Dialect(), seen: map[string]bool{}, c: &conn{}}
 	return s
