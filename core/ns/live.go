@@ -266,7 +266,13 @@ func (s *session) handleADL(c *msnp.Command) error {
 			continue
 		}
 		for _, l := range clientLists {
-			if store.List(ct.Lists)&l == 0 || s.onList(ct.Email, l) {
+			if store.List(ct.Lists)&l == 0 {
+				continue
+			}
+			if s.onList(ct.Email, l) {
+				if l == store.Forward {
+					s.showContact(ct.Email)
+				}
 				continue
 			}
 			name := ""
@@ -310,6 +316,25 @@ func (s *session) moveAcross(handle string, l store.List) (ch store.Change, was 
 	}
 	ch, _, err = s.addToList(handle, l, "", "")
 	return ch, was, err
+}
+
+// showContact shows the user the presence of a contact already on the
+// FL. Windows Live Messenger and Pidgin add a contact through the address
+// book first (ABContactAdd) and tell the notification server with ADL
+// after: that ADL, not the address book, is when the contact is shown. A
+// contact the client was already told of is not told again.
+func (s *session) showContact(handle string) {
+	s.mu.Lock()
+	shown := s.roster.shown(handle)
+	s.mu.Unlock()
+	if shown {
+		return
+	}
+	if peer := s.srv.cfg.Directory.Lookup(handle); peer != nil {
+		if p, ok := peer.PresenceFor(s.emailOf()); ok {
+			s.showPresence(p, nil)
+		}
+	}
 }
 
 // handleRML takes contacts off lists (MSNP13+); what is not there is

@@ -1,6 +1,7 @@
 package ns_test
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/xml"
@@ -425,6 +426,38 @@ func TestLivePresenceAcrossVersions(t *testing.T) {
 	for _, v := range versions {
 		watchers[v].expectSkip(fln[v])
 	}
+}
+
+// A contact put on the FL through the address book (ABContactAdd, as
+// Pidgin and Windows Live Messenger add one) is shown by the ADL that
+// follows it; an ADL about a contact already shown changes nothing.
+func TestADLAfterAddressBook(t *testing.T) {
+	srv := coretest.Start(t, coretest.WithoutChallenges())
+	for _, u := range []string{"alice", "bob"} {
+		srv.AddUser(t, u+"@example.com", "pw", strings.ToUpper(u[:1])+u[1:])
+	}
+	bob := login(t, srv, 12, "bob@example.com", "pw")
+	bob.send("CHG 5 NLN 1342177280")
+	bob.expect("CHG 5 NLN 1342177280")
+	alice := loginLive(t, srv, 18, "alice@example.com", "pw", guid(1))
+	alice.online(18, 5, "2788999228:48")
+	alice.expect("UBX 1:alice@example.com")
+	alice.mailData()
+
+	// What the address book does for ABContactAdd.
+	if _, err := srv.Store.AddToList(context.Background(), "alice@example.com", "bob@example.com", store.Forward, "bob@example.com", ""); err != nil {
+		t.Fatal(err)
+	}
+	srv.Dir.Lookup("alice@example.com").BookChanged("bob@example.com")
+	if not := alice.expect("NOT"); !strings.Contains(string(not.Payload), "ABCHInternal") {
+		t.Fatalf("NOT %s", not.Payload)
+	}
+
+	alice.sendMsg("ADL 7", `<ml><d n="example.com"><c n="bob" l="3" t="1"/></d></ml>`)
+	alice.expect("NLN NLN 1:bob@example.com Bob 1342177280:0 0")
+	alice.expect("ADL 7 OK")
+	alice.sendMsg("ADL 8", `<ml><d n="example.com"><c n="bob" l="1" t="1"/></d></ml>`)
+	alice.expect("ADL 8 OK")
 }
 
 // ADL and RML edit the lists from MSNP13 and tell the other side in its

@@ -179,6 +179,11 @@ type Client struct {
 	convSeq uint64
 	tokens  map[string]string // RST tokens by address (MSNP13+)
 
+	// bookMu makes edits of the address book and its re-reading take
+	// turns (MSNP13+); bookStale says a re-reading is queued.
+	bookMu    sync.Mutex
+	bookStale bool
+
 	p2p *p2pState
 
 	httpOnce sync.Once

@@ -131,9 +131,14 @@
 // What differs between protocol versions (the shape of the contact list,
 // ADD versus ADC, friendly names by REA or PRP, personal messages from
 // MSNP11, handles as "1:bob@x" in MSNP18, lists edited with ADL/RML from
-// MSNP13) comes from msnp.Version.Dialect. Methods that need a later (or
-// earlier: groups are in the address book from MSNP13) version than the
-// negotiated one return ErrNotSupported. From MSNP16 the client names its
+// MSNP13) comes from msnp.Version.Dialect. Methods that need a later
+// version than the negotiated one return ErrNotSupported. From MSNP13 the
+// lists and groups are edited in the address book first and told to the
+// server with ADL/RML after, as Windows Live Messenger and Pidgin do; a
+// group's ID is then the GUID the address book gives it. The client reads
+// the book again whenever the server says it changed (NOT), so an edit
+// made at another of the user's machines shows in Contacts and Groups
+// too. From MSNP16 the client names its
 // machine (Config.MachineGUID); an account may be signed in at several
 // machines at once. From MSNP13 offline messages are read as OIMs at sign-in
 // and arrive as OfflineMessage events, and SendOffline leaves one for

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/nudge-im/nudge/msnp"
 )
@@ -99,6 +100,11 @@ func (cl *Client) lists(email string) List {
 // allows them to see your presence and talk to you. The server refuses an
 // unknown account (msnp.ErrNoSuchUser or msnp.ErrInvalidPrincipal).
 func (cl *Client) AddContact(ctx context.Context, email string) error {
+	if done, err := cl.inBook(ctx, func(ctx context.Context, s *nsSession) error {
+		return s.bookAddContact(ctx, email)
+	}); done {
+		return wrapEdit(err, "adding %s", email)
+	}
 	if !cl.lists(email).Has(Forward) {
 		if err := cl.addTo(ctx, Forward, email); err != nil {
 			return err
@@ -112,11 +118,21 @@ func (cl *Client) AddContact(ctx context.Context, email string) error {
 
 // RemoveContact takes email off your contact list. It does not block them.
 func (cl *Client) RemoveContact(ctx context.Context, email string) error {
+	if done, err := cl.inBook(ctx, func(ctx context.Context, s *nsSession) error {
+		return s.bookRemoveContact(ctx, email)
+	}); done {
+		return wrapEdit(err, "removing %s", email)
+	}
 	return cl.removeFrom(ctx, Forward, email)
 }
 
 // Block stops email from seeing your presence and talking to you.
 func (cl *Client) Block(ctx context.Context, email string) error {
+	if done, err := cl.inBook(ctx, func(ctx context.Context, s *nsSession) error {
+		return s.bookMove(ctx, Block, email)
+	}); done {
+		return wrapEdit(err, "blocking %s", email)
+	}
 	if cl.lists(email).Has(Allow) {
 		if err := cl.removeFrom(ctx, Allow, email); err != nil {
 			return err
@@ -130,6 +146,11 @@ func (cl *Client) Block(ctx context.Context, email string) error {
 
 // Allow undoes Block: email may see your presence and talk to you.
 func (cl *Client) Allow(ctx context.Context, email string) error {
+	if done, err := cl.inBook(ctx, func(ctx context.Context, s *nsSession) error {
+		return s.bookMove(ctx, Allow, email)
+	}); done {
+		return wrapEdit(err, "allowing %s", email)
+	}
 	if cl.lists(email).Has(Block) {
 		if err := cl.removeFrom(ctx, Block, email); err != nil {
 			return err
@@ -192,18 +213,31 @@ func (cl *Client) SetPersonalMessage(ctx context.Context, text string) error {
 	return nil
 }
 
+// wrapEdit says which edit of the address book failed.
+func wrapEdit(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("client: "+format+": %w", append(args, err)...)
+}
+
 func needGroups(s *nsSession) error {
-	switch {
-	case !s.d.Groups:
+	if !s.d.Groups {
 		return fmt.Errorf("client: groups need MSNP7, signed in with %s: %w", s.d.Version, ErrNotSupported)
-	case s.d.ListForm == msnp.ListAddressBook:
-		return fmt.Errorf("client: groups of MSNP13+ live in the address book, which this client does not edit (signed in with %s): %w", s.d.Version, ErrNotSupported)
 	}
 	return nil
 }
 
-// AddGroup creates a contact group (MSNP7+).
+// AddGroup creates a contact group (MSNP7+). From MSNP13 it is made in the
+// address book, and its ID is the GUID the address book gave it.
 func (cl *Client) AddGroup(ctx context.Context, name string) (Group, error) {
+	var g Group
+	if done, err := cl.inBook(ctx, func(ctx context.Context, s *nsSession) (err error) {
+		g, err = s.bookAddGroup(ctx, name)
+		return err
+	}); done {
+		return g, wrapEdit(err, "adding group %q", name)
+	}
 	enc := msnp.EncodeParam(name)
 	s, r, err := cl.request(ctx, func(s *nsSession) (*msnp.Command, error) {
 		if err := needGroups(s); err != nil {
@@ -233,6 +267,14 @@ func (cl *Client) AddGroup(ctx context.Context, name string) (Group, error) {
 
 // RenameGroup renames a contact group.
 func (cl *Client) RenameGroup(ctx context.Context, id, name string) error {
+	if done, err := cl.inBook(ctx, func(ctx context.Context, s *nsSession) error {
+		return s.bookRenameGroup(ctx, id, name)
+	}); done {
+		if err == nil {
+			cl.renameGroup(id, name)
+		}
+		return wrapEdit(err, "renaming group %s", id)
+	}
 	enc := msnp.EncodeParam(name)
 	_, _, err := cl.request(ctx, func(s *nsSession) (*msnp.Command, error) {
 		if err := needGroups(s); err != nil {
@@ -246,16 +288,30 @@ func (cl *Client) RenameGroup(ctx context.Context, id, name string) error {
 	if err != nil {
 		return fmt.Errorf("client: renaming group %s: %w", id, err)
 	}
+	cl.renameGroup(id, name)
+	return nil
+}
+
+func (cl *Client) renameGroup(id, name string) {
 	cl.mu.Lock()
 	if g := cl.list.groups[id]; g != nil {
 		g.Name = name
 	}
 	cl.mu.Unlock()
-	return nil
 }
 
 // RemoveGroup deletes a contact group; its contacts stay on the list.
 func (cl *Client) RemoveGroup(ctx context.Context, id string) error {
+	if done, err := cl.inBook(ctx, func(ctx context.Context, s *nsSession) error {
+		return s.bookRemoveGroup(ctx, id)
+	}); done {
+		if err == nil {
+			cl.mu.Lock()
+			cl.list.removeGroup(id)
+			cl.mu.Unlock()
+		}
+		return wrapEdit(err, "removing group %s", id)
+	}
 	_, _, err := cl.request(ctx, func(s *nsSession) (*msnp.Command, error) {
 		if err := needGroups(s); err != nil {
 			return nil, err
@@ -273,6 +329,14 @@ func (cl *Client) RemoveGroup(ctx context.Context, id string) error {
 
 // AddToGroup puts a contact of your list into a group.
 func (cl *Client) AddToGroup(ctx context.Context, email, groupID string) error {
+	if done, err := cl.inBook(ctx, func(ctx context.Context, s *nsSession) error {
+		return s.bookGroupContact(ctx, email, groupID, true)
+	}); done {
+		if err == nil {
+			cl.groupContact(email, groupID, true)
+		}
+		return wrapEdit(err, "adding %s to group %s", email, groupID)
+	}
 	_, _, err := cl.request(ctx, func(s *nsSession) (*msnp.Command, error) {
 		if err := needGroups(s); err != nil {
 			return nil, err
@@ -298,6 +362,14 @@ func (cl *Client) AddToGroup(ctx context.Context, email, groupID string) error {
 
 // RemoveFromGroup takes a contact out of a group; it stays on the list.
 func (cl *Client) RemoveFromGroup(ctx context.Context, email, groupID string) error {
+	if done, err := cl.inBook(ctx, func(ctx context.Context, s *nsSession) error {
+		return s.bookGroupContact(ctx, email, groupID, false)
+	}); done {
+		if err == nil {
+			cl.groupContact(email, groupID, false)
+		}
+		return wrapEdit(err, "removing %s from group %s", email, groupID)
+	}
 	_, _, err := cl.request(ctx, func(s *nsSession) (*msnp.Command, error) {
 		if err := needGroups(s); err != nil {
 			return nil, err
@@ -315,4 +387,19 @@ func (cl *Client) RemoveFromGroup(ctx context.Context, email, groupID string) er
 		return fmt.Errorf("client: removing %s from group %s: %w", email, groupID, err)
 	}
 	return nil
+}
+
+// groupContact records that a contact of the FL went into a group, or out
+// of it.
+func (cl *Client) groupContact(email, group string, in bool) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	ct := cl.list.contacts[key(email)]
+	if ct == nil {
+		return
+	}
+	ct.Groups = slices.DeleteFunc(ct.Groups, func(g string) bool { return g == group })
+	if in {
+		ct.Groups = append(ct.Groups, group)
+	}
 }

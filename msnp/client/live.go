@@ -1,14 +1,10 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/xml"
 	"fmt"
-	"io"
 	"maps"
-	"net/http"
 	"net/url"
 	"strings"
 
@@ -145,170 +141,6 @@ func (cl *Client) liveAnswer(ctx context.Context, d *msnp.Dialect, usr *msnp.Com
 
 // --- the address book ---
 
-// abHeader is the SOAP envelope of an address book request, as bitlbee and
-// Pidgin send it.
-const abHeader = `<?xml version="1.0" encoding="utf-8"?>` +
-	`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:soapenc="http://schemas.xmlsoap.org/soap/encoding/">` +
-	`<soap:Header><ABApplicationHeader xmlns="http://www.msn.com/webservices/AddressBook"><ApplicationId>CFE80F9D-180F-4399-82AB-413F33A1FA11</ApplicationId>` +
-	`<IsMigration>false</IsMigration><PartnerScenario>Initial</PartnerScenario></ABApplicationHeader>` +
-	`<ABAuthHeader xmlns="http://www.msn.com/webservices/AddressBook"><ManagedGroupRequest>false</ManagedGroupRequest><TicketToken>%s</TicketToken></ABAuthHeader>` +
-	`</soap:Header><soap:Body>%s</soap:Body></soap:Envelope>`
-
-const (
-	findMembership = `<FindMembership xmlns="http://www.msn.com/webservices/AddressBook"><serviceFilter><Types>` +
-		`<ServiceType>Messenger</ServiceType><ServiceType>Invitation</ServiceType><ServiceType>SocialNetwork</ServiceType>` +
-		`<ServiceType>Space</ServiceType><ServiceType>Profile</ServiceType></Types></serviceFilter></FindMembership>`
-	abFindAll = `<ABFindAll xmlns="http://www.msn.com/webservices/AddressBook"><abId>00000000-0000-0000-0000-000000000000</abId>` +
-		`<abView>Full</abView><deltasOnly>false</deltasOnly><lastChange>0001-01-01T00:00:00.0000000-08:00</lastChange></ABFindAll>`
-)
-
-// abCall posts one address book method and returns the answer.
-func (cl *Client) abCall(ctx context.Context, path, method, body string) ([]byte, error) {
-	ticket := xmlEscape(cl.Tokens()[TokenContacts])
-	if ticket == "" {
-		return nil, fmt.Errorf("client: no %s token for the address book: %w", TokenContacts, ErrProtocol)
-	}
-	u := cl.cfg.Passport.addressBookURL() + path
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(fmt.Sprintf(abHeader, ticket, body)))
-	if err != nil {
-		return nil, fmt.Errorf("client: address book URL %q: %w", u, err)
-	}
-	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
-	req.Header.Set("SOAPAction", "http://www.msn.com/webservices/AddressBook/"+method)
-	resp, err := cl.passportClient().Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("client: address book %s: %w", method, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return nil, fmt.Errorf("client: address book %s: %w", method, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("client: address book %s at %s answered %s", method, u, resp.Status)
-	}
-	return data, nil
-}
-
-// bookEntry is one person in the address book.
-type bookEntry struct {
-	email, name string
-	lists       List
-}
-
-// readAddressBook reads the user's lists from the address book service:
-// the memberships (AL, BL, RL, PL) and the contacts (FL). The user's own
-// entry ("Me") has their friendly name.
-func (cl *Client) readAddressBook(ctx context.Context) (book map[string]*bookEntry, me string, err error) {
-	out := map[string]*bookEntry{}
-	entry := func(email string) *bookEntry {
-		k := key(email)
-		if out[k] == nil {
-			out[k] = &bookEntry{email: email}
-		}
-		return out[k]
-	}
-	data, err := cl.abCall(ctx, "/abservice/SharingService.asmx", "FindMembership", findMembership)
-	if err != nil {
-		return nil, "", err
-	}
-	var ms struct {
-		M []struct {
-			Role    string `xml:"MemberRole"`
-			Members []struct {
-				Name    string `xml:"PassportName"`
-				Deleted bool   `xml:"Deleted"`
-			} `xml:"Members>Member"`
-		} `xml:"Body>FindMembershipResponse>FindMembershipResult>Services>Service>Memberships>Membership"`
-	}
-	if err := xml.NewDecoder(bytes.NewReader(data)).Decode(&ms); err != nil {
-		return nil, "", fmt.Errorf("client: address book FindMembership: %w: %w", ErrProtocol, err)
-	}
-	roles := map[string]List{"Allow": Allow, "Block": Block, "Reverse": Reverse, "Pending": Pending}
-	for _, m := range ms.M {
-		l, ok := roles[m.Role]
-		if !ok {
-			continue
-		}
-		for _, x := range m.Members {
-			if x.Name != "" && !x.Deleted {
-				entry(x.Name).lists |= l
-			}
-		}
-	}
-	if data, err = cl.abCall(ctx, "/abservice/abservice.asmx", "ABFindAll", abFindAll); err != nil {
-		return nil, "", err
-	}
-	var ab struct {
-		C []struct {
-			Type      string `xml:"contactInfo>contactType"`
-			Passport  string `xml:"contactInfo>passportName"`
-			Name      string `xml:"contactInfo>displayName"`
-			Messenger bool   `xml:"contactInfo>isMessengerUser"`
-			Deleted   bool   `xml:"fDeleted"`
-		} `xml:"Body>ABFindAllResponse>ABFindAllResult>contacts>Contact"`
-	}
-	if err := xml.NewDecoder(bytes.NewReader(data)).Decode(&ab); err != nil {
-		return nil, "", fmt.Errorf("client: address book ABFindAll: %w: %w", ErrProtocol, err)
-	}
-	for _, c := range ab.C {
-		if c.Type == "Me" {
-			me = c.Name
-			continue
-		}
-		if c.Passport == "" || c.Deleted || !c.Messenger {
-			continue
-		}
-		e := entry(c.Passport)
-		e.lists |= Forward
-		e.name = c.Name
-	}
-	return out, me, nil
-}
-
-// syncAddressBook replaces the client's list with the address book and
-// sends it to the server (the initial ADL, l="1"), as a SYN would have
-// in older versions.
-func (s *nsSession) syncAddressBook(ctx context.Context) error {
-	cl := s.cl
-	book, me, err := cl.readAddressBook(ctx)
-	if err != nil {
-		return err
-	}
-	ml := msnp.ML{Initial: true}
-	cl.mu.Lock()
-	if me != "" {
-		cl.self.FriendlyName = me
-	}
-	for k := range cl.list.contacts {
-		if book[k] == nil {
-			delete(cl.list.contacts, k)
-		}
-	}
-	for _, e := range book {
-		ct := cl.list.get(e.email)
-		ct.Lists = e.lists
-		if e.name != "" {
-			ct.FriendlyName = e.name
-		}
-		if l := e.lists & (Forward | Allow | Block); l != 0 {
-			ml.Contacts = append(ml.Contacts, msnp.MLContact{Email: ct.Email, Lists: int(l), Network: msnp.NetworkMessenger})
-		}
-	}
-	cl.mu.Unlock()
-	// The server reads at most MaxMLContacts a time; the first part is
-	// the initial one, as Pidgin sends it in pieces of 150.
-	for first := true; first || len(ml.Contacts) > 0; first = false {
-		part := ml
-		part.Contacts = ml.Contacts[:min(len(ml.Contacts), 150)]
-		ml.Contacts = ml.Contacts[len(part.Contacts):]
-		if _, err := s.c.call(ctx, msnp.New("ADL", 0).WithPayload(part.Marshal()), nil); err != nil {
-			return fmt.Errorf("client: sending the list (ADL): %w", err)
-		}
-	}
-	return nil
-}
-
 // onML reads the server's ADL or RML notice: someone put the user on
 // their list (RL), or took them off.
 func (s *nsSession) onML(cmd *msnp.Command) {
@@ -339,11 +171,15 @@ func mlCommand(name string, list List, email string) *msnp.Command {
 
 // applyML records what the client's own ADL or RML changed, once the
 // server said OK.
-func (s *nsSession) applyML(name string, list List, email string) {
-	if name == "ADL" {
-		s.onAdd(msnp.New("ADD", 0, list.String(), "0", email, msnp.EncodeParam(email)))
-	} else {
-		s.onRem(msnp.New("REM", 0, list.String(), email))
+func (s *nsSession) applyML(name string, lists List, email string) {
+	for _, list := range []List{Forward, Allow, Block} {
+		switch {
+		case !lists.Has(list):
+		case name == "ADL":
+			s.onAdd(msnp.New("ADD", 0, list.String(), "0", email, msnp.EncodeParam(email)))
+		default:
+			s.onRem(msnp.New("REM", 0, list.String(), email))
+		}
 	}
 }
 

@@ -376,6 +376,8 @@ func (s *nsSession) handle(cmd *msnp.Command) bool {
 		s.onUBX(cmd)
 	case "ADL", "RML":
 		s.onML(cmd)
+	case "NOT":
+		return s.onNOT(cmd)
 	case "RNG":
 		cl.wg.Add(1)
 		go func() {
