@@ -15,6 +15,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -214,11 +215,14 @@ func Read(w http.ResponseWriter, r *http.Request, limit int64, fault func(code, 
 	return env
 }
 
-// Write sends a SOAP document.
+// Write sends a SOAP document, always with its Content-Length: Pidgin's
+// SOAP reader knows no chunked bodies, which Go's HTTP server would
+// otherwise send for any answer past its 2 KiB buffer.
 func Write(w http.ResponseWriter, status int, doc []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "text/xml; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Length", strconv.Itoa(len(doc)))
 	w.WriteHeader(status)
 	_, _ = w.Write(doc)
 }
