@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/nudge-im/nudge/core/directory"
@@ -197,16 +198,18 @@ func (s *session) broadcastTo(only func(email string) bool) {
 
 	// Watchers on other nodes are told in one message per node.
 	dir := s.srv.cfg.Directory.Batch()
+	ch := &change{p: p}
 	fanOut(len(targets), func(i int) {
 		t := targets[i]
 		peer := dir.Lookup(t.email)
-		if peer == nil {
-			return
-		}
-		if t.visible {
-			peer.ShowPresence(p)
-		} else {
+		switch w, local := peer.(*session); {
+		case peer == nil:
+		case !t.visible:
 			peer.HidePresence(p.Email)
+		case local:
+			w.showChange(ch)
+		default: // several endpoints, or on another node
+			peer.ShowPresence(p)
 		}
 	})
 	dir.Send()
@@ -331,11 +334,36 @@ func (s *session) ShowPresence(p directory.Presence) { s.showPresence(p, nil) }
 func (s *session) showPresence(p directory.Presence, trid *uint32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.online || s.closed || s.roster.lists(p.Email)&store.Forward == 0 {
+	if !s.admitLocked(p.Email) {
 		return
 	}
-	s.roster.setShown(p.Email, true)
-	d := s.dialect
+	// ILN answers the session's own CHG or ADD, and waits for its flush;
+	// NLN (and UBX) come from another session and leave at once, in one
+	// write.
+	line, ubx := presenceNotice(p, s.dialect, trid)
+	s.queue(line)
+	if ubx != nil {
+		s.queue(ubx)
+	}
+	if trid == nil {
+		s.out.Flush()
+	}
+}
+
+// admitLocked reports whether the client is to hear of the presence of
+// email, a contact on its FL while the user is online, and remembers that
+// it was shown (for HidePresence).
+func (s *session) admitLocked(email string) bool {
+	if !s.online || s.closed || s.roster.lists(email)&store.Forward == 0 {
+		return false
+	}
+	s.roster.setShown(email, true)
+	return true
+}
+
+// presenceNotice is the NLN of p (with trid, the ILN) for a client of
+// dialect d, and the UBX that follows it, or nil.
+func presenceNotice(p directory.Presence, d *msnp.Dialect, trid *uint32) (line, ubx *msnp.Command) {
 	params := make([]string, 0, 7)
 	params = append(params, string(p.Status))
 	params = append(params, d.Handle(p.Email)...)
@@ -350,19 +378,48 @@ func (s *session) showPresence(p directory.Presence, trid *uint32) {
 			params = append(params, "0")
 		}
 	}
-	// ILN answers the session's own CHG or ADD, and waits for its flush;
-	// NLN (and UBX) come from another session and leave at once, in one
-	// write.
 	if trid != nil {
-		s.queue(msnp.New("ILN", *trid, params...))
+		line = msnp.New("ILN", *trid, params...)
 	} else {
-		s.queue(msnp.Notice("NLN", params...))
+		line = msnp.Notice("NLN", params...)
 	}
-	if ubx := ubxFor(p, d, false); ubx != nil {
-		s.queue(msnp.Notice("UBX", d.Handle(p.Email)...).WithPayload(ubx))
+	if b := ubxFor(p, d, false); b != nil {
+		ubx = msnp.Notice("UBX", d.Handle(p.Email)...).WithPayload(b)
 	}
-	if trid == nil {
-		s.out.Flush()
+	return line, ubx
+}
+
+// change is one presence change on its way to many watchers: its NLN (and
+// UBX) in each dialect's shape is encoded once, by whichever watcher of
+// that dialect needs it first, and the same bytes go to all the others.
+// A status change reaching ten thousand watchers thus costs each of them
+// a look at their list and one write, and no allocation.
+type change struct {
+	p       directory.Presence
+	encoded [msnp.LatestVersion + 1]struct {
+		once sync.Once
+		b    []byte
+	}
+}
+
+func (ch *change) encodedFor(d *msnp.Dialect) []byte {
+	e := &ch.encoded[d.Version]
+	e.once.Do(func() {
+		line, ubx := presenceNotice(ch.p, d, nil)
+		e.b = msnp.AppendCommand(nil, line)
+		if ubx != nil {
+			e.b = msnp.AppendCommand(e.b, ubx)
+		}
+	})
+	return e.b
+}
+
+// showChange is ShowPresence of ch.p, with the notice made once for all.
+func (s *session) showChange(ch *change) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.admitLocked(ch.p.Email) {
+		s.out.SendEncoded(ch.encodedFor(s.dialect))
 	}
 }
 

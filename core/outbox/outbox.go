@@ -110,6 +110,51 @@ func (o *Outbox) Send(c *msnp.Command) bool {
 	return true
 }
 
+// SendEncoded is Send for commands already encoded (msnp.AppendCommand),
+// so that one notice made once can go to many connections as it is. When
+// the connection is idle, p is written straight from the caller's slice;
+// the outbox keeps no reference to p once SendEncoded returns.
+func (o *Outbox) SendEncoded(p []byte) bool {
+	o.mu.Lock()
+	if o.writing || len(o.buf) > 0 || !o.nb.ok || o.dead || o.closing {
+		if !o.queueEncodedLocked(p) {
+			return false
+		}
+		o.flushLocked()
+		return true
+	}
+	o.writing = true
+	o.mu.Unlock()
+	n, err := o.nb.write(p)
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		o.failed(nil, err)
+		return false
+	}
+	o.mu.Lock()
+	if n < len(p) {
+		// The socket is full: what it did not take goes first, before
+		// anything queued meanwhile, from a buffer of the outbox's own.
+		rest := append(getBuffer(len(p)-n+len(o.buf)), p[n:]...)
+		rest = append(rest, o.buf...)
+		putBuffer(o.buf)
+		o.buf = nil
+		o.mu.Unlock()
+		go o.flush(rest, 0)
+		return true
+	}
+	wake := o.wroteLocked(nil)
+	if o.dead || len(o.buf) == 0 {
+		o.idleLocked()
+		o.wake(wake)
+		return true
+	}
+	next := o.take()
+	o.mu.Unlock()
+	o.wake(wake)
+	o.writeInline(next)
+	return true
+}
+
 // Queue queues c without writing it: the next Flush or Send does. A
 // connection's own goroutine queues its replies and flushes before it
 // waits for input. It reports false as Send does.
@@ -214,15 +259,37 @@ func (o *Outbox) queueLocked(c *msnp.Command) bool {
 		o.mu.Unlock()
 		return false
 	}
+	o.reserveLocked(c.WireSize())
+	o.buf = msnp.AppendCommand(o.buf, c)
+	return o.checkLimitLocked()
+}
+
+// queueEncodedLocked is queueLocked for encoded commands.
+func (o *Outbox) queueEncodedLocked(p []byte) bool {
+	if o.dead || o.closing {
+		o.mu.Unlock()
+		return false
+	}
+	o.reserveLocked(len(p))
+	o.buf = append(o.buf, p...)
+	return o.checkLimitLocked()
+}
+
+// reserveLocked makes room in o.buf for n more bytes.
+func (o *Outbox) reserveLocked(n int) {
 	if o.buf == nil {
 		o.buf, o.spare = o.spare, nil
 	}
-	if need := len(o.buf) + c.WireSize(); need > cap(o.buf) {
+	if need := len(o.buf) + n; need > cap(o.buf) {
 		b := append(getBuffer(need), o.buf...)
 		putBuffer(o.buf)
 		o.buf = b
 	}
-	o.buf = msnp.AppendCommand(o.buf, c)
+}
+
+// checkLimitLocked cuts the connection off when the backlog passed the
+// limit. It unlocks o.mu when it reports false.
+func (o *Outbox) checkLimitLocked() bool {
 	if len(o.buf) > o.limit {
 		o.dead = true
 		o.mu.Unlock()

@@ -192,15 +192,24 @@ func TestConcurrentSenders(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var encoded []byte // reused: SendEncoded keeps no reference to it
 			for i := range each {
 				c := msnp.Notice("MSG", strconv.Itoa(g), strconv.Itoa(i)).WithPayload(payloadFor(g, i))
-				// Half the senders send each command, the others queue
-				// bursts and flush them, as a relaying goroutine does.
+				// Half the senders send each command (encoded or
+				// not), the others queue bursts and flush them, as a
+				// relaying goroutine does.
 				ok := true
-				if g%2 == 0 {
+				switch {
+				case g%4 == 0:
 					ok = o.Send(c)
-				} else if ok = o.Queue(c); i%7 == 6 || i == each-1 {
-					o.Flush()
+				case g%4 == 2:
+					encoded = msnp.AppendCommand(encoded[:0], c)
+					ok = o.SendEncoded(encoded)
+					clear(encoded)
+				default:
+					if ok = o.Queue(c); i%7 == 6 || i == each-1 {
+						o.Flush()
+					}
 				}
 				if !ok {
 					t.Errorf("sender %d: Send #%d = false", g, i)
@@ -248,13 +257,20 @@ func TestSlowPeerCutOff(t *testing.T) {
 	var accepted, refused atomic.Int64
 	within(t, 10*time.Second, "sending to a peer that never reads", func() {
 		var wg sync.WaitGroup
-		for range 4 {
+		encoded := msnp.AppendCommand(nil, msnp.Notice("MSG", "a@example.com", "A").WithPayload(payload))
+		for g := range 4 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				// Far more than the limit plus every kernel buffer.
 				for range 20000 {
-					if o.Send(msnp.Notice("MSG", "a@example.com", "A").WithPayload(payload)) {
+					var ok bool
+					if g%2 == 0 {
+						ok = o.Send(msnp.Notice("MSG", "a@example.com", "A").WithPayload(payload))
+					} else {
+						ok = o.SendEncoded(encoded)
+					}
+					if ok {
 						accepted.Add(1)
 					} else {
 						refused.Add(1)
