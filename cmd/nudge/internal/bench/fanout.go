@@ -25,6 +25,7 @@ func (b *runner) fanout(ctx context.Context) (*FanoutResult, error) {
 	// change: thousands of full clients would measure the load generator.
 	var (
 		mu      sync.Mutex
+		online  int // contacts told the user signed in
 		arrived = make([]time.Time, 0, n)
 		setupWG sync.WaitGroup
 		readWG  sync.WaitGroup
@@ -66,12 +67,17 @@ func (b *runner) fanout(ctx context.Context) (*FanoutResult, error) {
 						if err != nil {
 							return
 						}
-						if c.Name == "NLN" && c.Param(0) == "AWY" && c.Param(1) == star {
-							mu.Lock()
+						if c.Name != "NLN" || c.Param(1) != star {
+							continue
+						}
+						mu.Lock()
+						if c.Param(0) == "AWY" {
 							arrived = append(arrived, time.Now())
 							mu.Unlock()
 							return
 						}
+						online++
+						mu.Unlock()
 					}
 				}()
 			}
@@ -99,22 +105,25 @@ func (b *runner) fanout(ctx context.Context) (*FanoutResult, error) {
 		for range s.Events() {
 		}
 	}()
-	time.Sleep(time.Second) // the sign-in's own NLN has reached everyone
+	// The sign-in's own NLN must have reached everyone first, or the
+	// change would be timed with the rest of that fan-out in its way.
+	if err := waitFor(30*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return online == n
+	}); err != nil {
+		return nil, fmt.Errorf("the contacts were not told the user signed in: %w", err)
+	}
 	b.progress("fan-out: changing the status once")
 	t0 := time.Now()
 	if err := s.SetStatus(ctx, client.Away); err != nil {
 		return nil, err
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	waitFor(30*time.Second, func() bool {
 		mu.Lock()
-		got := len(arrived)
-		mu.Unlock()
-		if got == n {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+		defer mu.Unlock()
+		return len(arrived) == n
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	if len(arrived) < n {
@@ -129,4 +138,17 @@ func (b *runner) fanout(ctx context.Context) (*FanoutResult, error) {
 	r := &FanoutResult{Contacts: n, Last: Duration(last), P50: lat.percentile(0.5)}
 	b.progress("  last contact told after %s", r.Last)
 	return r, nil
+}
+
+// waitFor polls done every millisecond until it reports true, or for at
+// most d.
+func waitFor(d time.Duration, done func() bool) error {
+	deadline := time.Now().Add(d)
+	for !done() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not within %s", d)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return nil
 }
