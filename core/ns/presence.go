@@ -68,6 +68,7 @@ func (s *session) handleCHG(c *msnp.Command) error {
 	if first {
 		s.offlineWaiting() // after the contacts saw the user come online
 	}
+	s.settled = true
 	return nil
 }
 

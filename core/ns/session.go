@@ -36,7 +36,10 @@ type session struct {
 	loginEmail string // from USR I
 	md5Digest  string
 	registered bool // in the directory
-	admitted   bool // holds a place in Config.Unauthenticated
+	// settled: the first CHG was handled (the sign-in is over). Until
+	// then run keeps its goroutine between commands (see run).
+	settled  bool
+	admitted bool // holds a place in Config.Unauthenticated
 	// knownEvent is the newest account event at sign-in (set before the
 	// session is in the directory, read by Revoke): later ones end it.
 	knownEvent int64
@@ -208,8 +211,20 @@ func (s *session) run() {
 	var c msnp.Command
 	for {
 		if s.r.Buffered() == 0 {
-			go s.wait()
-			return
+			if s.settled {
+				go s.wait()
+				return
+			}
+			// Signing in: the client answers at once, and this
+			// goroutine's stack is grown for the next handler already.
+			// Moving on to a fresh one for each step would grow a new
+			// stack every time.
+			s.conn.SetReadDeadline(s.readDeadline())
+			if err := s.r.Wait(); err != nil {
+				s.waitFailed(err)
+				return
+			}
+			continue
 		}
 		s.conn.SetReadDeadline(s.readDeadline())
 		err := s.r.ReadInto(&c)
