@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -143,29 +144,81 @@ func TestServerRefusesVersion(t *testing.T) {
 	}
 }
 
-// Every version chats both ways with one of each generation: MD5 (2–7),
+// Every version with one of each generation, both ways: MD5 (2–7),
 // Passport 1.4 (8–10, 11–12 with personal messages), TWN with RST (13–14),
-// single sign-on (15), several places at once (16–17) and MSNP18.
-func TestServerChatMatrix(t *testing.T) {
-	srv := coretest.Start(t)
+// single sign-on (15), several places at once (16–17) and MSNP18. Each pair
+// chats, sees each other's presence, and leaves an offline message that the
+// other gets at the next sign-in (as an OIM from MSNP13, as a conversation
+// before). One service serves every pair, in parallel.
+func TestServerVersionMatrix(t *testing.T) {
+	srv := coretest.Start(t, coretest.WithConfig(func(c *config.Config) { c.Offline.AcceptCalls = true }))
 	generations := []msnp.Version{2, 8, 11, 13, 15, 16, 18}
 	for va := msnp.MinVersion; va <= msnp.LatestVersion; va++ {
 		for _, vb := range generations {
 			t.Run(fmt.Sprintf("%v-%v", va, vb), func(t *testing.T) {
 				t.Parallel()
-				chat(t, srv, va, vb)
+				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+				defer cancel()
+				a := dial(t, userConfig(srv, newUser(t, srv, "alice"), va))
+				bEmail := newUser(t, srv, "bob")
+				b := dial(t, userConfig(srv, bEmail, vb))
+				chat(ctx, t, a, b)
+				presenceAndOffline(ctx, t, srv, a, b)
 			})
 		}
 	}
 }
 
-func chat(t *testing.T, srv *coretest.Server, va, vb msnp.Version) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	a := dial(t, userConfig(srv, newUser(t, srv, "alice"), va))
-	bEmail := newUser(t, srv, "bob")
-	b := dial(t, userConfig(srv, bEmail, vb))
-	aEmail := a.Self().Email
+// presenceAndOffline: Alice and Bob add each other and see each other's
+// presence; Bob signs out, Alice leaves him a message, and he gets it when
+// he signs in again.
+func presenceAndOffline(ctx context.Context, t *testing.T, srv *coretest.Server, a, b *client.Client) {
+	aEmail, bEmail := a.Self().Email, b.Self().Email
+	va, vb := a.Version(), b.Version()
+	if err := a.AddContact(ctx, bEmail); err != nil {
+		t.Fatal(err)
+	}
+	presenceOf(t, a, bEmail, client.Online)
+	if err := b.AddContact(ctx, aEmail); err != nil {
+		t.Fatal(err)
+	}
+	presenceOf(t, b, aEmail, client.Online)
+	if err := b.SetStatus(ctx, client.Away); err != nil {
+		t.Fatal(err)
+	}
+	presenceOf(t, a, bEmail, client.Away)
+	b.Close()
+	presenceOf(t, a, bEmail, client.Offline)
+
+	text := "while you were out, from " + va.String()
+	if va >= 13 {
+		if err := a.SendOffline(ctx, bEmail, text); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		cv, err := a.Conversation(ctx, bEmail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cv.Send(ctx, text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b = dial(t, userConfig(srv, bEmail, vb))
+	if vb >= 13 {
+		if m := next[*client.OfflineMessage](t, b); m.From != aEmail || m.Text != text || m.Sent.IsZero() {
+			t.Errorf("offline message %+v", m)
+		}
+		return
+	}
+	if m := next[*client.Message](t, b); m.From != aEmail || !strings.HasSuffix(m.Text, text) {
+		t.Errorf("offline message %+v", m)
+	}
+}
+
+func chat(ctx context.Context, t *testing.T, a, b *client.Client) {
+	aEmail, bEmail := a.Self().Email, b.Self().Email
+	va, vb := a.Version(), b.Version()
 
 	// Alice opens the conversation; Bob is invited into it.
 	cv, err := a.Conversation(ctx, bEmail)
@@ -244,6 +297,7 @@ func chat(t *testing.T, srv *coretest.Server, va, vb msnp.Version) {
 	if m := next[*client.Message](t, b); m.Text != "come back" || m.Conversation != inv.Conversation {
 		t.Errorf("bob got %+v", m)
 	}
+	cv.Close()
 }
 
 // Contact list and presence, between an old and a new version.
