@@ -23,6 +23,8 @@ func benchCommand() *cobra.Command {
 		asJSON   bool
 		protocol int
 		duration time.Duration
+		servers  string
+		httpURLs string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -38,10 +40,20 @@ scenario, prints a table (or JSON with --json) and deletes the accounts.
   idle     signed-in sessions held, and the server's memory per session (from /metrics)
   relay    switchboard messages per second at saturation, compared with a minimal
            Go TCP relay in the same run, and delivery latency at half that load
-  fanout   time until the last of N online contacts hears of one status change`,
+  fanout   time until the last of N online contacts hears of one status change
+
+Given a cluster's nodes (--server and --http as comma-separated lists, in
+the same order), the sign-ins, relay and fan-out run twice in one run: at
+the first node alone, then across the nodes (sign-ins spread over them,
+the two people of each conversation on different nodes, the contacts on
+other nodes than the user who changes status), and the report sets the
+figures side by side. Measure servers with login.bcrypt_cost: 4; the bench
+warns when one hashes at a higher cost.`,
 		Example: `  nudge bench                                   # against make run (token from ./data)
   nudge bench --only relay --conversations 200 --duration 10s
-  nudge bench --sessions 15000 --json > bench.json`,
+  nudge bench --sessions 15000 --json > bench.json
+  nudge bench --server 127.0.0.1:1863,127.0.0.1:1873 --http http://127.0.0.1:8080,http://127.0.0.1:8090 \
+              --token demo-token --only logins,relay,fanout     # make cluster-demo's two NS nodes`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
@@ -58,6 +70,7 @@ scenario, prints a table (or JSON with --json) and deletes the accounts.
 				}
 				opts.Token = strings.TrimSpace(string(b))
 			}
+			opts.Servers, opts.HTTP = splitList(servers), splitList(httpURLs)
 			opts.RelayTime = duration
 			opts.Protocol = msnp.Version(protocol)
 			opts.Progress = cmd.ErrOrStderr()
@@ -75,8 +88,8 @@ scenario, prints a table (or JSON with --json) and deletes the accounts.
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Server, "server", "127.0.0.1:1863", "Dispatch/Notification server to measure")
-	f.StringVar(&opts.HTTP, "http", "http://127.0.0.1:8080", "the server's HTTP base URL (Passport, admin API, /metrics)")
+	f.StringVar(&servers, "server", "127.0.0.1:1863", "Notification server to measure; a cluster's, comma-separated")
+	f.StringVar(&httpURLs, "http", "http://127.0.0.1:8080", "the server's HTTP base URL (Passport, admin API, /metrics); a cluster's, comma-separated in --server's order, or one for all")
 	f.StringVar(&opts.Token, "token", "", "admin API token (default: read from --data)")
 	f.StringVar(&data, "data", "./data", "the server's data directory, to read its admin token")
 	f.StringVar(&only, "only", "", "comma-separated scenarios to run: logins, idle, relay, fanout (default all)")
@@ -91,4 +104,15 @@ scenario, prints a table (or JSON with --json) and deletes the accounts.
 	f.IntVar(&opts.Contacts, "contacts", 1000, "online contacts for the presence fan-out")
 	f.IntVar(&protocol, "protocol", 7, "protocol version of the idle and fan-out sessions, 2 to 18")
 	return cmd
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
 }

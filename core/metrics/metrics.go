@@ -36,6 +36,10 @@ type Metrics struct {
 	// failed ones, by endpoint ("md5", "login2", "rst"), scope ("address",
 	// "account") and action ("delayed", "refused").
 	SignInThrottled *prometheus.CounterVec
+	// PasswordHashCost is the bcrypt cost of stored password hashes
+	// (login.bcrypt_cost), which every password check pays: a load
+	// generator warns when it is above the cheapest.
+	PasswordHashCost prometheus.Gauge
 }
 
 // New registers the metrics in a fresh registry, with the Go runtime and
@@ -67,9 +71,11 @@ func New() *Metrics {
 		SignInThrottled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nudge_signin_throttled_total", Help: "Sign-in attempts delayed or refused after failed ones, by endpoint, scope and action."},
 			[]string{"endpoint", "scope", "action"}),
+		PasswordHashCost: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "nudge_password_hash_cost", Help: "The bcrypt cost every password check pays (login.bcrypt_cost)."}),
 	}
 	r.MustRegister(m.Connections, m.Sessions, m.Logins, m.Commands, m.Errors, m.Messages, m.Switchboards, m.SlowConsumers, m.Passport,
-		m.Refused, m.SignInThrottled,
+		m.Refused, m.SignInThrottled, m.PasswordHashCost,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/nudge-im/nudge/core/abch"
 	"github.com/nudge-im/nudge/core/admin"
@@ -135,6 +137,7 @@ func Start(ctx context.Context, cfg config.Config, log zerolog.Logger) (*Server,
 		listeners: map[string]net.Listener{},
 		dead:      map[string]error{},
 	}
+	s.Metrics.PasswordHashCost.Set(float64(cmp.Or(cfg.Login.BcryptCost, bcrypt.DefaultCost)))
 	s.Mailbox = mailbox.New(st, s.Dir, log.With().Str("component", "mailbox").Logger())
 	if err := s.start(); err != nil {
 		s.Close()

@@ -2,6 +2,10 @@
 // MSNP server (ours, or another with an account-making admin API) and
 // measures sign-ins, idle sessions, switchboard relay and presence fan-out.
 //
+// Given a cluster's nodes, the sign-ins, relay and fan-out run twice in
+// one run: everyone on the first node, then spread over the nodes so that
+// what is measured crosses between them.
+//
 // Sign-ins, idle sessions and fan-out use msnp/client, so they measure what
 // a real client sees. The relay measurement pumps MSG commands over raw
 // connections instead, so that it measures the server rather than the
@@ -13,6 +17,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -27,8 +32,14 @@ import (
 
 // Options say what to measure and how hard.
 type Options struct {
-	Server  string // host:port of the Dispatch/Notification server
-	HTTP    string // base URL of the service's HTTP port (Passport, admin API, /metrics)
+	// Servers are the Notification Servers' host:port (a Dispatch
+	// Server's for the scenarios made of full clients): one, or each node
+	// of a cluster.
+	Servers []string
+	// HTTP are the base URLs of the same nodes' HTTP ports (Passport,
+	// /metrics), in the same order, or one for all; the first's admin
+	// API makes and deletes the accounts.
+	HTTP    []string
 	Token   string // admin API token
 	Only    []string
 	Workers int // concurrent clients for sign-ins
@@ -62,14 +73,35 @@ func (o *Options) wants(s string) bool {
 	return false
 }
 
-// Report is everything measured; zero sections were not run.
+// Report is everything measured; zero sections were not run. Logins,
+// Relay and Fanout are of the first node alone; CrossNode has them again
+// with the clients spread over every node given.
 type Report struct {
-	Server  string        `json:"server"`
-	Logins  []LoginResult `json:"logins,omitempty"`
-	Idle    *IdleResult   `json:"idle,omitempty"`
-	Relay   *RelayResult  `json:"relay,omitempty"`
-	Fanout  *FanoutResult `json:"fanout,omitempty"`
-	Elapsed Duration      `json:"elapsed"`
+	Server    string        `json:"server"`
+	Nodes     []string      `json:"nodes,omitempty"`
+	Warnings  []string      `json:"warnings,omitempty"`
+	Logins    []LoginResult `json:"logins,omitempty"`
+	Idle      *IdleResult   `json:"idle,omitempty"`
+	Relay     *RelayResult  `json:"relay,omitempty"`
+	Fanout    *FanoutResult `json:"fanout,omitempty"`
+	CrossNode *CrossNode    `json:"cross_node,omitempty"`
+	Elapsed   Duration      `json:"elapsed"`
+}
+
+// CrossNode is what the same scenarios measure when what they do crosses
+// between a cluster's nodes.
+type CrossNode struct {
+	Nodes int `json:"nodes"`
+	// Logins: sign-in worker w at node w mod Nodes; the ticket sign-ins
+	// take their tickets at one node's Passport and use them at the
+	// next node's Notification Server.
+	Logins []LoginResult `json:"logins,omitempty"`
+	// Relay: the two people of each conversation signed in on different
+	// nodes, so the invitation (CAL, RNG) crosses the bus.
+	Relay *RelayResult `json:"relay,omitempty"`
+	// Fanout: the contacts on the other nodes than the user who changes
+	// status.
+	Fanout *FanoutResult `json:"fanout,omitempty"`
 }
 
 // LoginResult is one sign-in method's rate and latency.
@@ -151,12 +183,24 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if !opts.Protocol.Supported() {
 		return nil, fmt.Errorf("--protocol %d: the client speaks %d to %d", opts.Protocol, msnp.MinVersion, msnp.LatestVersion)
 	}
-	b := &runner{opts: opts, admin: adminapi.New(opts.HTTP, opts.Token), run: runID()}
+	if len(opts.Servers) == 0 || len(opts.HTTP) == 0 {
+		return nil, errors.New("no server to measure: give --server and --http")
+	}
+	if len(opts.HTTP) != 1 && len(opts.HTTP) != len(opts.Servers) {
+		return nil, fmt.Errorf("--http names %d nodes and --server %d: give one HTTP URL per server, or one for all", len(opts.HTTP), len(opts.Servers))
+	}
+	b := &runner{opts: opts, admin: adminapi.New(opts.HTTP[0], opts.Token), run: runID()}
 	defer b.cleanup()
 	if _, err := b.admin.Accounts(ctx); err != nil {
-		return nil, fmt.Errorf("cannot use the admin API at %s (give --http and --token or --data): %w", opts.HTTP, err)
+		return nil, fmt.Errorf("cannot use the admin API at %s (give --http and --token or --data): %w", opts.HTTP[0], err)
 	}
-	rep := &Report{Server: opts.Server}
+	rep := &Report{Server: opts.Servers[0], Warnings: b.hashWarnings(ctx)}
+	if len(opts.Servers) > 1 {
+		rep.Nodes = opts.Servers
+	}
+	for _, w := range rep.Warnings {
+		b.progress("warning: %s", w)
+	}
 	// Idle sessions first: the memory they cost is read off the server's
 	// process, which other scenarios would have grown already.
 	if opts.wants("idle") && opts.Sessions > 0 {
@@ -166,36 +210,98 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		}
 		rep.Idle = r
 	}
-	if opts.wants("logins") && opts.Logins > 0 {
-		for _, m := range []loginMethod{md5Login, passportLogin, ssoLogin} {
-			r, err := b.logins(ctx, m)
-			if err != nil {
-				return rep, err
-			}
-			rep.Logins = append(rep.Logins, r)
-		}
-		r, err := b.ticketLogins(ctx)
-		if err != nil {
-			return rep, err
-		}
-		rep.Logins = append(rep.Logins, r)
+	if err := b.scenarios(ctx, oneNode, &rep.Logins, &rep.Relay, &rep.Fanout); err != nil {
+		return rep, err
 	}
-	if opts.wants("relay") && opts.Conversations > 0 {
-		r, err := b.relay(ctx)
-		if err != nil {
+	if n := len(opts.Servers); n > 1 {
+		b.progress("the same again, across %d nodes", n)
+		rep.CrossNode = &CrossNode{Nodes: n}
+		x := rep.CrossNode
+		if err := b.scenarios(ctx, spread, &x.Logins, &x.Relay, &x.Fanout); err != nil {
 			return rep, err
 		}
-		rep.Relay = r
-	}
-	if opts.wants("fanout") && opts.Contacts > 0 {
-		r, err := b.fanout(ctx)
-		if err != nil {
-			return rep, err
-		}
-		rep.Fanout = r
 	}
 	rep.Elapsed = Duration(time.Since(start))
 	return rep, nil
+}
+
+// placement says at which node each client of a scenario signs in.
+type placement int
+
+const (
+	oneNode placement = iota // every client at the first node
+	spread                   // clients spread so that what they do crosses nodes
+)
+
+// scenarios runs the sign-ins, relay and fan-out asked for, placed as p.
+func (b *runner) scenarios(ctx context.Context, p placement, logins *[]LoginResult, relay **RelayResult, fanout **FanoutResult) error {
+	if b.opts.wants("logins") && b.opts.Logins > 0 {
+		for _, m := range []loginMethod{md5Login, passportLogin, ssoLogin} {
+			r, err := b.logins(ctx, m, p)
+			if err != nil {
+				return err
+			}
+			*logins = append(*logins, r)
+		}
+		r, err := b.ticketLogins(ctx, p)
+		if err != nil {
+			return err
+		}
+		*logins = append(*logins, r)
+	}
+	if b.opts.wants("relay") && b.opts.Conversations > 0 {
+		r, err := b.relay(ctx, p)
+		if err != nil {
+			return err
+		}
+		*relay = r
+	}
+	if b.opts.wants("fanout") && b.opts.Contacts > 0 {
+		r, err := b.fanout(ctx, p)
+		if err != nil {
+			return err
+		}
+		*fanout = r
+	}
+	return nil
+}
+
+// node is one server to sign in at: its Notification Server and its
+// HTTP base URL.
+type node struct{ ns, http string }
+
+// node returns the i-th node given, i modulo their number.
+func (b *runner) node(i int) node {
+	n := node{ns: b.opts.Servers[i%len(b.opts.Servers)], http: b.opts.HTTP[0]}
+	if len(b.opts.HTTP) > 1 {
+		n.http = b.opts.HTTP[i%len(b.opts.HTTP)]
+	}
+	return n
+}
+
+// at is the node of the i-th client of a scenario placed as p.
+func (b *runner) at(p placement, i int) int {
+	if p == oneNode {
+		return 0
+	}
+	return i % len(b.opts.Servers)
+}
+
+// hashWarnings says when the servers make Passport sign-ins pay a costly
+// password hash: the bench's accounts share one cost-4 bcrypt hash, but a
+// server whose login.bcrypt_cost is higher tops up the work of checking
+// it, so the sign-ins would measure bcrypt (and tickets could expire
+// before they are used). Servers that do not export their cost are not
+// judged.
+func (b *runner) hashWarnings(ctx context.Context) []string {
+	var out []string
+	for i := range b.opts.HTTP {
+		m, err := b.metrics(ctx, b.opts.HTTP[i])
+		if cost := m["nudge_password_hash_cost"]; err == nil && cost > 4 {
+			out = append(out, fmt.Sprintf("%s hashes passwords at bcrypt cost %.0f, so Passport sign-ins measure bcrypt: set login.bcrypt_cost: 4 on servers you measure", b.opts.HTTP[i], cost))
+		}
+	}
+	return out
 }
 
 // runner holds what the scenarios share.
@@ -204,6 +310,7 @@ type runner struct {
 	admin    *adminapi.Client
 	run      string
 	created  []string
+	sets     int // account sets made
 	password string
 	srcIP    atomic.Uint32
 }
@@ -228,9 +335,10 @@ func (b *runner) accounts(ctx context.Context, scenario string, n int) ([]string
 		rand.Read(raw[:])
 		b.password = hex.EncodeToString(raw[:])
 	}
+	b.sets++ // a scenario run again (across nodes) gets accounts of its own
 	emails := make([]string, n)
 	for i := range emails {
-		emails[i] = fmt.Sprintf("bench-%s-%s-%d@bench.localhost", b.run, scenario, i)
+		emails[i] = fmt.Sprintf("bench-%s-%s%d-%d@bench.localhost", b.run, scenario, b.sets, i)
 	}
 	const batch = 5000
 	for i := 0; i < n; i += batch {
@@ -289,7 +397,15 @@ func (l latencies) percentile(p float64) Duration {
 
 // Print writes the report as a table.
 func (r *Report) Print(w io.Writer) {
-	fmt.Fprintf(w, "\nnudge bench against %s (%s)\n\n", r.Server, time.Duration(r.Elapsed).Round(time.Second))
+	if len(r.Nodes) > 1 {
+		fmt.Fprintf(w, "\nnudge bench against %d nodes, %s (%s); one-node figures are of %s alone\n\n",
+			len(r.Nodes), strings.Join(r.Nodes, ", "), time.Duration(r.Elapsed).Round(time.Second), r.Server)
+	} else {
+		fmt.Fprintf(w, "\nnudge bench against %s (%s)\n\n", r.Server, time.Duration(r.Elapsed).Round(time.Second))
+	}
+	for _, x := range r.Warnings {
+		fmt.Fprintf(w, "warning: %s\n\n", x)
+	}
 	if len(r.Logins) > 0 {
 		fmt.Fprintf(w, "Sign-ins (%d concurrent clients)\n", r.Logins[0].Workers)
 		fmt.Fprintf(w, "  %-20s %8s %12s %10s %10s %7s\n", "method", "logins", "per second", "p50", "p99", "failed")
@@ -308,6 +424,9 @@ func (r *Report) Print(w io.Writer) {
 	if x := r.Fanout; x != nil {
 		fmt.Fprintf(w, "Presence fan-out (%d online contacts)\n", x.Contacts)
 		fmt.Fprintf(w, "  last contact told after %s (median %s)\n\n", x.Last, x.P50)
+	}
+	if x := r.CrossNode; x != nil {
+		x.print(w, r)
 	}
 	if x := r.Idle; x != nil {
 		fmt.Fprintf(w, "Idle sessions\n")
@@ -335,4 +454,40 @@ func ParseOnly(s string) ([]string, error) {
 		out = append(out, x)
 	}
 	return out, nil
+}
+
+// where says in a progress line where a scenario's clients are, when
+// there is a choice.
+func (b *runner) where(p placement) string {
+	switch {
+	case len(b.opts.Servers) == 1:
+		return ""
+	case p == oneNode:
+		return " at the first node"
+	}
+	return fmt.Sprintf(" across %d nodes", len(b.opts.Servers))
+}
+
+// print writes the cross-node figures next to the one-node ones of the
+// same run.
+func (x *CrossNode) print(w io.Writer, one *Report) {
+	fmt.Fprintf(w, "Across %d nodes, next to the first node alone (same run)\n", x.Nodes)
+	fmt.Fprintf(w, "  %-44s %14s %14s\n", "", "one node", "across nodes")
+	row := func(what, a, b string) { fmt.Fprintf(w, "  %-44s %14s %14s\n", what, a, b) }
+	for i, l := range x.Logins {
+		a := "-"
+		if i < len(one.Logins) {
+			a = fmt.Sprintf("%.0f/s", one.Logins[i].PerSec)
+		}
+		row("sign-ins, "+l.Method, a, fmt.Sprintf("%.0f/s", l.PerSec))
+	}
+	if x.Relay != nil && one.Relay != nil {
+		row("relay at saturation, peers on two NS nodes", fmt.Sprintf("%.0f msg/s", one.Relay.Saturation), fmt.Sprintf("%.0f msg/s", x.Relay.Saturation))
+		row("relay p99 at half load", one.Relay.P99.String(), x.Relay.P99.String())
+	}
+	if x.Fanout != nil && one.Fanout != nil {
+		row(fmt.Sprintf("fan-out to %d, last contact told", x.Fanout.Contacts), one.Fanout.Last.String(), x.Fanout.Last.String())
+		row("fan-out, median contact told", one.Fanout.P50.String(), x.Fanout.P50.String())
+	}
+	fmt.Fprintln(w)
 }

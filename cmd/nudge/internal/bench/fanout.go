@@ -11,15 +11,21 @@ import (
 )
 
 // fanout has opts.Contacts online users watch one user, then times how
-// long one status change of that user takes to reach them all.
-func (b *runner) fanout(ctx context.Context) (*FanoutResult, error) {
+// long one status change of that user takes to reach them all. The user
+// signs in at the first node; spread over nodes, the contacts sign in at
+// the others.
+func (b *runner) fanout(ctx context.Context, p placement) (*FanoutResult, error) {
 	n := b.opts.Contacts
 	emails, err := b.accounts(ctx, "fanout", n+1)
 	if err != nil {
 		return nil, err
 	}
 	star, watchers := emails[0], emails[1:]
-	b.progress("fan-out: signing in %d contacts of one user", n)
+	watcherAt := func(i int) int { return 0 }
+	if p == spread {
+		watcherAt = func(i int) int { return 1 + i%(len(b.opts.Servers)-1) }
+	}
+	b.progress("fan-out: signing in %d contacts of one user%s", n, b.where(p))
 
 	// The contacts are bare connections that read until they hear of the
 	// change: thousands of full clients would measure the load generator.
@@ -42,7 +48,7 @@ func (b *runner) fanout(ctx context.Context) (*FanoutResult, error) {
 		go func() {
 			defer setupWG.Done()
 			for i := range next {
-				x, err := b.rawLogin(ctx, watchers[i])
+				x, err := b.rawLogin(ctx, watchers[i], watcherAt(i))
 				if err == nil {
 					_, err = x.call(msnp.New("ADD", 10, "FL", star, star))
 				}
@@ -96,7 +102,7 @@ func (b *runner) fanout(ctx context.Context) (*FanoutResult, error) {
 		return nil, fmt.Errorf("signing in a contact: %w", failErr)
 	}
 
-	s, err := client.Dial(ctx, b.clientConfig(star, 0))
+	s, err := client.Dial(ctx, b.clientConfig(star, 0, 0))
 	if err != nil {
 		return nil, err
 	}

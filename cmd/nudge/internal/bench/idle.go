@@ -26,7 +26,7 @@ func (b *runner) idle(ctx context.Context) (*IdleResult, error) {
 	if err := b.contactLists(ctx, emails, b.opts.ListSize); err != nil {
 		return nil, err
 	}
-	before, err := b.metrics(ctx)
+	before, err := b.metrics(ctx, b.opts.HTTP[0])
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +48,7 @@ func (b *runner) idle(ctx context.Context) (*IdleResult, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				c, err := client.Dial(ctx, b.clientConfig(emails[i], 0))
+				c, err := client.Dial(ctx, b.clientConfig(emails[i], 0, 0))
 				mu.Lock()
 				if err != nil {
 					failed++
@@ -78,7 +78,7 @@ func (b *runner) idle(ctx context.Context) (*IdleResult, error) {
 	held := n - failed
 	// Let the server settle (sign-in garbage collected) before reading.
 	time.Sleep(3 * time.Second)
-	after, err := b.metrics(ctx)
+	after, err := b.metrics(ctx, b.opts.HTTP[0])
 	if err != nil {
 		return nil, err
 	}
@@ -139,15 +139,15 @@ func (b *runner) contactLists(ctx context.Context, emails []string, k int) error
 	return nil
 }
 
-// metrics reads the numeric samples without labels from /metrics.
-func (b *runner) metrics(ctx context.Context) (map[string]float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.opts.HTTP+"/metrics", nil)
+// metrics reads the numeric samples without labels from the /metrics of
+// the server at base.
+func (b *runner) metrics(ctx context.Context, base string) (map[string]float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
 	if err != nil {
 		return nil, err
 	}
-	// Metrics may be behind the admin token; where they are not, it is ignored.
-	req.Header.Set("Authorization", "Bearer "+b.opts.Token)
-	// Metrics need the admin token on the ports clients use.
+	// Metrics need the admin token on the ports clients use; where they
+	// do not, it is ignored.
 	req.Header.Set("Authorization", "Bearer "+b.opts.Token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

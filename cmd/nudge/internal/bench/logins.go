@@ -26,19 +26,20 @@ var (
 	ssoLogin = loginMethod{"SSO (MSNP18)", 18}
 )
 
-// clientConfig is how the bench signs in as email; v 0 is the version of
-// the idle and fan-out sessions.
-func (b *runner) clientConfig(email string, v msnp.Version) client.Config {
+// clientConfig is how the bench signs in as email at the i-th node; v 0 is
+// the version of the idle and fan-out sessions.
+func (b *runner) clientConfig(email string, v msnp.Version, i int) client.Config {
 	if v == 0 {
 		v = b.opts.Protocol
 	}
+	at := b.node(i)
 	return client.Config{
-		Server:     b.opts.Server,
+		Server:     at.ns,
 		Email:      email,
 		Password:   b.password,
 		Version:    v,
 		MinVersion: v,
-		Passport:   client.PassportConfig{URL: b.opts.HTTP, InsecureSkipVerify: true},
+		Passport:   client.PassportConfig{URL: at.http, InsecureSkipVerify: true},
 		Dialer:     b.dial,
 		// Idle sessions must not ping during the measurement.
 		PingInterval: 10 * time.Minute,
@@ -46,15 +47,15 @@ func (b *runner) clientConfig(email string, v msnp.Version) client.Config {
 }
 
 // logins signs in and out opts.Logins times with opts.Workers clients at
-// once; a sign-in is everything Dial does (version, authentication, list
-// sync, first status).
-func (b *runner) logins(ctx context.Context, m loginMethod) (LoginResult, error) {
+// once, worker w at its node (placed as p); a sign-in is everything Dial
+// does (version, authentication, list sync, first status).
+func (b *runner) logins(ctx context.Context, m loginMethod, p placement) (LoginResult, error) {
 	workers := min(b.opts.Workers, b.opts.Logins)
 	emails, err := b.accounts(ctx, "login"+m.version.String(), workers)
 	if err != nil {
 		return LoginResult{}, err
 	}
-	b.progress("sign-ins: %d with %s, %d at a time", b.opts.Logins, m.name, workers)
+	b.progress("sign-ins: %d with %s, %d at a time%s", b.opts.Logins, m.name, workers, b.where(p))
 	var (
 		mu     sync.Mutex
 		lat    = make(latencies, 0, b.opts.Logins)
@@ -69,11 +70,11 @@ func (b *runner) logins(ctx context.Context, m loginMethod) (LoginResult, error)
 	start := time.Now()
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
-		go func(email string) {
+		go func(email string, at int) {
 			defer wg.Done()
 			for range next {
 				t0 := time.Now()
-				c, err := client.Dial(ctx, b.clientConfig(email, m.version))
+				c, err := client.Dial(ctx, b.clientConfig(email, m.version, at))
 				d := time.Since(t0)
 				mu.Lock()
 				if err != nil {
@@ -89,7 +90,7 @@ func (b *runner) logins(ctx context.Context, m loginMethod) (LoginResult, error)
 					return
 				}
 			}
-		}(emails[w])
+		}(emails[w], b.at(p, w))
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -110,8 +111,9 @@ func (b *runner) logins(ctx context.Context, m loginMethod) (LoginResult, error)
 // sign-in once the client holds its ticket: the tickets are fetched first
 // (not timed: that is the Passport server's bcrypt), then each sign-in is
 // VER, CVR, USR TWN I, USR TWN S, SYN and the first CHG over a raw
-// connection.
-func (b *runner) ticketLogins(ctx context.Context) (LoginResult, error) {
+// connection. Spread over nodes, worker w fetches its tickets at node w's
+// Passport and uses them at node w+1's Notification Server.
+func (b *runner) ticketLogins(ctx context.Context, p placement) (LoginResult, error) {
 	workers := min(b.opts.Workers, b.opts.Logins)
 	emails, err := b.accounts(ctx, "ticket", workers)
 	if err != nil {
@@ -129,7 +131,7 @@ func (b *runner) ticketLogins(ctx context.Context) (LoginResult, error) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < per; i++ {
-				t, err := b.ticket(ctx, emails[w])
+				t, err := b.ticket(ctx, emails[w], b.at(p, w))
 				if err != nil {
 					fetchErr.Store(err)
 					return
@@ -142,7 +144,7 @@ func (b *runner) ticketLogins(ctx context.Context) (LoginResult, error) {
 	if err, ok := fetchErr.Load().(error); ok {
 		return LoginResult{}, fmt.Errorf("fetching a Passport ticket: %w", err)
 	}
-	b.progress("sign-ins: %d with tickets (MSNP12, notification server only), %d at a time", per*workers, workers)
+	b.progress("sign-ins: %d with tickets (MSNP12, notification server only), %d at a time%s", per*workers, workers, b.where(p))
 	var (
 		mu     sync.Mutex
 		lat    latencies
@@ -155,7 +157,7 @@ func (b *runner) ticketLogins(ctx context.Context) (LoginResult, error) {
 			defer wg.Done()
 			for _, t := range tickets[w] {
 				t0 := time.Now()
-				err := b.rawTicketLogin(ctx, emails[w], t)
+				err := b.rawTicketLogin(ctx, emails[w], t, b.at(p, w+1))
 				d := time.Since(t0)
 				mu.Lock()
 				if err != nil {
@@ -185,9 +187,10 @@ func (b *runner) ticketLogins(ctx context.Context) (LoginResult, error) {
 	return r, ctx.Err()
 }
 
-// ticket signs in at the Passport login server and returns the ticket.
-func (b *runner) ticket(ctx context.Context, email string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.opts.HTTP+"/login2.srf", nil)
+// ticket signs in at the i-th node's Passport login server and returns the
+// ticket.
+func (b *runner) ticket(ctx context.Context, email string, i int) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.node(i).http+"/login2.srf", nil)
 	if err != nil {
 		return "", err
 	}
@@ -208,8 +211,8 @@ func (b *runner) ticket(ctx context.Context, email string) (string, error) {
 	return info.FromPP, nil
 }
 
-func (b *runner) rawTicketLogin(ctx context.Context, email, ticket string) error {
-	x, err := dialRaw(ctx, b, b.opts.Server)
+func (b *runner) rawTicketLogin(ctx context.Context, email, ticket string, i int) error {
+	x, err := dialRaw(ctx, b, b.node(i).ns)
 	if err != nil {
 		return err
 	}

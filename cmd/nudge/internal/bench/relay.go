@@ -33,14 +33,15 @@ type pipe struct {
 var endOfPhase = []byte("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nEND\r\n")
 
 // relay measures the switchboard at saturation and at half of it, and the
-// baseline relay with the same traffic.
-func (b *runner) relay(ctx context.Context) (*RelayResult, error) {
+// baseline relay with the same traffic. Spread over nodes, the two people
+// of each conversation sign in at different nodes.
+func (b *runner) relay(ctx context.Context, at placement) (*RelayResult, error) {
 	k := b.opts.Conversations
 	emails, err := b.accounts(ctx, "relay", 2*k)
 	if err != nil {
 		return nil, err
 	}
-	b.progress("relay: opening %d conversations", k)
+	b.progress("relay: opening %d conversations%s", k, b.where(at))
 	pipes := make([]*pipe, k)
 	var openErr error
 	var mu sync.Mutex
@@ -52,7 +53,7 @@ func (b *runner) relay(ctx context.Context) (*RelayResult, error) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			p, err := b.openConversation(ctx, emails[2*i], emails[2*i+1])
+			p, err := b.openConversation(ctx, emails[2*i], emails[2*i+1], b.at(at, 2*i), b.at(at, 2*i+1))
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil && openErr == nil {
@@ -257,16 +258,16 @@ func receive(ctx context.Context, p *pipe, measure bool, delivered *atomic.Int64
 	}
 }
 
-// openConversation signs in two users and puts them in one switchboard
-// session; it returns the first one's switchboard connection as the sender
-// and the second one's as the receiver.
-func (b *runner) openConversation(ctx context.Context, a, c string) (*pipe, error) {
-	na, err := b.rawLogin(ctx, a)
+// openConversation signs in two users, at nodes ai and ci, and puts them in
+// one switchboard session; it returns the first one's switchboard
+// connection as the sender and the second one's as the receiver.
+func (b *runner) openConversation(ctx context.Context, a, c string, ai, ci int) (*pipe, error) {
+	na, err := b.rawLogin(ctx, a, ai)
 	if err != nil {
 		return nil, err
 	}
 	defer na.conn.Close()
-	nc, err := b.rawLogin(ctx, c)
+	nc, err := b.rawLogin(ctx, c, ci)
 	if err != nil {
 		return nil, err
 	}
@@ -384,9 +385,9 @@ func (x *raw) answer(chl *msnp.Command) error {
 	return x.w.Flush()
 }
 
-// rawLogin signs email in with MSNP7 and sets it online.
-func (b *runner) rawLogin(ctx context.Context, email string) (*raw, error) {
-	x, err := dialRaw(ctx, b, b.opts.Server)
+// rawLogin signs email in at the i-th node with MSNP7 and sets it online.
+func (b *runner) rawLogin(ctx context.Context, email string, i int) (*raw, error) {
+	x, err := dialRaw(ctx, b, b.node(i).ns)
 	if err != nil {
 		return nil, err
 	}

@@ -35,13 +35,16 @@ func TestBaselineRelay(t *testing.T) {
 func TestRunAgainstTheService(t *testing.T) {
 	srv := coretest.Start(t)
 	rep, err := Run(context.Background(), Options{
-		Server: srv.NSAddr, HTTP: srv.HTTPURL, Token: srv.AdminToken,
+		Servers: []string{srv.NSAddr}, HTTP: []string{srv.HTTPURL}, Token: srv.AdminToken,
 		Workers: 4, Logins: 12, Sessions: 10, ListSize: 3, Conversations: 2,
 		RelayTime: 300 * time.Millisecond, MessageSize: 200, Contacts: 10,
 		Protocol: 18, // idle and fan-out sessions as Windows Live Messenger 2009
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(rep.Warnings) != 0 || rep.CrossNode != nil {
+		t.Errorf("warnings %q, cross-node %+v against one cheap-hashing node", rep.Warnings, rep.CrossNode)
 	}
 	if len(rep.Logins) != 4 {
 		t.Fatalf("%d sign-in methods measured", len(rep.Logins))
