@@ -141,7 +141,7 @@ func get() (*cluster, error) {
 	if failed != nil {
 		return nil, failed
 	}
-	c, err := start()
+	c, err := start(true)
 	if err != nil {
 		failed = err
 		return nil, err
@@ -197,6 +197,8 @@ func isExec(path string) bool {
 // cluster is one running server.
 type cluster struct {
 	dir    string // holds data/, the socket and the log
+	bin    string // the server binaries
+	cred   *syscall.Credential
 	admin  *sql.DB
 	proc   *os.Process
 	exited chan struct{} // closed when the server process has ended
@@ -300,7 +302,9 @@ func runAs() (*syscall.Credential, error) {
 	return nil, errors.New("running as root, and there is no postgres or nobody user to run PostgreSQL as")
 }
 
-func start() (*cluster, error) {
+// start starts a cluster; with spares it keeps empty databases ready for
+// take.
+func start(spares bool) (*cluster, error) {
 	bin, err := binDir()
 	if err != nil {
 		return nil, err
@@ -332,32 +336,58 @@ func start() (*cluster, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
+	if spares {
+		c.maker.Add(1)
+		go c.makeSpares()
+	}
 	return c, nil
 }
 
 // boot runs initdb in dir and starts the server.
 func boot(bin, dir string, cred *syscall.Credential) (*cluster, error) {
 	data := filepath.Join(dir, "data")
-	logPath := filepath.Join(dir, "server.log")
 
 	initdb := exec.Command(filepath.Join(bin, "initdb"),
 		"--pgdata="+data, "--username="+Superuser, "--auth=trust",
-		"--encoding=UTF8", "--locale=C", "--no-instructions")
+		"--encoding=UTF8", "--locale=C", "--no-instructions",
+		// What initdb writes need not reach the disk before the server
+		// starts: a test cluster does not outlive a machine crash.
+		"--no-sync")
 	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	initdb.Dir = dir
 	initdb.Env = cleanEnv()
 	if out, err := initdb.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
 	}
-
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	c := &cluster{dir: dir, bin: bin, cred: cred, spares: make(chan string, spareCount),
+		makerDone: make(chan struct{}), done: make(chan struct{})}
+	admin, err := sql.Open("postgres", c.url("postgres"))
 	if err != nil {
 		return nil, err
 	}
+	// The tests' creates, the spare maker and the drops behind.
+	admin.SetMaxOpenConns(4)
+	c.admin = admin
+	if err := c.launch(); err != nil {
+		c.stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+// launch starts the server on the cluster's data directory and socket and
+// waits until it accepts connections.
+func (c *cluster) launch() error {
+	data := filepath.Join(c.dir, "data")
+	logPath := filepath.Join(c.dir, "server.log")
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
 	defer logf.Close() // the child has its own descriptor
-	srv := exec.Command(filepath.Join(bin, "postgres"), "-D", data,
+	srv := exec.Command(filepath.Join(c.bin, "postgres"), "-D", data,
 		"-c", "listen_addresses=",
-		"-c", "unix_socket_directories="+dir,
+		"-c", "unix_socket_directories="+c.dir,
 		"-c", "port=5432",
 		// Every test's pool, and the concurrency tests' two at once.
 		"-c", "max_connections=200",
@@ -368,12 +398,11 @@ func boot(bin, dir string, cred *syscall.Credential) (*cluster, error) {
 		"-c", "log_min_messages=warning",
 		"-c", "log_min_error_statement=panic",
 	)
-	srv.Dir = dir
+	srv.Dir = c.dir
 	srv.Env = cleanEnv()
 	srv.Stdout, srv.Stderr = logf, logf
 
-	c := &cluster{dir: dir, exited: make(chan struct{}), spares: make(chan string, spareCount),
-		makerDone: make(chan struct{}), done: make(chan struct{})}
+	exited := make(chan struct{})
 	started := make(chan error, 1)
 	go func() {
 		// Linux sends the parent-death signal when the thread that
@@ -382,35 +411,20 @@ func boot(bin, dir string, cred *syscall.Credential) (*cluster, error) {
 		// the server gets SIGQUIT (immediate shutdown) only when the test
 		// process dies.
 		runtime.LockOSThread()
-		srv.SysProcAttr = sysProcAttr(cred)
+		srv.SysProcAttr = sysProcAttr(c.cred)
 		if err := srv.Start(); err != nil {
 			started <- err
 			return
 		}
 		started <- nil
 		srv.Wait()
-		close(c.exited)
+		close(exited)
 	}()
 	if err := <-started; err != nil {
-		return nil, fmt.Errorf("start postgres: %w", err)
+		return fmt.Errorf("start postgres: %w", err)
 	}
-	c.proc = srv.Process
-
-	admin, err := sql.Open("postgres", c.url("postgres"))
-	if err != nil {
-		c.stop()
-		return nil, err
-	}
-	// The tests' creates, the spare maker and the drops behind.
-	admin.SetMaxOpenConns(4)
-	c.admin = admin
-	if err := c.waitReady(logPath); err != nil {
-		c.stop()
-		return nil, err
-	}
-	c.maker.Add(1)
-	go c.makeSpares()
-	return c, nil
+	c.proc, c.exited = srv.Process, exited
+	return c.waitReady(logPath)
 }
 
 // waitReady polls until the server accepts connections; it gives up when

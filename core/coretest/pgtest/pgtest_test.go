@@ -103,3 +103,23 @@ func TestStopsAfterLastUserWithoutMain(t *testing.T) {
 		t.Fatalf("cluster directory %s: %v, want it gone", dir, err)
 	}
 }
+
+// A Server of a test's own stops (connections cut, new ones refused) and
+// comes back on the same URL with what was committed before.
+func TestServerStopAndRestart(t *testing.T) {
+	ctx := context.Background()
+	pg := NewServer(t)
+	db := open(t, pg.Database(t))
+	if _, err := db.ExecContext(ctx, `CREATE TABLE t (x int); INSERT INTO t VALUES (7)`); err != nil {
+		t.Fatal(err)
+	}
+	pg.Stop()
+	if err := db.PingContext(ctx); err == nil {
+		t.Fatal("Ping answered while the server was stopped")
+	}
+	pg.Restart(t)
+	var x int
+	if err := db.QueryRowContext(ctx, `SELECT x FROM t`).Scan(&x); err != nil || x != 7 {
+		t.Fatalf("after the restart: %d, %v", x, err)
+	}
+}
