@@ -65,12 +65,17 @@ const adminToken = "cluster-test-token"
 
 func newCluster(t *testing.T) *testCluster {
 	t.Helper()
-	bin, err := nudgeBinary()
-	if err != nil {
+	return newClusterOn(t, pgtest.Start(t), 3)
+}
+
+// newClusterOn is newCluster on the database at db, with a NATS cluster
+// of natsServers.
+func newClusterOn(t *testing.T, db string, natsServers int) *testCluster {
+	t.Helper()
+	if _, err := nudgeBinary(); err != nil {
 		t.Fatal(err)
 	}
-	_ = bin
-	c := &testCluster{t: t, db: pgtest.Start(t), nats: natstest.Start(t, 3), nodes: map[string]*node{}}
+	c := &testCluster{t: t, db: db, nats: natstest.Start(t, natsServers), nodes: map[string]*node{}}
 	st, err := store.OpenURL(context.Background(), c.db, "", store.Options{BcryptCost: 4})
 	if err != nil {
 		t.Fatal(err)

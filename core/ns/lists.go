@@ -52,7 +52,12 @@ func (s *session) storeCode(err error) msnp.ErrorCode {
 
 func (s *session) storeFail(c *msnp.Command, err error) error {
 	code := s.storeCode(err)
-	if code == msnp.ErrDatabase {
+	switch {
+	case code != msnp.ErrDatabase:
+	case store.Unavailable(err):
+		// The service says once that the database is gone.
+		s.log.Debug().Err(err).Str("command", c.Name).Msg("store unavailable")
+	default:
 		s.log.Error().Err(err).Str("command", c.Name).Msg("store failed")
 	}
 	return s.fail(c, code)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/nudge-im/nudge/core/store"
 	"github.com/nudge-im/nudge/core/throttle"
 )
 
@@ -168,6 +169,10 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.checkPassword(r, "login2", email, password); err != nil {
+		if store.Unavailable(err) {
+			h.unavailable(w, r, "login")
+			return
+		}
 		h.log.Info().Str("remote", r.RemoteAddr).Str("email", email).Err(err).Msg("passport login refused")
 		h.refused(w, err)
 		h.loginFailed(w, r)
@@ -190,8 +195,23 @@ func (h *handler) checkPassword(r *http.Request, endpoint, email, password strin
 		return err
 	}
 	err = h.cfg.Auth.CheckPassword(r.Context(), email, password)
-	done(err == nil)
+	if !store.Unavailable(err) {
+		// The database being away says nothing of the password.
+		done(err == nil)
+	}
 	return err
+}
+
+// unavailable answers a sign-in that could not be checked because the
+// database did not answer: 503 with Retry-After, so that neither the
+// client nor the person takes it for a wrong password. The service logs
+// the outage itself, once.
+func (h *handler) unavailable(w http.ResponseWriter, r *http.Request, what string) {
+	h.count(what, "unavailable")
+	h.log.Debug().Str("remote", r.RemoteAddr).Msg("passport sign-in not checked: the database is unavailable")
+	w.Header().Set("Retry-After", "30")
+	w.Header().Set("Cache-Control", "no-store")
+	http.Error(w, "Sign-in is unavailable for a moment; try again shortly.", http.StatusServiceUnavailable)
 }
 
 // refused adds Retry-After to the failure answer of a throttled sign-in,

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nudge-im/nudge/core/store"
 	"github.com/nudge-im/nudge/msnp/auth"
 )
 
@@ -252,6 +253,10 @@ func (h *handler) rst(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.checkPassword(r, "rst", req.username, req.password); err != nil {
+		if store.Unavailable(err) {
+			h.unavailable(w, r, "rst")
+			return
+		}
 		h.log.Info().Str("remote", r.RemoteAddr).Str("email", req.username).Err(err).Msg("passport RST refused")
 		h.count("rst", "failed")
 		h.refused(w, err)

@@ -179,7 +179,12 @@ func (t *Tickets) redeem(ticket, email string, withKey bool) ([]byte, bool) {
 		defer cancel()
 		tk, err := t.shared.TakeTicket(ctx, ticket, email, withKey)
 		if err != nil {
-			if !errors.Is(err, store.ErrNotFound) {
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+			case store.Unavailable(err):
+				// The service says once that the database is gone.
+				t.log.Debug().Err(err).Msg("cannot redeem a Passport ticket: the database is unavailable")
+			default:
 				t.log.Error().Err(err).Msg("cannot redeem a Passport ticket: the database failed")
 			}
 			return nil, false

@@ -94,6 +94,10 @@ type Server struct {
 	deadMu  sync.Mutex
 	closing bool
 	dead    map[string]error // listeners that stopped while the service runs
+
+	dbMu   sync.Mutex
+	dbErr  error     // why the last check of the database failed (database.go)
+	dbDown time.Time // when it began failing
 }
 
 // accountPoll is how often the service looks for account changes made by
@@ -269,6 +273,7 @@ func (s *Server) start() error {
 	if err := s.watchAccounts(); err != nil {
 		return err
 	}
+	s.watchDatabase()
 	if ln := s.listeners["sb"]; ln != nil {
 		s.serve("sb", func() error { return s.sb.Serve(ln) })
 	}
@@ -491,10 +496,8 @@ func (s *Server) httpHandlers() (shared, operator http.Handler) {
 			http.Error(w, "listener stopped: "+dead, http.StatusServiceUnavailable)
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := s.Store.Ping(ctx); err != nil {
-			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+		if err := s.databaseErr(); err != nil {
+			http.Error(w, "database unavailable: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		if s.Cluster != nil {
