@@ -268,13 +268,17 @@ func TestCluster(t *testing.T) {
 		for i := range 3 {
 			c.nats.Stop(i)
 		}
+		stopped := time.Now()
 		n1.waitHealth(t, http.StatusServiceUnavailable, "NATS")
+		t.Logf("/healthz said NATS is down %s after it stopped", time.Since(stopped).Round(time.Millisecond))
 		for i := range 3 {
 			c.nats.Restart(i)
 		}
+		back := time.Now()
 		for _, n := range []*node{n1, n2, n3} {
 			n.waitHealth(t, http.StatusOK, "peer")
 		}
+		t.Logf("every node healthy and seeing its peers %s after NATS came back", time.Since(back).Round(time.Millisecond))
 		// Cross-node presence and calls work again.
 		ctx := context.Background()
 		bob.SetStatus(ctx, client.Busy)

@@ -45,6 +45,12 @@ func TestDatabaseOutage(t *testing.T) {
 
 	// What needs no database goes on: the conversation, a new one, presence.
 	chat(t, c, bob, alice, "during the outage")
+	for _, u := range []*user{alice, bob} {
+		for _, cv := range u.Conversations() {
+			cv.Close()
+		}
+	}
+	chat(t, c, alice, bob, "a new conversation during the outage")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := bob.SetStatus(ctx, client.Busy); err != nil {
