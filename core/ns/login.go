@@ -243,7 +243,9 @@ func (s *session) countLogin(method msnp.Auth, ok bool) {
 func (s *session) signIn(c *msnp.Command) error {
 	ctx := s.srv.ctx()
 	st := s.srv.cfg.Store
-	acct, err := st.Account(ctx, s.loginEmail)
+	// Read after the password was checked: a change made before this
+	// sign-in does not end it, one made after does (Revoke).
+	acct, knownEvent, err := st.SignInAccount(ctx, s.loginEmail)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return s.failClose(c, msnp.ErrAuthFailed)
@@ -256,11 +258,7 @@ func (s *session) signIn(c *msnp.Command) error {
 	if err != nil {
 		return s.failClose(c, msnp.ErrDatabase)
 	}
-	// Read after the password was checked: a change made before this
-	// sign-in does not end it, one made after does (Revoke).
-	if s.knownEvent, err = st.LastAccountEvent(ctx); err != nil {
-		return s.failClose(c, msnp.ErrDatabase)
-	}
+	s.knownEvent = knownEvent
 	s.signInList = &listSnapshot{version: acct.ListVersion, contacts: contacts, groups: groups}
 
 	s.mu.Lock()

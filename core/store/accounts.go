@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"time"
 
@@ -144,6 +145,16 @@ func (s *sqlStore) CreateAccount(ctx context.Context, email, password, friendlyN
 func (s *sqlStore) Account(ctx context.Context, email string) (Account, error) {
 	a, err := scanAccount(s.reader().row(ctx, `SELECT `+accountCols+` FROM accounts WHERE email = $1`, lookup(email)))
 	return a, wrap(err)
+}
+
+// SignInAccount returns the account and the newest account event's seq
+// (0 when there is none), in one statement rather than two: a sign-in
+// needs both, and on SQLite each statement takes and drops a read lock.
+func (s *sqlStore) SignInAccount(ctx context.Context, email string) (Account, int64, error) {
+	var last sql.NullInt64
+	a, err := scanAccount(s.reader().row(ctx, `SELECT `+accountCols+`, (SELECT max(seq) FROM account_events)
+		FROM accounts WHERE email = $1`, lookup(email)), &last)
+	return a, last.Int64, wrap(err)
 }
 
 // Accounts returns every account, ordered by handle.

@@ -24,6 +24,9 @@ func testAccountEvents(t *testing.T, e engine) {
 	for _, a := range []string{"alice@example.com", "bob@example.com", "carol@example.com", "dave@example.com"} {
 		mustCreate(t, s, a)
 	}
+	if a, seq, err := s.SignInAccount(ctx, "Alice@Example.com"); err != nil || a.Email != "alice@example.com" || seq != 0 {
+		t.Fatalf("SignInAccount before any event = %+v, %d, %v", a, seq, err)
+	}
 	if err := other.SetPassword(ctx, "Alice@Example.com", "new"); err != nil {
 		t.Fatal(err)
 	}
@@ -62,6 +65,14 @@ func testAccountEvents(t *testing.T, e engine) {
 	last, err := other.LastAccountEvent(ctx)
 	if err != nil || last != evs[3].Seq {
 		t.Fatalf("LastAccountEvent = %d, %v; want %d", last, err, evs[3].Seq)
+	}
+	// What a sign-in reads is the account and the same newest event.
+	a, seq, err := s.SignInAccount(ctx, "erin@example.com")
+	if want, _ := s.Account(ctx, "erin@example.com"); err != nil || a != want || seq != last {
+		t.Fatalf("SignInAccount = %+v, %d, %v; want %+v, %d", a, seq, err, want, last)
+	}
+	if _, _, err := s.SignInAccount(ctx, "bob@example.com"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("SignInAccount of a deleted account: %v, want ErrNotFound", err)
 	}
 	if later, err := other.AccountEvents(ctx, evs[1].Seq); err != nil || len(later) != 2 || later[0] != evs[2] {
 		t.Fatalf("AccountEvents after %d = %+v, %v", evs[1].Seq, later, err)

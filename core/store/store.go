@@ -196,6 +196,9 @@ type Store interface {
 	// Accounts.
 	CreateAccount(ctx context.Context, email, password, friendlyName string) (Account, error)
 	Account(ctx context.Context, email string) (Account, error)
+	// SignInAccount is Account and LastAccountEvent read together, in one
+	// statement: what a sign-in reads once the password is checked.
+	SignInAccount(ctx context.Context, email string) (a Account, lastEvent int64, err error)
 	Accounts(ctx context.Context) ([]Account, error)
 	DeleteAccount(ctx context.Context, email string) error
 	SetPassword(ctx context.Context, email, password string) error
