@@ -291,7 +291,7 @@ func (h *handler) rsi(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		b.Raw(`<GetMessageResponse xmlns="`, nsRSI, `"><GetMessageResult>`)
-		b.Esc(Format(*found))
+		b.Lines(Format(*found))
 		b.Raw(`</GetMessageResult></GetMessageResponse>`)
 	case "deletemessages":
 		var ids []string

@@ -129,8 +129,15 @@ func TestStoreAndRead(t *testing.T) {
 	if err := xml.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatal(err)
 	}
+	// As a parser reads it, the way Pidgin 2.5–2.10 (oim.c) then takes it
+	// apart: lines end at "\n", the body after "\n\n". The service wrote
+	// CRLF as it is, which a parser reads as "\n"; a "\r" escaped as a
+	// character reference survived, so Pidgin found no body and crashed.
 	raw := res.Raw
-	_, body, _ := strings.Cut(raw, "\r\n\r\n")
+	head, body, ok := strings.Cut(raw, "\n\n")
+	if !ok || strings.Contains(raw, "\r") || !strings.Contains(head, "\nContent-Transfer-Encoding: base64\n") {
+		t.Fatalf("GetMessageResult as parsed: %q", raw)
+	}
 	got, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(body), ""))
 	if err != nil || string(got) != text {
 		t.Errorf("body %q (%v), want %q", got, err, text)

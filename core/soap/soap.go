@@ -241,6 +241,15 @@ func (b *Builder) Raw(ss ...string) {
 // Esc writes text escaped.
 func (b *Builder) Esc(s string) { _ = xml.EscapeText(b, []byte(s)) }
 
+// markup escapes what would be read as markup, and nothing else.
+var markup = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// Lines writes multi-line text (a mail message) escaped, with its line
+// ends as they are: every XML parser reads a raw CRLF as "\n", as clients
+// read the MSN service's answers, while Esc's "&#xD;" would keep the "\r"
+// that Pidgin's OIM reader, splitting at "\n\n", does not expect.
+func (b *Builder) Lines(s string) { markup.WriteString(b, s) }
+
 // Elem writes <name>text</name> with text escaped.
 func (b *Builder) Elem(name, text string) {
 	b.Raw("<", name, ">")
