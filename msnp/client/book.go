@@ -269,7 +269,9 @@ func (cl *Client) apply(b *book, initial bool) {
 			ct.Status, ct.PersonalMessage = Offline, ""
 		}
 		ct.Lists = lists
-		if e.name != "" {
+		// A contact signed in is called what their presence says; the
+		// book's name (often just the address) is for the others.
+		if e.name != "" && (ct.Status == Offline || ct.Status == "") {
 			ct.FriendlyName = e.name
 		}
 		ct.GUID = e.guid

@@ -199,3 +199,44 @@ func TestServerSendOffline(t *testing.T) {
 		t.Errorf("MSNP12 SendOffline: %v", err)
 	}
 }
+
+// Adding a contact who is online shows them online with their friendly
+// name at once, whatever the version: from MSNP13 the address book,
+// read again after the add, names them by address only, and the name
+// their presence gave stays.
+func TestServerAddShowsPresence(t *testing.T) {
+	srv := coretest.Start(t)
+	for _, v := range []msnp.Version{12, 15, 18} {
+		t.Run(v.String(), func(t *testing.T) {
+			aEmail, bEmail := newUser(t, srv, "alice"), newUser(t, srv, "bob")
+			b := dial(t, userConfig(srv, bEmail, v))
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if err := b.SetStatus(ctx, client.Online); err != nil {
+				t.Fatal(err)
+			}
+			a := dial(t, userConfig(srv, aEmail, v))
+			if err := a.AddContact(ctx, bEmail); err != nil {
+				t.Fatal(err)
+			}
+			seen := 0
+			for {
+				// Held for a while once seen: a book read again later
+				// must not undo it.
+				if ct, ok := a.Contact(bEmail); ok && ct.Status == client.Online && ct.FriendlyName == "bob" {
+					if seen++; seen == 25 {
+						return
+					}
+				} else {
+					seen = 0
+				}
+				select {
+				case <-ctx.Done():
+					ct, _ := a.Contact(bEmail)
+					t.Fatalf("%s after adding them: %+v", bEmail, ct)
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+		})
+	}
+}
