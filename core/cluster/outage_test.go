@@ -107,6 +107,13 @@ func TestDatabaseOutage(t *testing.T) {
 		if k := strings.Count(log, "database unreachable"); k != 1 {
 			t.Errorf("node %s said %d times that the database is unreachable, want once\n%s", n.name, k, log)
 		}
+		// Requests that failed meanwhile do not each log an error: the
+		// outage is said once.
+		for _, flood := range []string{"store failed", "the database failed"} {
+			if strings.Contains(log, flood) {
+				t.Errorf("node %s logged %q for a request during the outage\n%s", n.name, flood, log)
+			}
+		}
 		if k := strings.Count(log, "database reachable again"); k != 1 {
 			t.Errorf("node %s said %d times that the database is back, want once\n%s", n.name, k, log)
 		}
