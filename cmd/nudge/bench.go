@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -74,6 +78,9 @@ warns when one hashes at a higher cost.`,
 			opts.RelayTime = duration
 			opts.Protocol = msnp.Version(protocol)
 			opts.Progress = cmd.ErrOrStderr()
+			if self, err := os.Executable(); err == nil {
+				opts.BaselineRelay = baselineRelay(self)
+			}
 			rep, err := bench.Run(cmd.Context(), opts)
 			if rep != nil {
 				if asJSON {
@@ -115,4 +122,58 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// baselineRelayCommand runs the baseline relay of nudge bench in a process
+// of its own, as the server under test runs in one: it prints its address
+// and relays until its standard input closes (nudge bench exits).
+func baselineRelayCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:    "bench-baseline-relay",
+		Short:  "The minimal line relay nudge bench compares the switchboard with",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return err
+			}
+			go bench.ServeBaseline(l)
+			fmt.Fprintln(cmd.OutOrStdout(), l.Addr())
+			io.Copy(io.Discard, cmd.InOrStdin())
+			return l.Close()
+		},
+	}
+}
+
+// baselineRelay starts `nudge bench-baseline-relay` from the binary self.
+func baselineRelay(self string) func() (string, func(), error) {
+	return func() (string, func(), error) { return startBaselineRelay(self) }
+}
+
+func startBaselineRelay(self string) (string, func(), error) {
+	c := exec.Command(self, "bench-baseline-relay")
+	stdin, err := c.StdinPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	stdout, err := c.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	c.Stderr = os.Stderr
+	if err := c.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() {
+		stdin.Close()
+		c.Wait()
+	}
+	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		c.Process.Kill()
+		stop()
+		return "", nil, fmt.Errorf("no address from %s bench-baseline-relay: %w", self, err)
+	}
+	return strings.TrimSpace(addr), stop, nil
 }

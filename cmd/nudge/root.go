@@ -22,7 +22,7 @@ Start the service with "nudge serve", make accounts with "nudge user add".`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(), userCommand(), chatCommand(), benchCommand(), bridgeCommand(), versionCommand())
+	root.AddCommand(serveCommand(), userCommand(), chatCommand(), benchCommand(), baselineRelayCommand(), bridgeCommand(), versionCommand())
 	root.AddCommand(botCommand())
 	return root
 }

@@ -54,6 +54,10 @@ type Options struct {
 	// Protocol is the version the idle and fan-out sessions speak
 	// (default MSNP7, the cheapest sign-in).
 	Protocol msnp.Version
+	// BaselineRelay, when set, starts the baseline relay in a process of
+	// its own (ServeBaseline there) and returns its address and how to
+	// stop it; without it the baseline runs in the load generator.
+	BaselineRelay func() (addr string, stop func(), err error)
 
 	Progress io.Writer // progress lines; nil for none
 }
@@ -129,11 +133,13 @@ type IdleResult struct {
 
 // RelayResult compares the switchboard with the baseline relay.
 type RelayResult struct {
-	Conversations int      `json:"conversations"`
-	MessageSize   int      `json:"message_size"`
-	Saturation    float64  `json:"messages_per_second_saturation"`
-	Baseline      float64  `json:"baseline_messages_per_second"`
-	Ratio         float64  `json:"ratio_to_baseline"`
+	Conversations int     `json:"conversations"`
+	MessageSize   int     `json:"message_size"`
+	Saturation    float64 `json:"messages_per_second_saturation"`
+	Baseline      float64 `json:"baseline_messages_per_second"`
+	Ratio         float64 `json:"ratio_to_baseline"`
+	// BaselineApart is true when the baseline ran in a process of its own.
+	BaselineApart bool     `json:"baseline_in_own_process"`
 	OfferedRate   float64  `json:"offered_per_second"` // half of saturation
 	AchievedRate  float64  `json:"achieved_per_second"`
 	P50           Duration `json:"p50"`
@@ -417,7 +423,11 @@ func (r *Report) Print(w io.Writer) {
 	if x := r.Relay; x != nil {
 		fmt.Fprintf(w, "Switchboard relay (%d conversations, %d-byte messages)\n", x.Conversations, x.MessageSize)
 		fmt.Fprintf(w, "  saturation           %12.0f msg/s\n", x.Saturation)
-		fmt.Fprintf(w, "  baseline Go relay    %12.0f msg/s   (switchboard at %.0f%% of it)\n", x.Baseline, 100*x.Ratio)
+		where := "in the load generator"
+		if x.BaselineApart {
+			where = "own process"
+		}
+		fmt.Fprintf(w, "  baseline Go relay    %12.0f msg/s   (%s; switchboard at %.0f%% of it)\n", x.Baseline, where, 100*x.Ratio)
 		fmt.Fprintf(w, "  at half load         %12.0f msg/s offered, %.0f delivered: p50 %s, p99 %s (baseline p99 %s)\n\n",
 			x.OfferedRate, x.AchievedRate, x.P50, x.P99, x.BaselineP99)
 	}

@@ -100,6 +100,7 @@ func (b *runner) relay(ctx context.Context, at placement) (*RelayResult, error) 
 		P50:           lat.percentile(0.50),
 		P99:           lat.percentile(0.99),
 		BaselineP99:   baseLat.percentile(0.99),
+		BaselineApart: b.opts.BaselineRelay != nil,
 	}
 	if baseRate > 0 {
 		r.Ratio = sat / baseRate
@@ -414,41 +415,63 @@ func (b *runner) rawLogin(ctx context.Context, email string, i int) (*raw, error
 	return x, nil
 }
 
-// baselinePipes runs the minimal relay — read a line, write it to the
-// peer — and connects k sender/receiver pairs through it.
+// baselinePipes connects k sender/receiver pairs through the minimal
+// relay — read a line, write it to the peer. It runs in a process of its
+// own when Options.BaselineRelay starts one, as the switchboard does,
+// so that neither relay shares a scheduler with the load generator;
+// otherwise in this one.
 func (b *runner) baselinePipes(k int) ([]*pipe, func(), error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, nil, err
-	}
-	pending := make(chan net.Conn, 2*k)
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			pending <- c
+	var addr string
+	var stop func()
+	if start := b.opts.BaselineRelay; start != nil {
+		var err error
+		if addr, stop, err = start(); err != nil {
+			return nil, nil, fmt.Errorf("starting the baseline relay: %w", err)
 		}
-	}()
+	} else {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, nil, err
+		}
+		go ServeBaseline(l)
+		addr, stop = l.Addr().String(), func() { l.Close() }
+	}
 	pipes := make([]*pipe, 0, k)
 	for range k {
-		s, err := net.Dial("tcp", l.Addr().String())
+		// One after the other: the relay pairs connections in the order
+		// it accepts them, sender first.
+		s, err := net.Dial("tcp", addr)
 		if err != nil {
-			l.Close()
+			stop()
 			return nil, nil, err
 		}
-		in := <-pending
-		r, err := net.Dial("tcp", l.Addr().String())
+		r, err := net.Dial("tcp", addr)
 		if err != nil {
-			l.Close()
+			s.Close()
+			stop()
 			return nil, nil, err
 		}
-		out := <-pending
-		go lineRelay(in, out)
 		pipes = append(pipes, &pipe{send: s, recv: r})
 	}
-	return pipes, func() { l.Close() }, nil
+	return pipes, stop, nil
+}
+
+// ServeBaseline is the baseline relay: it takes the connections l accepts
+// in pairs and copies lines from the first of each pair to the second,
+// until l is closed.
+func ServeBaseline(l net.Listener) {
+	for {
+		in, err := l.Accept()
+		if err != nil {
+			return
+		}
+		out, err := l.Accept()
+		if err != nil {
+			in.Close()
+			return
+		}
+		go lineRelay(in, out)
+	}
 }
 
 // lineRelay copies lines from in to out, flushing whenever the next read
