@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/nudge-im/nudge/core/bus"
 	"github.com/nudge-im/nudge/core/bus/natstest"
 	"github.com/nudge-im/nudge/core/directory"
@@ -37,25 +35,14 @@ func (p *countingPeer) ShowPresence(directory.Presence) {
 func BenchmarkCrossNodePresence(b *testing.B) {
 	const watchers = 1000
 	nats := natstest.Start(b, 1)
-	var nodes [2]startedNode
-	for i, name := range []string{"a", "b"} {
+	nodes := startNodesOn(b, func(name string) bus.Bus {
 		bs, err := bus.DialNATS(bus.NATSOptions{URLs: nats.URLs(), Name: name})
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { bs.Close() })
-		d := directory.New()
-		c, err := New(Config{Node: name, Bus: bs, Directory: d, Log: zerolog.Nop()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		d.SetRemote(c)
-		if err := c.Start(); err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { c.Close() })
-		nodes[i] = startedNode{c, d}
-	}
+		return bs
+	}, "a", "b")
 	var told atomic.Int64
 	all := make(chan struct{}, 1)
 	emails := make([]string, watchers)

@@ -297,13 +297,18 @@ type startedNode struct {
 
 // startNodes starts nodes on one in-process bus and returns once each has
 // met the others.
-func startNodes(t *testing.T, names ...string) []startedNode {
+func startNodes(t testing.TB, names ...string) []startedNode {
 	b := bus.NewLocal()
 	t.Cleanup(func() { b.Close() })
+	return startNodesOn(t, func(string) bus.Bus { return b }, names...)
+}
+
+// startNodesOn is startNodes with each node's bus from busOf.
+func startNodesOn(t testing.TB, busOf func(node string) bus.Bus, names ...string) []startedNode {
 	var nodes []startedNode
 	for _, name := range names {
 		d := directory.New()
-		c, err := New(Config{Node: name, Bus: b, Directory: d, Heartbeat: 20 * time.Millisecond, Log: zerolog.Nop()})
+		c, err := New(Config{Node: name, Bus: busOf(name), Directory: d, Heartbeat: 20 * time.Millisecond, Log: zerolog.Nop()})
 		if err != nil {
 			t.Fatal(err)
 		}
