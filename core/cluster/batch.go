@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"bytes"
+	"hash/maphash"
+	"runtime"
 	"slices"
 	"sync"
 
@@ -159,15 +161,44 @@ func (c *Cluster) deliverBatch(e *envelope) {
 			return
 		}
 	}
-	for _, call := range e.Calls {
-		u, ok := c.localAt(call.To, call.Gen)
-		if !ok {
-			continue // signed out meanwhile
-		}
-		if call.Show > 0 {
-			u.peer.ShowPresence(e.Presences[call.Show-1])
-		} else {
-			u.peer.HidePresence(call.Hide)
+	// Telling a session is a write to its socket when it is idle: a
+	// thousand of them take milliseconds of one core, so a large batch is
+	// shared out over the processors, as the node that sent it does for
+	// its own watchers. Each user's calls stay in one share, in order, and
+	// the next message waits until all are made.
+	tell := func(share, shares int) {
+		for _, call := range e.Calls {
+			if shares > 1 && int(maphash.String(c.seed, call.To)%uint64(shares)) != share {
+				continue
+			}
+			u, ok := c.localAt(call.To, call.Gen)
+			if !ok {
+				continue // signed out meanwhile
+			}
+			if call.Show > 0 {
+				u.peer.ShowPresence(e.Presences[call.Show-1])
+			} else {
+				u.peer.HidePresence(call.Hide)
+			}
 		}
 	}
+	shares := min(runtime.GOMAXPROCS(0), len(e.Calls)/batchShare)
+	if shares <= 1 {
+		tell(0, 1)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := 1; i < shares; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tell(i, shares)
+		}()
+	}
+	tell(0, shares)
+	wg.Wait()
 }
+
+// batchShare is the fewest calls of a batch worth a goroutine of their
+// own (as core/ns's fan-out).
+const batchShare = 256

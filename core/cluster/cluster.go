@@ -32,6 +32,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -99,6 +100,7 @@ type Cluster struct {
 	inc int64 // this run of the node (its incarnation)
 
 	clock atomic.Int64 // hybrid logical clock of sign-ins
+	seed  maphash.Seed // shares out the calls of a large batch (batch.go)
 
 	// Our own announcements: seq numbers them; locMu keeps the number and
 	// the message in one order with snapshots.
@@ -162,6 +164,7 @@ func New(cfg Config) (*Cluster, error) {
 		cfg:   cfg,
 		log:   cfg.Log.With().Str("component", "cluster").Str("node", cfg.Node).Logger(),
 		inc:   time.Now().UnixNano(),
+		seed:  maphash.MakeSeed(),
 		local: make(map[string][]localUser),
 		nodes: make(map[string]*node),
 		where: make(map[string][]*remotePeer),

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -287,9 +288,19 @@ func (b *runner) openConversation(ctx context.Context, a, c string, ai, ci int) 
 		sa.conn.Close()
 		return nil, err
 	}
-	if _, err := sa.call(msnp.New("CAL", 2, c)); err != nil {
-		sa.conn.Close()
-		return nil, err
+	// A sign-in reaches the other nodes of a cluster a moment after it
+	// is answered: the switchboard's node may not know yet that the
+	// callee, just signed in elsewhere, is online.
+	for trid := uint32(2); ; trid++ {
+		_, err := sa.call(msnp.New("CAL", trid, c))
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, msnp.ErrNotOnline) || trid > 100 {
+			sa.conn.Close()
+			return nil, err
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	rng, err := nc.await("RNG")
 	if err != nil {
