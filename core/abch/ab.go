@@ -327,6 +327,11 @@ func (rq *request) abContactDelete() error {
 			return err
 		}
 		ch, err := rq.h.cfg.Store.RemoveFromList(rq.ctx, rq.owner, email, store.Forward, "")
+		if errors.Is(err, store.ErrNotOnList) {
+			// Off the FL already: Pidgin sends RML first, and keeps a
+			// contact whose delete faulted in its list.
+			continue
+		}
 		if err != nil {
 			return err
 		}

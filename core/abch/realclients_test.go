@@ -94,3 +94,44 @@ func TestPidginReadsByContentLength(t *testing.T) {
 		}
 	}
 }
+
+// TestPidginAcceptsPendingByMembershipId: Pidgin 2.5–2.10 keeps a pending
+// membership's id with atoi and writes it back with %u (contact.c), so the
+// id must survive a trip through a C int; it then accepts with
+// DeleteMember(Pending) by MembershipId and, on success only, AddMember
+// (Reverse). A fault left it there.
+func TestPidginAcceptsPendingByMembershipId(t *testing.T) {
+	srv, st := setup(t)
+	ctx := context.Background()
+	if _, err := st.AddToList(ctx, "dave@example.com", "alice@example.com", store.Forward, "Alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	a := signIn(t, srv, "alice@example.com", "pw-alice")
+	out := a.ok(sharing, "FindMembership", "Initial", findMembership)
+	i := strings.Index(out, "<MemberRole>Pending</MemberRole>")
+	if i < 0 {
+		t.Fatalf("no pending membership:\n%s", out)
+	}
+	id := between(out[i:], "<MembershipId>", "</MembershipId>")
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		t.Fatalf("pending MembershipId %q is not a number", id)
+	}
+	asC := strconv.FormatUint(uint64(uint32(int32(n))), 10) // atoi, then %u
+	memberByID := func(method, role string) string {
+		return `<` + method + ` xmlns="http://www.msn.com/webservices/AddressBook"><serviceHandle><Id>0</Id><Type>Messenger</Type><ForeignId></ForeignId></serviceHandle><memberships><Membership><MemberRole>` + role + `</MemberRole><Members>` +
+			`<Member xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="PassportMember"><Type>Passport</Type><MembershipId>` + asC + `</MembershipId><State>Accepted</State></Member>` +
+			`</Members></Membership></memberships></` + method + `>`
+	}
+	a.ok(sharing, "DeleteMember", "ContactMsgrAPI", memberByID("DeleteMember", "Pending"))
+	if l, _ := st.Listed(ctx, "alice@example.com", "dave@example.com"); l&store.Pending != 0 {
+		t.Errorf("dave still pending: %v", l)
+	}
+}
+
+// between is the text of s between the first open and the close after it.
+func between(s, open, close string) string {
+	_, s, _ = strings.Cut(s, open)
+	s, _, _ = strings.Cut(s, close)
+	return s
+}

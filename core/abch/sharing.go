@@ -82,7 +82,7 @@ func (rq *request) findMembership() error {
 				b.Raw(`<Member xsi:type="PassportMember"><MembershipId>`)
 				if r.list == store.Pending && m.cid != 0 {
 					// Pidgin reads a pending membership's id as a number.
-					b.Raw(strconv.FormatInt(m.cid, 10))
+					b.Raw(strconv.FormatInt(pendingID(m.cid), 10))
 				} else {
 					b.Raw(r.name, "/")
 					b.Esc(m.guid)
@@ -160,9 +160,35 @@ func (rq *request) memberByID(id string) (string, error) {
 	}
 	if cid, err := strconv.ParseInt(id, 10, 64); err == nil && cid > 0 {
 		a, err := rq.h.cfg.Store.AccountByCID(rq.ctx, cid)
-		return a.Email, err
+		if !errors.Is(err, store.ErrNotFound) || cid > maxPendingID {
+			return a.Email, err
+		}
+		// A pending membership's short id: one of the owner's pending
+		// entries.
+		book, err := rq.h.cfg.Store.AddressBook(rq.ctx, rq.owner, time.Time{})
+		if err != nil {
+			return "", err
+		}
+		for _, e := range book.Entries {
+			if e.Lists&store.Pending != 0 && e.CID != 0 && pendingID(e.CID) == cid {
+				return e.Email, nil
+			}
+		}
 	}
 	return "", store.ErrNotFound
+}
+
+// maxPendingID is the largest id a C int holds: Pidgin keeps a pending
+// membership's id with atoi and writes it back with %u.
+const maxPendingID = 1<<31 - 1
+
+// pendingID is the MembershipId of a pending member: the low 31 bits of
+// its CID (never 0), found again among the owner's pending entries.
+func pendingID(cid int64) int64 {
+	if id := cid & maxPendingID; id != 0 {
+		return id
+	}
+	return 1
 }
 
 // addMember puts people on AL or BL. Putting someone on one takes them off
@@ -207,7 +233,12 @@ func (rq *request) deleteMember() error {
 		}
 		_, err := rq.h.cfg.Store.RemoveFromList(rq.ctx, rq.owner, email, list, "")
 		switch {
-		case errors.Is(err, store.ErrNotOnList), errors.Is(err, store.ErrNotFound):
+		case errors.Is(err, store.ErrNotOnList):
+			// Already as asked: Pidgin and bitlbee send RML (or an ADL
+			// that clears PL) over the NS before this, and Pidgin takes a
+			// fault here as the end of its block, unblock or accept.
+			return nil
+		case errors.Is(err, store.ErrNotFound):
 			rq.fault(http.StatusInternalServerError, "soap:Client", "MemberDoesNotExist", "Member does not exist.")
 			return errFaulted
 		case err != nil:
