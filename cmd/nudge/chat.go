@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -267,6 +268,7 @@ const chatHelp = `Commands:
   /decline [N]        refuse file offer N (the latest)
   /files              list the file offers and transfers
   /picture FILE       show FILE as your display picture (none: remove it)
+  /getpicture EMAIL   save a contact's display picture in --downloads
   /help               this list
   /quit               sign out
 `
@@ -392,6 +394,11 @@ func (ui *chatUI) command(ctx context.Context, line string) bool {
 		if ui.report(c.SetDisplayPicture(ctx, data)) {
 			ui.out.printf("* display picture %s\n", map[bool]string{true: "set", false: "removed"}[data != nil])
 		}
+	case "getpicture":
+		if !need(1, "/getpicture EMAIL") {
+			break
+		}
+		ui.savePicture(ctx, arg1)
 	default:
 		ui.out.printf("! unknown command /%s (try /help)\n", name)
 	}
@@ -645,6 +652,34 @@ func (ui *chatUI) answer(arg string, accept bool) {
 		return
 	}
 	ui.out.printf("* receiving %q into %s…\n", tr.Name, f.Name())
+}
+
+// savePicture fetches a contact's display picture and saves it in the
+// downloads folder, named after them.
+func (ui *chatUI) savePicture(ctx context.Context, email string) {
+	data, ok, err := ui.c.FetchDisplayPicture(ctx, email)
+	if !ui.report(err) {
+		return
+	}
+	if !ok {
+		ui.out.printf("! %s shows no display picture\n", email)
+		return
+	}
+	ext := map[string]string{"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/bmp": ".bmp"}[http.DetectContentType(data)]
+	if ext == "" {
+		ext = ".img"
+	}
+	f, err := createDownload(ui.downloads, email+ext)
+	if !ui.report(err) {
+		return
+	}
+	_, err = f.Write(data)
+	if err2 := f.Close(); err == nil {
+		err = err2
+	}
+	if ui.report(err) {
+		ui.out.printf("* %s's display picture (%s): %s\n", email, client.FormatSize(int64(len(data))), f.Name())
+	}
 }
 
 // ended reports a finished transfer and closes its file; a file received

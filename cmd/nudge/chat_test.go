@@ -8,11 +8,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nudge-im/nudge/core/coretest"
+	"github.com/nudge-im/nudge/msnp"
 	"github.com/nudge-im/nudge/msnp/client"
 )
 
@@ -25,6 +27,31 @@ func waitOutput(t *testing.T, out *lockedBuffer, want string) {
 			t.Fatalf("the chat did not print %q; it printed:\n%s", want, out.String())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// nextOffer waits for the next file offer to c.
+func nextOffer(ctx context.Context, t *testing.T, c *client.Client) *client.FileOffer {
+	t.Helper()
+	for {
+		select {
+		case ev := <-c.Events():
+			if offer, ok := ev.(*client.FileOffer); ok {
+				return offer
+			}
+		case <-ctx.Done():
+			t.Fatalf("%s got no offer", c.Self().Email)
+		}
+	}
+}
+
+// receiveAll accepts an offer and checks that want arrives.
+func receiveAll(ctx context.Context, t *testing.T, offer *client.FileOffer, want []byte) {
+	t.Helper()
+	var got bytes.Buffer
+	offer.Transfer.Accept(&got)
+	if err := offer.Transfer.Wait(ctx); err != nil || !bytes.Equal(got.Bytes(), want) {
+		t.Fatalf("received %d bytes: %v", got.Len(), err)
 	}
 }
 
@@ -65,23 +92,11 @@ func TestChatFiles(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "report 2007.bin")
 	os.WriteFile(path, data, 0o644)
 	fmt.Fprintf(typed, "/send %s bob@example.com\n", path)
-	var offer *client.FileOffer
-	for offer == nil {
-		select {
-		case ev := <-bob.Events():
-			offer, _ = ev.(*client.FileOffer)
-		case <-ctx.Done():
-			t.Fatal("bob got no offer")
-		}
-	}
+	offer := nextOffer(ctx, t, bob)
 	if offer.Transfer.Name != "report 2007.bin" || offer.Transfer.Size != int64(len(data)) {
 		t.Fatalf("offer %+v", offer.Transfer)
 	}
-	var got bytes.Buffer
-	offer.Transfer.Accept(&got)
-	if err := offer.Transfer.Wait(ctx); err != nil || !bytes.Equal(got.Bytes(), data) {
-		t.Fatalf("bob received %d bytes: %v", got.Len(), err)
-	}
+	receiveAll(ctx, t, offer, data)
 	waitOutput(t, out, `* sent "report 2007.bin"`)
 
 	// An offer, and /get.
@@ -156,4 +171,86 @@ func TestChatMSNP18(t *testing.T) {
 	waitOutput(t, out, "Signed in")
 	waitOutput(t, out, "(offline, ")
 	waitOutput(t, out, "): call me when you are back")
+}
+
+// nudge chat at MSNP18 shows its display picture with /picture, saves a
+// contact's with /getpicture and sends a file with /send, to a contact at
+// MSNP18 too: over P2P version 2, which both announce.
+func TestChatPicturesMSNP18(t *testing.T) {
+	srv := coretest.Start(t)
+	srv.AddUser(t, "alice@example.com", "secret1", "Alice")
+	srv.AddUser(t, "bob@example.com", "secret2", "Bob")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	bobPicture := append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 3000)...)
+	rand.Read(bobPicture[8:])
+	bob, err := client.Dial(ctx, client.Config{Server: srv.NSAddr, Email: "bob@example.com", Password: "secret2",
+		Version: 18, Passport: client.PassportConfig{URL: srv.HTTPURL}, DisplayPicture: bobPicture})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bob.Close()
+	if err := bob.AddContact(ctx, "alice@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	downloads := t.TempDir()
+	stdin, typed := io.Pipe()
+	defer typed.Close()
+	out := &lockedBuffer{}
+	o := chatOptions{server: srv.NSAddr, user: "alice@example.com", passport: srv.HTTPURL, version: 18,
+		status: "online", downloads: downloads}
+	done := make(chan error, 1)
+	go func() { done <- runChat(ctx, o, stdin, out, io.Discard) }()
+	fmt.Fprintln(typed, "secret1")
+	waitOutput(t, out, "Signed in")
+	fmt.Fprintln(typed, "/add bob@example.com")
+	waitOutput(t, out, "is on your contact list")
+	for !slices.ContainsFunc(bob.Endpoints("alice@example.com"), func(e client.Endpoint) bool { return e.CapabilitiesEx&msnp.CapExP2PV2 != 0 }) {
+		if ctx.Err() != nil {
+			t.Fatalf("bob does not see alice's endpoint speak P2P version 2: %+v", bob.Endpoints("alice@example.com"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// /getpicture.
+	fmt.Fprintln(typed, "/getpicture bob@example.com")
+	waitOutput(t, out, "* bob@example.com's display picture (")
+	if saved, err := os.ReadFile(filepath.Join(downloads, "bob@example.com.png")); err != nil || !bytes.Equal(saved, bobPicture) {
+		t.Fatalf("saved %d bytes: %v", len(saved), err)
+	}
+
+	// /picture.
+	alicePicture := append([]byte("GIF89a"), make([]byte, 2000)...)
+	rand.Read(alicePicture[6:])
+	path := filepath.Join(t.TempDir(), "me.gif")
+	os.WriteFile(path, alicePicture, 0o644)
+	fmt.Fprintf(typed, "/picture %s\n", path)
+	waitOutput(t, out, "* display picture set")
+	for {
+		ct, _ := bob.Contact("alice@example.com")
+		if ct.DisplayPicture != nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("bob never saw alice's picture")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got, ok, err := bob.FetchDisplayPicture(ctx, "alice@example.com"); err != nil || !ok || !bytes.Equal(got, alicePicture) {
+		t.Fatalf("bob fetched %d bytes: %v %v", len(got), ok, err)
+	}
+
+	// /send.
+	data := make([]byte, 50000)
+	rand.Read(data)
+	file := filepath.Join(t.TempDir(), "notes.bin")
+	os.WriteFile(file, data, 0o644)
+	fmt.Fprintf(typed, "/send %s bob@example.com\n", file)
+	offer := nextOffer(ctx, t, bob)
+	receiveAll(ctx, t, offer, data)
+	waitOutput(t, out, `* sent "notes.bin"`)
+	fmt.Fprintln(typed, "/quit")
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }

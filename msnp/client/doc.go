@@ -122,9 +122,19 @@
 // io.Writer by a goroutine of its own, through a buffer of 4 MiB; a
 // writer slower than that holds the sender back the same way. Close ends
 // the transfers under way (their Err wraps ErrClosed) and does not wait
-// for an io.Reader or io.Writer stuck in a call. The version 2 packets of MSNP16+
-// (P2Pv2) would replace the packet codec and the acknowledgement rule of
-// this layer; sessions, MSNSLP, objects and the API above stay as they are.
+// for an io.Reader or io.Writer stuck in a call.
+//
+// From MSNP16 the client announces P2P version 2 (msnp.CapExP2PV2 in its
+// capabilities, as WLM 2009 does) and speaks it to a contact's endpoint
+// that announces it too: the packets go to "email;{guid}" with version 2
+// headers (package numbers, SYN, acknowledgements asked for with RAK, no
+// data preparation), so that of a user signed in at several places only
+// that endpoint answers. Client.Endpoints lists a contact's endpoints
+// from their UBX; FetchObject and SendFile pick the first that speaks
+// version 2, and SendFile to "email;{guid}" picks one by name. Everyone
+// else — MSNP9–15 clients, MSNP16+ clients that do not announce version
+// 2 (Pidgin), and this client below MSNP16 — gets version 1 as before.
+// Sessions, MSNSLP, objects and the API are the same in both.
 //
 // # Versions
 //
