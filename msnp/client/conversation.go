@@ -41,6 +41,9 @@ type Conversation struct {
 	inviter Participant   // who invited us into sb, until ANS OK
 	closed  bool          // Close was called
 	reached []Participant // members when your last message was written
+	// endpoints are the GUIDs of the places others are in sb at (MSNP16+:
+	// "email;{guid}" in IRO and JOI); P2P version 2 waits for its peer's.
+	endpoints map[string]bool
 }
 
 func (cl *Client) newConversation(peers ...string) *Conversation {
@@ -296,6 +299,7 @@ func (cv *Conversation) detach(sb *conn) {
 	if cv.sb == sb {
 		cv.sb = nil
 		cv.members = nil
+		cv.endpoints = nil
 		cv.broadcast()
 	}
 	cv.mu.Unlock()
@@ -309,6 +313,7 @@ func (cv *Conversation) attach(sb *conn) {
 	old := cv.sb
 	cv.sb = sb
 	cv.members = nil
+	cv.endpoints = nil
 	cv.broadcast()
 	cv.mu.Unlock()
 	if old != nil && old != sb {
@@ -447,17 +452,21 @@ func (cv *Conversation) handle(sb *conn, cmd *msnp.Command) bool {
 	case "JOI":
 		// JOI email friendly [caps]; MSNP16+ also "email;{guid}" for
 		// each endpoint, which is the same person.
-		email, _, _ := msnp.ParseHandle(cmd.Param(0))
+		email, _, endpoint := msnp.ParseHandle(cmd.Param(0))
+		cv.joinEndpoint(sb, endpoint, true)
 		cv.join(sb, email, cmd.Param(1), true)
 	case "IRO":
 		// IRO trid index total email friendly [caps]
-		email, _, _ := msnp.ParseHandle(cmd.Param(2))
+		email, _, endpoint := msnp.ParseHandle(cmd.Param(2))
+		cv.joinEndpoint(sb, endpoint, true)
 		cv.join(sb, email, cmd.Param(3), false)
 	case "BYE":
 		// An endpoint leaving ("email;{guid}") is not the person leaving:
 		// a bare BYE says that.
 		if email, _, endpoint := msnp.ParseHandle(cmd.Param(0)); endpoint == "" {
 			cv.leaveMember(sb, email, cmd.Param(1) == "1")
+		} else {
+			cv.joinEndpoint(sb, endpoint, false)
 		}
 	case "ANS":
 		if cmd.Param(0) == "OK" {
@@ -504,6 +513,28 @@ func (cv *Conversation) join(sb *conn, email, friendly string, event bool) {
 	if event && i < 0 {
 		cv.cl.emit(&Joined{Conversation: cv, Email: p.Email, FriendlyName: p.FriendlyName})
 	}
+}
+
+// joinEndpoint records an endpoint of someone in sb arriving or leaving.
+func (cv *Conversation) joinEndpoint(sb *conn, endpoint string, in bool) {
+	g, ok := msnp.NormalizeGUID(endpoint)
+	if !ok {
+		return
+	}
+	cv.mu.Lock()
+	defer cv.mu.Unlock()
+	if cv.sb != sb {
+		return
+	}
+	if cv.endpoints == nil {
+		cv.endpoints = map[string]bool{}
+	}
+	if in {
+		cv.endpoints[g] = true
+	} else {
+		delete(cv.endpoints, g)
+	}
+	cv.broadcast()
 }
 
 func (cv *Conversation) leaveMember(sb *conn, email string, idle bool) {
@@ -580,6 +611,7 @@ func (cv *Conversation) onClose(sb *conn, err error) {
 	}
 	cv.sb = nil
 	cv.members = nil
+	cv.endpoints = nil
 	cv.broadcast()
 	local := cv.closed
 	forget := local || len(cv.peers) != 1

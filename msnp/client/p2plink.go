@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/nudge-im/nudge/msnp"
 	"github.com/nudge-im/nudge/msnp/message"
@@ -18,6 +19,10 @@ import (
 // switchboard holds its ACK back while the reader is behind, so the window
 // paces a transfer at the reader's speed.
 const p2pWindow = 16
+
+// endpointWait is how long packets for one endpoint of a user wait for it
+// to join the switchboard.
+const endpointWait = 10 * time.Second
 
 // maxSLPSize bounds the MSNSLP messages a peer may send (an INVITE with a
 // file preview is a few kilobytes).
@@ -374,6 +379,20 @@ func (l *link) switchboard(ctx context.Context) (*conn, error) {
 			l.mu.Unlock()
 		}
 		sb, err := cv.ensure(ctx)
+		l.mu.Lock()
+		waited := l.v2.waited == sb
+		l.v2.waited = sb
+		l.mu.Unlock()
+		if err == nil && l.guid != "" && !waited {
+			// Of a user in several places, every endpoint joins the
+			// switchboard, each in its own time: version 2 packets are
+			// for one of them, which must be there to get them. One
+			// that never shows up in the roster is written to anyway,
+			// after waiting once.
+			wait, cancel := context.WithTimeout(ctx, endpointWait)
+			cv.waitMembers(wait, sb, func() bool { return cv.endpoints[l.guid] })
+			cancel()
+		}
 		if errors.Is(err, ErrConversationClosed) && attempt == 0 {
 			l.mu.Lock()
 			if l.cv == cv {

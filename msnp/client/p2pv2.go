@@ -29,6 +29,7 @@ type v2State struct {
 	synced bool                  // SYN sent or received
 	raks   map[uint32]p2p.Header // by the AckID their ACK names: the message it acknowledges
 	reader p2p.V2Reader
+	waited *conn // the switchboard where the peer's endpoint was waited for
 }
 
 func (v *v2State) forget(session uint32) {
