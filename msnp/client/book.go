@@ -98,19 +98,27 @@ func (cl *Client) abCall(ctx context.Context, path, method, scenario, body strin
 		return nil, fmt.Errorf("client: address book %s: %w", method, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		var f struct {
-			Code   string `xml:"Body>Fault>detail>errorcode"`
-			String string `xml:"Body>Fault>faultstring"`
-		}
-		if xml.Unmarshal(data, &f) == nil && f.Code != "" {
-			if code, ok := faultErrors[f.Code]; ok {
-				return nil, fmt.Errorf("client: address book %s: %s: %w", method, f.Code, code)
-			}
-			return nil, fmt.Errorf("client: address book %s refused: %s (%s)", method, f.Code, strings.TrimSpace(f.String))
+		if err := abFault(method, data); err != nil {
+			return nil, err
 		}
 		return nil, fmt.Errorf("client: address book %s at %s answered %s", method, u, resp.Status)
 	}
 	return data, nil
+}
+
+// abFault reads an address book fault; nil when data is none.
+func abFault(method string, data []byte) error {
+	var f struct {
+		Code   string `xml:"Body>Fault>detail>errorcode"`
+		String string `xml:"Body>Fault>faultstring"`
+	}
+	if xml.Unmarshal(data, &f) != nil || f.Code == "" {
+		return nil
+	}
+	if code, ok := faultErrors[f.Code]; ok {
+		return fmt.Errorf("client: address book %s: %s: %w", method, f.Code, code)
+	}
+	return fmt.Errorf("client: address book %s refused: %s (%s)", method, f.Code, strings.TrimSpace(f.String))
 }
 
 // abResultGUID posts a method whose answer is <MethodResult><guid>.
@@ -119,20 +127,31 @@ func (cl *Client) abResultGUID(ctx context.Context, method, scenario, body strin
 	if err != nil {
 		return "", err
 	}
-	var guid string
-	for d := xml.NewDecoder(bytes.NewReader(data)); guid == ""; {
-		tok, err := d.Token()
-		if err != nil {
-			return "", fmt.Errorf("client: address book %s answered no id: %w", method, ErrProtocol)
-		}
-		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "guid" {
-			if err := d.DecodeElement(&guid, &se); err != nil {
-				return "", fmt.Errorf("client: address book %s: %w: %w", method, ErrProtocol, err)
-			}
-			guid = strings.Trim(strings.TrimSpace(guid), "{}")
-		}
+	guid, ok := resultGUID(data)
+	if !ok {
+		return "", fmt.Errorf("client: address book %s answered no id: %w", method, ErrProtocol)
 	}
 	return guid, nil
+}
+
+// resultGUID finds the first guid element of an answer: the id the
+// address book gave what was added.
+func resultGUID(data []byte) (string, bool) {
+	d := xml.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return "", false
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "guid" {
+			var guid string
+			if d.DecodeElement(&guid, &se) != nil {
+				return "", false
+			}
+			guid = strings.Trim(strings.TrimSpace(guid), "{}")
+			return guid, guid != ""
+		}
+	}
 }
 
 // --- reading ---
@@ -157,17 +176,32 @@ type bookEntry struct {
 // and groups. The user's own entry ("Me") has their friendly name.
 func (cl *Client) readAddressBook(ctx context.Context, scenario string) (*book, error) {
 	b := &book{entries: map[string]*bookEntry{}}
-	entry := func(email string) *bookEntry {
-		k := key(email)
-		if b.entries[k] == nil {
-			b.entries[k] = &bookEntry{email: email}
-		}
-		return b.entries[k]
-	}
 	data, err := cl.abCall(ctx, sharingService, "FindMembership", scenario, findMembership)
 	if err != nil {
 		return nil, err
 	}
+	if err := b.readMemberships(data); err != nil {
+		return nil, err
+	}
+	if data, err = cl.abCall(ctx, abService, "ABFindAll", scenario, abFindAll); err != nil {
+		return nil, err
+	}
+	if err := b.readContacts(data); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *book) entry(email string) *bookEntry {
+	k := key(email)
+	if b.entries[k] == nil {
+		b.entries[k] = &bookEntry{email: email}
+	}
+	return b.entries[k]
+}
+
+// readMemberships reads FindMembership's answer: AL, BL, RL and PL.
+func (b *book) readMemberships(data []byte) error {
 	var ms struct {
 		M []struct {
 			Role    string `xml:"MemberRole"`
@@ -178,7 +212,7 @@ func (cl *Client) readAddressBook(ctx context.Context, scenario string) (*book, 
 		} `xml:"Body>FindMembershipResponse>FindMembershipResult>Services>Service>Memberships>Membership"`
 	}
 	if err := xml.NewDecoder(bytes.NewReader(data)).Decode(&ms); err != nil {
-		return nil, fmt.Errorf("client: address book FindMembership: %w: %w", ErrProtocol, err)
+		return fmt.Errorf("client: address book FindMembership: %w: %w", ErrProtocol, err)
 	}
 	roles := map[string]List{"Allow": Allow, "Block": Block, "Reverse": Reverse, "Pending": Pending}
 	for _, m := range ms.M {
@@ -188,13 +222,16 @@ func (cl *Client) readAddressBook(ctx context.Context, scenario string) (*book, 
 		}
 		for _, x := range m.Members {
 			if x.Name != "" && !x.Deleted {
-				entry(x.Name).lists |= l
+				b.entry(x.Name).lists |= l
 			}
 		}
 	}
-	if data, err = cl.abCall(ctx, abService, "ABFindAll", scenario, abFindAll); err != nil {
-		return nil, err
-	}
+	return nil
+}
+
+// readContacts reads ABFindAll's answer: the groups, the FL with each
+// contact's id and groups, and the user's own name.
+func (b *book) readContacts(data []byte) error {
 	var ab struct {
 		G []struct {
 			ID      string `xml:"groupId"`
@@ -212,7 +249,7 @@ func (cl *Client) readAddressBook(ctx context.Context, scenario string) (*book, 
 		} `xml:"Body>ABFindAllResponse>ABFindAllResult>contacts>Contact"`
 	}
 	if err := xml.NewDecoder(bytes.NewReader(data)).Decode(&ab); err != nil {
-		return nil, fmt.Errorf("client: address book ABFindAll: %w: %w", ErrProtocol, err)
+		return fmt.Errorf("client: address book ABFindAll: %w: %w", ErrProtocol, err)
 	}
 	for _, g := range ab.G {
 		if g.ID != "" && !g.Deleted {
@@ -227,11 +264,11 @@ func (cl *Client) readAddressBook(ctx context.Context, scenario string) (*book, 
 		if c.Passport == "" || c.Deleted || !c.Messenger {
 			continue
 		}
-		e := entry(c.Passport)
+		e := b.entry(c.Passport)
 		e.lists |= Forward
 		e.name, e.guid, e.groups = c.Name, strings.Trim(c.ID, "{}"), c.Groups
 	}
-	return b, nil
+	return nil
 }
 
 // apply makes the client's lists the book's. After sign-in (initial) the

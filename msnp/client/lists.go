@@ -53,11 +53,10 @@ func (s *nsSession) remCommand(list List, email string) (*msnp.Command, error) {
 	return msnp.New("REM", 0, list.String(), email), nil
 }
 
+// addTo and removeFrom edit a list before MSNP13 (from MSNP13 the address
+// book is edited first: book.go).
 func (cl *Client) addTo(ctx context.Context, list List, email string) error {
-	s, _, err := cl.request(ctx, func(s *nsSession) (*msnp.Command, error) {
-		if s.d.ListForm == msnp.ListAddressBook {
-			return mlCommand("ADL", list, email), nil
-		}
+	_, _, err := cl.request(ctx, func(s *nsSession) (*msnp.Command, error) {
 		return s.addCommand(list, email), nil
 	})
 	if errors.Is(err, msnp.ErrAlreadyThere) {
@@ -66,17 +65,11 @@ func (cl *Client) addTo(ctx context.Context, list List, email string) error {
 	if err != nil {
 		return fmt.Errorf("client: adding %s to %s: %w", email, list, err)
 	}
-	if s.d.ListForm == msnp.ListAddressBook {
-		s.applyML("ADL", list, email) // "ADL t OK" does not say what
-	}
 	return nil
 }
 
 func (cl *Client) removeFrom(ctx context.Context, list List, email string) error {
-	s, _, err := cl.request(ctx, func(s *nsSession) (*msnp.Command, error) {
-		if s.d.ListForm == msnp.ListAddressBook {
-			return mlCommand("RML", list, email), nil
-		}
+	_, _, err := cl.request(ctx, func(s *nsSession) (*msnp.Command, error) {
 		return s.remCommand(list, email)
 	})
 	if errors.Is(err, msnp.ErrNotOnList) {
@@ -84,9 +77,6 @@ func (cl *Client) removeFrom(ctx context.Context, list List, email string) error
 	}
 	if err != nil {
 		return fmt.Errorf("client: removing %s from %s: %w", email, list, err)
-	}
-	if s.d.ListForm == msnp.ListAddressBook {
-		s.applyML("RML", list, email)
 	}
 	return nil
 }

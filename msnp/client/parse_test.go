@@ -149,3 +149,24 @@ func FuzzParseOIM(f *testing.F) {
 		parseMailData(md)
 	})
 }
+
+func FuzzAddressBook(f *testing.F) {
+	f.Add([]byte(`<Envelope><Body><FindMembershipResponse><FindMembershipResult><Services><Service><Memberships><Membership><MemberRole>Allow</MemberRole><Members><Member><PassportName>bob@example.com</PassportName></Member></Members></Membership></Memberships></Service></Services></FindMembershipResult></FindMembershipResponse></Body></Envelope>`))
+	f.Add([]byte(`<Envelope><Body><ABFindAllResponse><ABFindAllResult><groups><Group><groupId>g</groupId><groupInfo><name>Friends</name></groupInfo></Group></groups><contacts><Contact><contactId>{c}</contactId><contactInfo><contactType>Regular</contactType><passportName>bob@example.com</passportName><isMessengerUser>true</isMessengerUser><groupIds><guid>g</guid></groupIds></contactInfo></Contact></contacts></ABFindAllResult></ABFindAllResponse></Body></Envelope>`))
+	f.Add([]byte(`<Envelope><Body><Fault><faultstring>x</faultstring><detail><errorcode>GroupAlreadyExists</errorcode></detail></Fault></Body></Envelope>`))
+	f.Add([]byte(`<Envelope><Body><ABGroupAddResponse><ABGroupAddResult><guid>{g}</guid></ABGroupAddResult></ABGroupAddResponse></Body></Envelope>`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b := &book{entries: map[string]*bookEntry{}}
+		b.readMemberships(data)
+		b.readContacts(data)
+		for _, e := range b.entries {
+			if e.email == "" {
+				t.Fatalf("entry without an address: %+v", e)
+			}
+		}
+		if guid, ok := resultGUID(data); ok && guid == "" {
+			t.Fatal("an empty id reported found")
+		}
+		abFault("X", data)
+	})
+}
