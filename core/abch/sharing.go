@@ -163,16 +163,20 @@ func (rq *request) memberByID(id string) (string, error) {
 		if !errors.Is(err, store.ErrNotFound) || cid > maxPendingID {
 			return a.Email, err
 		}
-		// A pending membership's short id: one of the owner's pending
-		// entries.
+		// A pending membership's short id: one of the owner's entries,
+		// pending or (after an ADL the NS had first) no longer.
 		book, err := rq.h.cfg.Store.AddressBook(rq.ctx, rq.owner, time.Time{})
 		if err != nil {
 			return "", err
 		}
+		found := ""
 		for _, e := range book.Entries {
-			if e.Lists&store.Pending != 0 && e.CID != 0 && pendingID(e.CID) == cid {
-				return e.Email, nil
+			if e.CID != 0 && pendingID(e.CID) == cid && (found == "" || e.Lists&store.Pending != 0) {
+				found = e.Email
 			}
+		}
+		if found != "" {
+			return found, nil
 		}
 	}
 	return "", store.ErrNotFound
