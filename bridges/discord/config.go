@@ -76,7 +76,8 @@ type MSNConfig struct {
 	// PassportURL is the base URL of the server's Passport endpoints (a
 	// Nudge server's HTTP address), for MSNP8+ sign-ins.
 	PassportURL string
-	// Version is the highest protocol version offered (default MSNP12).
+	// Version is the highest protocol version offered (default
+	// msnbridge.DefaultVersion).
 	Version msnp.Version
 	// InsecureSkipVerify accepts a self-signed Passport certificate.
 	InsecureSkipVerify bool
@@ -105,7 +106,7 @@ func (c *Config) setDefaults() {
 		c.RequestTimeout = 30 * time.Second
 	}
 	if c.MSN.Version == 0 {
-		c.MSN.Version = 12
+		c.MSN.Version = msnbridge.DefaultVersion
 	}
 	if c.FileLimit <= 0 {
 		c.FileLimit = msnbridge.DefaultFileLimit

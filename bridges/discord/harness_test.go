@@ -247,6 +247,11 @@ func (h *harness) dialPeer(email, password string) *peer {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	return h.watch(email, cl)
+}
+
+// watch makes a peer of a signed-in client, keeping its events.
+func (h *harness) watch(email string, cl *client.Client) *peer {
 	p := &peer{t: h.t, email: email, cl: cl, wake: make(chan struct{}, 1)}
 	go func() {
 		for ev := range cl.Events() {

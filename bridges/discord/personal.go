@@ -211,6 +211,9 @@ func (u *userSession) onMSN(cl *client.Client, ev client.Event) {
 	case *client.Message:
 		key := u.keyFor(ev.Conversation, ev.From)
 		b.q.Do(u.m2d(key), func() { u.post(cl, key, ev.From, ev.FriendlyName, toDiscord(ev.Text, ev.Format), ev.Text) })
+	case *client.OfflineMessage:
+		key := msnbridge.ConversationKey([]string{ev.From})
+		b.q.Do(u.m2d(key), func() { u.post(cl, key, ev.From, ev.FriendlyName, offlineContents(ev), ev.Text) })
 	case *client.Nudge:
 		key := u.keyFor(ev.Conversation, ev.From)
 		name := u.contactName(cl, ev.From)
@@ -308,6 +311,8 @@ func (u *userSession) remember(ev client.Event) {
 	}
 	switch ev := ev.(type) {
 	case *client.Message:
+		note(ev.From, ev.FriendlyName)
+	case *client.OfflineMessage:
 		note(ev.From, ev.FriendlyName)
 	case *client.Joined:
 		note(ev.Email, ev.FriendlyName)

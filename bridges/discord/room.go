@@ -89,6 +89,10 @@ func (r *room) onMSN(cl *client.Client, ev client.Event) {
 	switch ev := ev.(type) {
 	case *client.Message:
 		b.q.Do(r.m2d(), func() { r.fromMSN(cl, ev.Conversation, ev.From, ev.FriendlyName, ev.Text, ev.Format) })
+	case *client.OfflineMessage:
+		b.q.Do(r.m2d(), func() {
+			r.fromMSNSpeech(cl, nil, ev.From, r.memberName(cl, ev.From, ev.FriendlyName), offlineContents(ev), ev.Text, nil)
+		})
 	case *client.Nudge:
 		b.q.Do(r.m2d(), func() {
 			name := r.memberName(cl, ev.From, "")
@@ -186,8 +190,10 @@ func (r *room) fromMSNSpeech(cl *client.Client, cv *client.Conversation, from, n
 	}
 	// Members in the same conversation saw it already.
 	skip := map[string]bool{strings.ToLower(from): true}
-	for _, p := range cv.Participants() {
-		skip[strings.ToLower(p.Email)] = true
+	if cv != nil {
+		for _, p := range cv.Participants() {
+			skip[strings.ToLower(p.Email)] = true
+		}
 	}
 	if f != nil && *f == (message.Format{}) {
 		f = nil

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"unicode"
@@ -142,4 +143,18 @@ func statusWord(st client.Status) string {
 	default:
 		return "⚫ offline"
 	}
+}
+
+// offlineContents is an offline message as Discord messages: its text and
+// a line saying when it was sent, since a webhook cannot backdate a
+// message (<t:…:f> shows the time in each reader's own time zone).
+func offlineContents(m *client.OfflineMessage) []string {
+	contents := toDiscord(m.Text, message.Format{})
+	note := fmt.Sprintf("-# offline message, sent at <t:%d:f>", m.Sent.Unix())
+	if n := len(contents); n > 0 && utf8.RuneCountInString(contents[n-1])+1+len(note) <= maxContent {
+		contents[n-1] += "\n" + note
+	} else {
+		contents = append(contents, note)
+	}
+	return contents
 }

@@ -56,6 +56,12 @@ func (u *userSession) send(key, text string, f *message.Format) error {
 	for attempt := 0; ; attempt++ {
 		cv, err := u.conversation(ctx, key)
 		if err != nil {
+			// A contact who is offline is left the text (MSNP13+).
+			if emails := msnbridge.KeyMembers(key); len(emails) == 1 {
+				if cl := u.session().Current(); cl != nil {
+					return cl.LeaveIfOffline(ctx, emails[0], text, err)
+				}
+			}
 			return err
 		}
 		err = cv.SendText(ctx, text, f)

@@ -238,7 +238,7 @@ func cmdNudge(ce *commands.Event, c *MSNClient, cl *client.Client) {
 		ce.Reply("Usage: `nudge <address>`, or `nudge` alone in a chat")
 		return
 	}
-	err := c.sendTo(ce.Ctx, portal, func(conv *client.Conversation) error { return conv.SendNudge(ce.Ctx) })
+	err := c.sendTo(ce.Ctx, portal, "", func(conv *client.Conversation) error { return conv.SendNudge(ce.Ctx) })
 	if err != nil {
 		ce.Reply("Could not nudge: %v", err)
 		return

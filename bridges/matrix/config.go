@@ -19,6 +19,7 @@ import (
 	up "go.mau.fi/util/configupgrade"
 
 	"github.com/nudge-im/nudge/bridges/msnbridge"
+	"github.com/nudge-im/nudge/msnp"
 	"github.com/nudge-im/nudge/msnp/client"
 )
 
@@ -113,10 +114,10 @@ func (c *Config) validate() error {
 		}
 	}
 	if c.ProtocolVersion == 0 {
-		c.ProtocolVersion = 12
+		c.ProtocolVersion = int(msnbridge.DefaultVersion)
 	}
-	if c.ProtocolVersion < 2 || c.ProtocolVersion > 12 {
-		return fmt.Errorf("network.protocol_version %d: want 2 to 12", c.ProtocolVersion)
+	if c.ProtocolVersion < int(msnp.MinVersion) || c.ProtocolVersion > int(msnp.MaxVersion) {
+		return fmt.Errorf("network.protocol_version %d: want %d to %d", c.ProtocolVersion, msnp.MinVersion, msnp.MaxVersion)
 	}
 	if c.MaxFileSize == 0 {
 		c.MaxFileSize = msnbridge.DefaultFileLimit

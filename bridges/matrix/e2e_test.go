@@ -209,21 +209,24 @@ func TestEndToEnd(t *testing.T) {
 	// pass redactions to appservices (element-hq/dendrite#3445); the unit
 	// tests cover HandleMatrixMessageRemove.
 
-	// A message MSN cannot deliver (the contact is offline) is an error
-	// on the Matrix event.
+	// A message to a contact who is offline is left for them (MSNP15:
+	// an OIM); carol (MSNP12) gets it as a conversation when she signs in.
 	e.srv.AddUser(t, "carol@example.com", "carol-secret", "Carol")
 	mark = alice.Mark()
 	alice.Send(t, mgmt, "start-chat carol@example.com")
 	carolDM := alice.WaitSince(t, mark, "the DM with carol", joined("", ghost("carol@example.com"))).RoomID
 	alice.WaitSince(t, mark, "alice in the DM with carol", joined(carolDM, alice.UserID))
-	mark = alice.Mark()
 	alice.Send(t, carolDM, "are you there?")
-	alice.WaitSince(t, mark, "the delivery error", botSays(carolDM, "carol@example.com is offline"))
+	eventually(t, "the message kept for carol", func() bool {
+		kept, err := e.srv.Store.OfflineMessages(ctx, "carol@example.com")
+		return err == nil && len(kept) == 1
+	})
 
 	// Contact list commands.
 	e.srv.AddUser(t, "dave@example.com", "dave-secret", "Dave")
 	dave := dialMSN(t, e.srv, "dave@example.com", "dave-secret")
 	carol := dialMSN(t, e.srv, "carol@example.com", "carol-secret")
+	carol.wait(t, "alice's offline message", text(aliceMSN, "\r\nare you there?"))
 	say(mgmt, "contacts", "**bob@example.com** (Bob) — online")
 	say(mgmt, "add-contact dave@example.com", "Added dave@example.com to your contact list")
 	dave.wait(t, "alice adding dave", func(e client.Event) bool {
@@ -263,7 +266,10 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	alice.WaitEvent(t, "bob in the group", matrixtest.Message(group, ghost("bob@example.com"), "hello everyone"))
-	carolConv := carol.wait(t, "carol invited", func(e client.Event) bool { _, ok := e.(*client.Invited); return ok }).(*client.Invited).Conversation
+	carolConv := carol.wait(t, "carol invited", func(e client.Event) bool {
+		i, ok := e.(*client.Invited)
+		return ok && i.From == "bob@example.com"
+	}).(*client.Invited).Conversation
 	if err := carolConv.Send(ctx, "hi all"); err != nil {
 		t.Fatal(err)
 	}

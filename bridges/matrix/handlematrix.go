@@ -36,7 +36,7 @@ func (c *MSNClient) HandleMatrixMessage(ctx context.Context, msg *bridgev2.Matri
 	c.log.Debug().Str("portal_id", string(msg.Portal.ID)).Str("event_id", string(msg.Event.ID)).Str("msgtype", string(content.MsgType)).
 		Msg("Sending a Matrix message to MSN")
 	if strings.TrimSpace(content.Body) == nudgeCommand && content.MsgType == event.MsgText {
-		if err := c.sendTo(ctx, msg.Portal, func(conv *client.Conversation) error { return conv.SendNudge(ctx) }); err != nil {
+		if err := c.sendTo(ctx, msg.Portal, "", func(conv *client.Conversation) error { return conv.SendNudge(ctx) }); err != nil {
 			return nil, err
 		}
 		return c.response("(nudge)"), nil
@@ -153,16 +153,22 @@ func (c *MSNClient) selfName() string {
 
 // sendText sends text to the portal's conversation.
 func (c *MSNClient) sendText(ctx context.Context, portal *bridgev2.Portal, text string, f *message.Format) error {
-	return c.sendTo(ctx, portal, func(conv *client.Conversation) error { return conv.SendText(ctx, text, f) })
+	return c.sendTo(ctx, portal, text, func(conv *client.Conversation) error { return conv.SendText(ctx, text, f) })
 }
 
 // sendTo runs send on the portal's conversation, opening it if needed, and
 // turns failures into errors a person understands. In a group chat, those
-// the message did not reach are told in the room.
-func (c *MSNClient) sendTo(ctx context.Context, portal *bridgev2.Portal, send func(*client.Conversation) error) error {
+// the message did not reach are told in the room. The contact of a DM who
+// is offline is left text, when it is not empty, as an offline message
+// (MSNP13+).
+func (c *MSNClient) sendTo(ctx context.Context, portal *bridgev2.Portal, text string, send func(*client.Conversation) error) error {
 	conv, err := c.conversationFor(ctx, portal)
 	if err == nil {
 		err = send(conv)
+	} else if cl := c.current(); cl != nil && text != "" && !isGroup(portal.ID) {
+		if err = cl.LeaveIfOffline(ctx, string(portal.ID), text, err); err == nil {
+			return nil
+		}
 	}
 	if err != nil {
 		return c.sendError(portal, err)

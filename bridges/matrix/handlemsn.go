@@ -36,6 +36,11 @@ func (c *MSNClient) handleEvent(cl *client.Client, ev client.Event) {
 			return
 		}
 		c.queueText(cl, ev.Conversation, ev.From, event.MsgText, body, html)
+	case *client.OfflineMessage:
+		// Left while the account was offline (MSNP13+): in the contact's
+		// DM, at the time it was written.
+		body, html := format.MSNToMatrix(ev.Text, message.Format{})
+		c.queueTextAt(cl, nil, ev.From, event.MsgText, body, html, ev.Sent)
 	case *client.Emoticons:
 		c.emoticons.Announce(ev)
 	case *client.Nudge:
@@ -356,11 +361,19 @@ func (c *MSNClient) incoming(cl *client.Client, conv *client.Conversation, from 
 
 // queueText queues a message for Matrix from an MSN address.
 func (c *MSNClient) queueText(cl *client.Client, conv *client.Conversation, from string, msgType event.MessageType, body, html string) {
+	c.queueTextAt(cl, conv, from, msgType, body, html, time.Time{})
+}
+
+// queueTextAt is queueText for a message written at sent (zero: now).
+func (c *MSNClient) queueTextAt(cl *client.Client, conv *client.Conversation, from string, msgType event.MessageType, body, html string, sent time.Time) {
 	content := &event.MessageEventContent{MsgType: msgType, Body: body}
 	if html != "" {
 		content.Format, content.FormattedBody = event.FormatHTML, html
 	}
 	meta, id := c.incoming(cl, conv, from)
+	if !sent.IsZero() {
+		meta.Timestamp = sent
+	}
 	c.queue(&simplevent.PreConvertedMessage{
 		EventMeta: meta,
 		ID:        id,

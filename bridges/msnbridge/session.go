@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/nudge-im/nudge/msnp"
 	"github.com/nudge-im/nudge/msnp/client"
 )
 
@@ -72,6 +73,13 @@ type Session struct {
 
 // NewSession prepares a session with the account's client configuration;
 // Start runs it.
+// DefaultVersion is the MSNP version bridged accounts sign in with unless
+// configured otherwise: 15, Windows Live Messenger 8.5's, the newest whose
+// P2P (version 1) every Nudge client and older peer shares; from MSNP13 an
+// account reads the offline messages left for it and leaves them for
+// offline contacts (client.OfflineMessage, Client.LeaveIfOffline).
+const DefaultVersion msnp.Version = 15
+
 func NewSession(cfg client.Config, log zerolog.Logger, hooks Hooks) *Session {
 	done := make(chan struct{})
 	close(done) // not running until Start

@@ -16,6 +16,7 @@ import (
 
 	"github.com/nudge-im/nudge/bridges/discord"
 	"github.com/nudge-im/nudge/core/config"
+	"github.com/nudge-im/nudge/msnp"
 )
 
 func init() {
@@ -123,7 +124,7 @@ func discordConfig(c config.Config, ns, httpAddr, adminToken string, log zerolog
 	d := c.Discord
 	bc := discord.Config{
 		Token: d.Token, APIURL: d.APIURL, Database: d.Database,
-		MSN:         discord.MSNConfig{Server: d.Server, PassportURL: d.PassportURL},
+		MSN:         discord.MSNConfig{Server: d.Server, PassportURL: d.PassportURL, Version: msnp.Version(d.Protocol)},
 		OwnAccounts: d.OwnAccounts, Category: d.Category, AvatarURL: d.AvatarURL,
 		PictureURL: d.PictureURL, FileLimit: d.MaxFileSize,
 		Guilds: d.Guilds, Admins: d.Admins, Logger: log,

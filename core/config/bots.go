@@ -93,7 +93,8 @@ type Bot struct {
 	// Server, when set, signs the bot in to another MSN server
 	// (host:port) with Password, instead of an account made on this one.
 	// Passport is that server's Passport base URL for MSNP8+ (default
-	// http://HOST:8080), Protocol the highest MSNP version to offer.
+	// http://HOST:8080). Protocol is the highest MSNP version the bot
+	// offers, on any server (default 15).
 	Server   string `yaml:"server"`
 	Password string `yaml:"password"`
 	Passport string `yaml:"passport"`

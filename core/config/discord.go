@@ -20,6 +20,9 @@ type Discord struct {
 	// service's ns and http addresses).
 	Server      string `yaml:"server"`
 	PassportURL string `yaml:"passport_url"`
+	// Protocol is the highest MSNP version bridged accounts offer (15;
+	// from 13 offline messages go both ways).
+	Protocol int `yaml:"protocol"`
 	// Hosted lets /msn login make an account on a Nudge server for a
 	// Discord user, named <username>@HostedDomain; rooms need it too.
 	// AdminURL and AdminToken reach that server's admin API (default: this
@@ -53,7 +56,7 @@ type Discord struct {
 }
 
 func defaultDiscord() Discord {
-	return Discord{MaxFileSize: 10 << 20, Hosted: true, HostedDomain: "discord.invalid", OwnAccounts: true, Category: "MSN", Guilds: []string{}, Admins: []string{}}
+	return Discord{Protocol: 15, MaxFileSize: 10 << 20, Hosted: true, HostedDomain: "discord.invalid", OwnAccounts: true, Category: "MSN", Guilds: []string{}, Admins: []string{}}
 }
 
 // validate checks the discord section's values.
@@ -62,6 +65,9 @@ func (d *Discord) validate() error {
 		if _, _, err := net.SplitHostPort(d.Server); err != nil {
 			return &keyError{"discord.server", fmt.Sprintf("%q is not host:port", d.Server)}
 		}
+	}
+	if d.Protocol != 0 && (d.Protocol < 2 || d.Protocol > 18) {
+		return &keyError{"discord.protocol", fmt.Sprintf("%d is outside 2..18", d.Protocol)}
 	}
 	if d.MaxFileSize <= 0 {
 		return &keyError{"discord.max_file_size", fmt.Sprintf("%d is not a size in bytes (10485760 is 10 MiB)", d.MaxFileSize)}

@@ -95,7 +95,7 @@ func (cv *Conversation) Reached() []Participant {
 // until they joined. An offline contact gives an error wrapping
 // msnp.ErrNotOnline (unless the server keeps what is said to someone
 // offline: Nudge's offline.accept_calls). To leave an offline contact a
-// message at MSNP13+, use SendOffline.
+// message at MSNP13+, use SendOffline or LeaveIfOffline.
 func (cl *Client) Conversation(ctx context.Context, email string) (*Conversation, error) {
 	ctx, cancel := cl.withTimeout(ctx)
 	defer cancel()

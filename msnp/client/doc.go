@@ -151,7 +151,10 @@
 // too. From MSNP16 the client names its
 // machine (Config.MachineGUID); an account may be signed in at several
 // machines at once. From MSNP13 offline messages are read as OIMs at sign-in
-// and arrive as OfflineMessage events, and SendOffline leaves one for
-// someone offline; before, the service brings them as a conversation from
-// their sender.
+// and arrive as OfflineMessage events (with the time they were sent), and
+// SendOffline leaves one for someone offline: Conversation still fails for
+// an offline contact (msnp.ErrNotOnline, as on MSN), and LeaveIfOffline
+// turns that failure into an offline message for the text that was to go.
+// Before MSNP13 the client cannot leave them (ErrNotSupported), and the
+// service brings those left for it as a conversation from their sender.
 package client

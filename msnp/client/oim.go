@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nudge-im/nudge/msnp"
 	"github.com/nudge-im/nudge/msnp/auth"
 	"github.com/nudge-im/nudge/msnp/message"
 )
@@ -189,6 +191,29 @@ func (cl *Client) rsiCall(ctx context.Context, method, body string) ([]byte, err
 const lockApp = "PROD0119GSJUC$18"
 
 var lockKeyRE = regexp.MustCompile(`<LockKeyChallenge[^>]*>\s*(\d+)\s*</LockKeyChallenge>`)
+
+// LeaveIfOffline is for text that could not go to to because a
+// conversation with them could not be opened (err, from Conversation):
+// when err says to is offline or appears so (msnp.ErrNotOnline; a block
+// looks the same) and the client signed in at MSNP13+, it leaves text for
+// them as an offline message (SendOffline) and returns what that gives;
+// otherwise it returns err as it is. So a program that writes to its
+// contacts writes to offline ones too, from MSNP13:
+//
+//	cv, err := cl.Conversation(ctx, to)
+//	if err != nil {
+//		return cl.LeaveIfOffline(ctx, to, text, err)
+//	}
+//	return cv.SendText(ctx, text, nil)
+func (cl *Client) LeaveIfOffline(ctx context.Context, to, text string, err error) error {
+	if !errors.Is(err, msnp.ErrNotOnline) {
+		return err
+	}
+	if lerr := cl.SendOffline(ctx, to, text); !errors.Is(lerr, ErrNotSupported) {
+		return lerr
+	}
+	return err
+}
 
 // SendOffline leaves a text message for someone who is offline (MSNP13+:
 // an OIM, kept by the service until their next sign-in). The service

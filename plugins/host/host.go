@@ -95,12 +95,19 @@ type BotConfig struct {
 
 	// Server, when set, signs the bot in to another MSN server with
 	// Password; PassportURL is its Passport base URL (default
-	// http://HOST:8080) and Protocol the highest version to offer.
+	// http://HOST:8080). Protocol is the highest version to offer
+	// (default DefaultProtocol).
 	Server      string
 	Password    string
 	PassportURL string
 	Protocol    msnp.Version
 }
+
+// DefaultProtocol is the MSNP version bots sign in with unless configured
+// otherwise: 15, so that they read the offline messages left for them and
+// leave them for offline contacts (MSNP13+), with the P2P (version 1) that
+// every Nudge client and older peer shares.
+const DefaultProtocol msnp.Version = 15
 
 // Config configures a Host. Server, PassportURL and Admin are required.
 type Config struct {

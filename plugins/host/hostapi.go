@@ -98,6 +98,16 @@ func (a *hostAPI) SendMessage(ctx context.Context, req *botpb.SendMessageRequest
 	if err != nil {
 		return nil, err
 	}
+	if t := req.GetTarget(); t.GetConversationId() == "" && t.GetEmail() != "" {
+		// Someone offline is left the text as an offline message
+		// (MSNP13+): there is no conversation to name.
+		if _, err := s.c.Conversation(ctx, t.GetEmail()); err != nil {
+			if err := s.c.LeaveIfOffline(ctx, t.GetEmail(), req.GetText(), err); err != nil {
+				return nil, clientErr(err)
+			}
+			return &botpb.SendMessageResponse{}, nil
+		}
+	}
 	cv, id, err := a.target(ctx, s, req.GetTarget())
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"google.golang.org/grpc/codes"
@@ -113,7 +115,7 @@ func randomPassword() string {
 func (b *bot) dial(ctx context.Context) (*session, error) {
 	cfg := client.Config{
 		Email:     b.cfg.Email,
-		Version:   b.cfg.Protocol,
+		Version:   cmp.Or(b.cfg.Protocol, DefaultProtocol),
 		Reconnect: true,
 		Logger:    &b.log.zl,
 	}
@@ -361,6 +363,15 @@ func (s *session) loop() {
 				_, err := rpc.OnMessage(ctx, msg)
 				return err
 			}, msg: &unreadMessage{conv: id, from: from, text: e.Text, group: len(msg.Participants) > 1}})
+		case *client.OfflineMessage:
+			// Left while the bot was offline: no conversation; the bot
+			// answers its sender by email.
+			msg := &botpb.MessageEvent{Sender: &botpb.Contact{Email: e.From, FriendlyName: e.FriendlyName},
+				Text: e.Text, SentUnixMs: e.Sent.UnixMilli()}
+			s.enqueue("offline "+strings.ToLower(e.From), event{hook: botpb.Hook_HOOK_MESSAGE, name: "OnMessage", call: func(ctx context.Context, rpc botpb.BotClient) error {
+				_, err := rpc.OnMessage(ctx, msg)
+				return err
+			}})
 		case *client.Typing:
 			id := s.convID(e.Conversation)
 			te := &botpb.TypingEvent{ConversationId: id, Sender: &botpb.Contact{Email: e.From}}

@@ -646,8 +646,13 @@ type MessageEvent struct {
 	Text           string                 `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
 	Format         *Format                `protobuf:"bytes,4,opt,name=format,proto3" json:"format,omitempty"`             // absent when the message had none
 	Participants   []*Contact             `protobuf:"bytes,5,rep,name=participants,proto3" json:"participants,omitempty"` // everyone in the conversation but the bot
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// An offline message (left for the bot while it was offline, MSNP13+):
+	// when it was written, in Unix milliseconds, and no conversation_id —
+	// answer with SendMessage to the sender's email. 0 for a message said in
+	// a conversation.
+	SentUnixMs    int64 `protobuf:"varint,6,opt,name=sent_unix_ms,json=sentUnixMs,proto3" json:"sent_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MessageEvent) Reset() {
@@ -713,6 +718,13 @@ func (x *MessageEvent) GetParticipants() []*Contact {
 		return x.Participants
 	}
 	return nil
+}
+
+func (x *MessageEvent) GetSentUnixMs() int64 {
+	if x != nil {
+		return x.SentUnixMs
+	}
+	return 0
 }
 
 type TypingEvent struct {
@@ -1101,8 +1113,10 @@ func (x *SendMessageRequest) GetFormat() *Format {
 }
 
 type SendMessageResponse struct {
-	state          protoimpl.MessageState `protogen:"open.v1"`
-	ConversationId string                 `protobuf:"bytes,1,opt,name=conversation_id,json=conversationId,proto3" json:"conversation_id,omitempty"` // the conversation it went to
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The conversation it went to; empty when it was left for someone
+	// offline as an offline message (a target email, MSNP13+).
+	ConversationId string `protobuf:"bytes,1,opt,name=conversation_id,json=conversationId,proto3" json:"conversation_id,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -1875,13 +1889,15 @@ const file_bot_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"9\n" +
 	"\rStartResponse\x12(\n" +
 	"\x05hooks\x18\x01 \x03(\x0e2\x12.nudge.bot.v1.HookR\x05hooks\"\r\n" +
-	"\vStopRequest\"\xe3\x01\n" +
+	"\vStopRequest\"\x85\x02\n" +
 	"\fMessageEvent\x12'\n" +
 	"\x0fconversation_id\x18\x01 \x01(\tR\x0econversationId\x12-\n" +
 	"\x06sender\x18\x02 \x01(\v2\x15.nudge.bot.v1.ContactR\x06sender\x12\x12\n" +
 	"\x04text\x18\x03 \x01(\tR\x04text\x12,\n" +
 	"\x06format\x18\x04 \x01(\v2\x14.nudge.bot.v1.FormatR\x06format\x129\n" +
-	"\fparticipants\x18\x05 \x03(\v2\x15.nudge.bot.v1.ContactR\fparticipants\"e\n" +
+	"\fparticipants\x18\x05 \x03(\v2\x15.nudge.bot.v1.ContactR\fparticipants\x12 \n" +
+	"\fsent_unix_ms\x18\x06 \x01(\x03R\n" +
+	"sentUnixMs\"e\n" +
 	"\vTypingEvent\x12'\n" +
 	"\x0fconversation_id\x18\x01 \x01(\tR\x0econversationId\x12-\n" +
 	"\x06sender\x18\x02 \x01(\v2\x15.nudge.bot.v1.ContactR\x06sender\"d\n" +

@@ -18,8 +18,10 @@ type Host interface {
 	// Send writes in a conversation (permission "send").
 	Send(ctx context.Context, conversation, text string, f *Format) error
 	// SendTo writes to email in a one-to-one conversation, opening one if
-	// needed (the person must be online), and returns its name
-	// (permission "send").
+	// needed, and returns its name (permission "send"). Someone offline is
+	// left the text as an offline message when the bot signs in at MSNP13+
+	// (the default), and the name is ""; at MSNP12 and before they must
+	// be online.
 	SendTo(ctx context.Context, email, text string, f *Format) (conversation string, err error)
 	// SendTyping shows the bot typing (permission "send").
 	SendTyping(ctx context.Context, conversation string) error

@@ -29,6 +29,7 @@ package sdk
 
 import (
 	"context"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -107,17 +108,26 @@ type Message struct {
 	Text         string
 	Format       *Format   // nil when the message had none
 	Participants []Contact // everyone in the conversation but the bot
+	// Sent is when an offline message was written: one left for the bot
+	// while it was offline (MSNP13+), which has no Conversation (Reply
+	// writes to its sender). Zero for a message said in a conversation.
+	Sent time.Time
 
 	host Host
 }
 
-// Reply answers in the message's conversation.
+// Reply answers in the message's conversation (an offline message: to its
+// sender).
 func (m *Message) Reply(ctx context.Context, text string) error {
-	return m.host.Send(ctx, m.Conversation, text, nil)
+	return m.ReplyFormatted(ctx, text, nil)
 }
 
 // ReplyFormatted answers with formatting (see Monospace).
 func (m *Message) ReplyFormatted(ctx context.Context, text string, f *Format) error {
+	if m.Conversation == "" {
+		_, err := m.host.SendTo(ctx, m.From.Email, text, f)
+		return err
+	}
 	return m.host.Send(ctx, m.Conversation, text, f)
 }
 

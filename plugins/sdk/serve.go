@@ -185,6 +185,9 @@ func (s *server) OnMessage(ctx context.Context, ev *botpb.MessageEvent) (*botpb.
 	}
 	m := NewMessage(s.getHost(), ev.GetConversationId(), contactFromPB(ev.GetSender()), ev.GetText(),
 		formatFromPB(ev.GetFormat()), contactsFromPB(ev.GetParticipants()))
+	if ms := ev.GetSentUnixMs(); ms != 0 {
+		m.Sent = time.UnixMilli(ms)
+	}
 	return &botpb.Empty{}, hookErr(h.OnMessage(ctx, m))
 }
 

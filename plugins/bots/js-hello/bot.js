@@ -20,7 +20,10 @@ serve({
   async onMessage(ev, host) {
     const text = ev.text.trim();
     const who = ev.sender.friendly_name || ev.sender.email;
-    const reply = (t) => host.SendMessage({ target: { conversation_id: ev.conversation_id }, text: t });
+    // An offline message (ev.sent_unix_ms set) has no conversation: the
+    // answer goes to its sender.
+    const target = ev.conversation_id ? { conversation_id: ev.conversation_id } : { email: ev.sender.email };
+    const reply = (t) => host.SendMessage({ target, text: t });
     if (text.toLowerCase() === "count") {
       const got = await host.KVGet({ key: "count" });
       const n = (got.found ? Number(got.value.toString()) : 0) + 1;

@@ -25,7 +25,13 @@ class Hello:
         who = ev.sender.friendly_name or ev.sender.email
 
         def reply(t):
-            host.SendMessage(target={"conversation_id": ev.conversation_id}, text=t)
+            # An offline message (ev.sent_unix_ms set) has no conversation:
+            # the answer goes to its sender.
+            if ev.conversation_id:
+                target = {"conversation_id": ev.conversation_id}
+            else:
+                target = {"email": ev.sender.email}
+            host.SendMessage(target=target, text=t)
 
         if text.lower() == "count":
             got = host.KVGet(key="count")

@@ -26,6 +26,12 @@
 //	              "connected" or "error: …"
 //	spawn         starts a daemon (sleep, in a session of its own) and says
 //	              "spawned PID"
+//	tell EMAIL T  writes T to EMAIL (Host.SendTo): "told" when it went in
+//	              a conversation, "left" when EMAIL was offline and it was
+//	              left as an offline message, or "error: …"
+//
+// An offline message (one left while the bot was offline) is answered
+// "offline message of TIME: TEXT", TIME when it was sent (RFC 3339, UTC).
 //
 // With the setting crash=start its Start hook exits the process, so that it
 // never comes up (a crash loop). With start_sleep=MS its Start hook takes
@@ -106,11 +112,26 @@ func spawn() (int, error) {
 }
 
 func (b *testbot) OnMessage(ctx context.Context, m *sdk.Message) error {
+	if !m.Sent.IsZero() {
+		return m.Reply(ctx, "offline message of "+m.Sent.UTC().Format(time.RFC3339)+": "+m.Text)
+	}
 	f := strings.Fields(m.Text)
 	if len(f) == 0 {
 		return nil
 	}
 	switch f[0] {
+	case "tell":
+		if len(f) >= 3 {
+			text := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(m.Text, "tell")), f[1]))
+			conv, err := b.env.Host.SendTo(ctx, f[1], text, nil)
+			switch {
+			case err != nil:
+				return m.Reply(ctx, "error: "+err.Error())
+			case conv == "":
+				return m.Reply(ctx, "left")
+			}
+			return m.Reply(ctx, "told")
+		}
 	case "ping":
 		return m.Reply(ctx, "pong")
 	case "sleep":
