@@ -161,9 +161,10 @@ func (c *MSNClient) Connect(ctx context.Context) {
 }
 
 // drainWait bounds how long a stop waits for the MSN messages already
-// received to reach Matrix: under the 5 seconds mautrix gives a login to
-// disconnect when the bridge stops.
-const drainWait = 4 * time.Second
+// received to reach Matrix: under stopWait, what the bridge gives its
+// logins to disconnect. A homeserver under load can take seconds per
+// event, and a message the switchboard acknowledged is not sent again.
+const drainWait = 25 * time.Second
 
 // Disconnect signs out. It stops taking MSN messages first, then waits
 // (at most drainWait) until the ones received have been handed to Matrix:

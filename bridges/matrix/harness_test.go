@@ -312,7 +312,7 @@ func (b *bridgeProc) stop() {
 	if cmd == nil {
 		return
 	}
-	matrixtest.Terminate(cmd, exited, 30*time.Second)
+	matrixtest.Terminate(cmd, exited, time.Minute)
 }
 
 // raceReports returns the race detector's reports in a log.

@@ -3,7 +3,9 @@
 package matrix
 
 import (
+	"os"
 	"slices"
+	"time"
 
 	flag "maunium.net/go/mauflag"
 	"maunium.net/go/mautrix/bridgev2/matrix/mxmain"
@@ -19,8 +21,20 @@ func Main(name string, args []string, version string) {
 	if c, ok := m.Connector.(*Connector); ok {
 		c.example = slices.ContainsFunc(args, func(a string) bool { return a == "-e" || a == "--generate-example-config" })
 	}
-	m.Run()
+	m.PreInit()
+	m.Init()
+	m.Start()
+	code := m.WaitForInterrupt()
+	// mxmain's own Run gives the logins 5 seconds to disconnect; a
+	// homeserver slow to take the last messages would lose them.
+	m.Bridge.StopWithTimeout(stopWait)
+	os.Exit(code)
 }
+
+// stopWait bounds a stop: long enough for the MSN messages already
+// received to reach a slow homeserver (see drainWait), short of the 90
+// seconds service managers wait before killing.
+const stopWait = 30 * time.Second
 
 // NewBridgeMain returns the mxmain bridge with the MSN connector.
 func NewBridgeMain(name, version string) *mxmain.BridgeMain {
