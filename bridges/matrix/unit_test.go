@@ -121,6 +121,16 @@ func TestConfigValidate(t *testing.T) {
 	if c.Presence.PollInterval != 30*time.Second || c.Presence.OfflineStatus != "away" || c.MaxFileSize != 10<<20 {
 		t.Errorf("defaults: poll %s, offline %q", c.Presence.PollInterval, c.Presence.OfflineStatus)
 	}
+	for _, v := range []int{0, 12, 18} { // 0: the default, 15; an older one stays a choice
+		c := validConfig()
+		c.ProtocolVersion = v
+		if err := c.validate(); err != nil {
+			t.Errorf("protocol_version %d: %v", v, err)
+		}
+		if v == 0 && c.ProtocolVersion != 15 {
+			t.Errorf("default protocol_version %d, want 15", c.ProtocolVersion)
+		}
+	}
 	if got := c.formatDisplayname("bob@example.com", "Bob"); got != "Bob (MSN)" {
 		t.Errorf("display name %q, want \"Bob (MSN)\"", got)
 	}
@@ -130,7 +140,8 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{func(c *Config) { c.Server = "nohost" }, "network.server"},
 		{func(c *Config) { c.PassportURL = "ftp://x" }, "network.passport_url"},
-		{func(c *Config) { c.ProtocolVersion = 13 }, "network.protocol_version"},
+		{func(c *Config) { c.ProtocolVersion = 19 }, "network.protocol_version"},
+		{func(c *Config) { c.ProtocolVersion = 1 }, "network.protocol_version"},
 		{func(c *Config) { c.DisplaynameTemplate = "{{" }, "network.displayname_template"},
 		{func(c *Config) { c.Hosted.AdminURL = "" }, "network.hosted.admin_url"},
 		{func(c *Config) { c.Hosted.AdminToken = "" }, "admin_token_file"},
