@@ -321,8 +321,9 @@ func (s *session) moveAcross(handle string, l store.List) (ch store.Change, was 
 // showContact shows the user the presence of a contact already on the
 // FL. Windows Live Messenger and Pidgin add a contact through the address
 // book first (ABContactAdd) and tell the notification server with ADL
-// after: that ADL, not the address book, is when the contact is shown. A
-// contact the client was already told of is not told again.
+// after; reload shows the contact when the book changes (at every
+// endpoint), or else the ADL does. A contact the client was already told
+// of is not told again.
 func (s *session) showContact(handle string) {
 	s.mu.Lock()
 	shown := s.roster.shown(handle)
@@ -476,6 +477,29 @@ func (s *session) reload(contact string, tell bool) {
 	if s.dialect.ListForm == msnp.ListAddressBook {
 		s.notifyBook()
 	}
+	for _, email := range s.unshown(contact) {
+		s.showContact(email)
+	}
+}
+
+// unshown lists the FL contacts (only contact, unless it is "") the
+// client has not been told are online. A contact added to the address
+// book at another endpoint is on the FL here from reload on, with no ADL
+// of this endpoint's to show it: reload shows it (showContact; someone
+// hidden or not letting the user in stays unseen).
+func (s *session) unshown(contact string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.online {
+		return nil
+	}
+	var out []string
+	for email := range s.roster.on(store.Forward) {
+		if (contact == "" || email == contact) && !s.roster.shown(email) {
+			out = append(out, email)
+		}
+	}
+	return out
 }
 
 // handleUUN sends a notice to a user's endpoints (MSNP13+): "UUN t

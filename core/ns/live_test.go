@@ -429,8 +429,8 @@ func TestLivePresenceAcrossVersions(t *testing.T) {
 }
 
 // A contact put on the FL through the address book (ABContactAdd, as
-// Pidgin and Windows Live Messenger add one) is shown by the ADL that
-// follows it; an ADL about a contact already shown changes nothing.
+// Pidgin and Windows Live Messenger add one) is shown when the book
+// changes; an ADL about a contact already shown changes nothing.
 func TestADLAfterAddressBook(t *testing.T) {
 	srv := coretest.Start(t, coretest.WithoutChallenges())
 	for _, u := range []string{"alice", "bob"} {
@@ -453,8 +453,10 @@ func TestADLAfterAddressBook(t *testing.T) {
 		t.Fatalf("NOT %s", not.Payload)
 	}
 
-	alice.sendMsg("ADL 7", `<ml><d n="example.com"><c n="bob" l="3" t="1"/></d></ml>`)
+	// Shown as soon as the book has Bob, at every endpoint of Alice's
+	// (another may send no ADL); her ADL shows him no second time.
 	alice.expect("NLN NLN 1:bob@example.com Bob 1342177280:0 0")
+	alice.sendMsg("ADL 7", `<ml><d n="example.com"><c n="bob" l="3" t="1"/></d></ml>`)
 	alice.expect("ADL 7 OK")
 	alice.sendMsg("ADL 8", `<ml><d n="example.com"><c n="bob" l="1" t="1"/></d></ml>`)
 	alice.expect("ADL 8 OK")

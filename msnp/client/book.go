@@ -434,17 +434,22 @@ func (s *nsSession) tellServer(ctx context.Context, name string, list List, emai
 		err = nil
 	}
 	if err != nil {
-		cl.mu.Lock()
-		if ct := cl.list.contacts[key(email)]; ct != nil {
-			ct.Lists = ct.Lists&^list | before.Lists&list
-			if ct.Lists == 0 {
-				delete(cl.list.contacts, key(email))
-			}
-		}
-		cl.mu.Unlock()
+		cl.undoML(email, list, before)
 		return fmt.Errorf("client: %s %s %s: %w", name, email, list, err)
 	}
 	return nil
+}
+
+// undoML puts email back on the lists of list it was on before.
+func (cl *Client) undoML(email string, list List, before Contact) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if ct := cl.list.contacts[key(email)]; ct != nil {
+		ct.Lists = ct.Lists&^list | before.Lists&list
+		if ct.Lists == 0 {
+			delete(cl.list.contacts, key(email))
+		}
+	}
 }
 
 // contactID is the address book id of a contact on the FL, reading the
@@ -508,13 +513,19 @@ func (s *nsSession) bookAddContact(ctx context.Context, email string) error {
 		`<isMessengerUser>true</isMessengerUser><MessengerMemberInfo><DisplayName>` + xmlEscape(email) + `</DisplayName></MessengerMemberInfo>` +
 		`</contactInfo></Contact></contacts><options><EnableAllowListManagement>` + fmt.Sprint(allow) +
 		`</EnableAllowListManagement></options></ABContactAdd>`
-	guid, err := cl.abResultGUID(ctx, "ABContactAdd", scenarioContactSave, body)
-	if err != nil {
-		return err
-	}
 	list := Forward
 	if allow {
 		list |= Allow
+	}
+	// On the list before the server hears of it: the server shows the
+	// contact's presence as soon as the address book has them, which may
+	// be before the ADL below.
+	before, _ := cl.Contact(email)
+	s.applyML("ADL", list, email)
+	guid, err := cl.abResultGUID(ctx, "ABContactAdd", scenarioContactSave, body)
+	if err != nil {
+		cl.undoML(email, list, before)
+		return err
 	}
 	if err := s.tellServer(ctx, "ADL", list, email); err != nil {
 		return err

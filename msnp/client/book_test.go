@@ -251,3 +251,49 @@ func bookEdits(t *testing.T, srv *coretest.Server, v, peer msnp.Version) {
 }
 
 func must[T any](v T, _ bool) T { return v }
+
+// A contact added to the address book at one endpoint shows up online at
+// the user's other endpoint at once, not at the contact's next change;
+// a contact appearing offline stays unseen there.
+func TestServerBookAddShowsAtOtherEndpoint(t *testing.T) {
+	srv := coretest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	aEmail, bEmail, cEmail := newUser(t, srv, "alice"), newUser(t, srv, "bob"), newUser(t, srv, "carol")
+	a1 := dial(t, userConfig(srv, aEmail, 18))
+	a2 := dial(t, userConfig(srv, aEmail, 18))
+	b := dial(t, userConfig(srv, bEmail, 18))
+	c := dial(t, userConfig(srv, cEmail, 18))
+	if a1.MachineGUID() == a2.MachineGUID() {
+		t.Fatalf("one GUID for both: %s", a1.MachineGUID())
+	}
+	if err := c.SetStatus(ctx, client.Hidden); err != nil {
+		t.Fatal(err)
+	}
+	// Carol, appearing offline, first: her NLN would reach a2 before Bob's.
+	for _, email := range []string{cEmail, bEmail} {
+		if err := a1.AddContact(ctx, email); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for {
+		p := next[*client.Presence](t, a2)
+		if p.Email == cEmail && p.Status != client.Offline {
+			t.Fatalf("Carol, appearing offline, shown as %s", p.Status)
+		}
+		if p.Email == bEmail && p.Status == client.Online {
+			break
+		}
+	}
+	if eps := a2.Endpoints(bEmail); len(eps) != 1 || eps[0].GUID != b.MachineGUID() {
+		t.Errorf("Bob's endpoints at the second endpoint: %+v", eps)
+	}
+	// The endpoint that added Bob keeps him online (its ADL shows him again).
+	eventually(t, "Bob online at the first endpoint", func() bool {
+		ct, _ := a1.Contact(bEmail)
+		return ct.Status == client.Online
+	})
+	if ct, _ := a1.Contact(cEmail); ct.Status != client.Offline {
+		t.Errorf("Carol at the first endpoint: %+v", ct)
+	}
+}

@@ -734,7 +734,9 @@ func (s *nsSession) onAdd(cmd *msnp.Command) {
 	if guid != "" {
 		ct.GUID = guid
 	}
-	if friendly != "" && (list == Forward || ct.FriendlyName == "") {
+	// A contact who is signed in keeps the name their presence gave.
+	offline := ct.Status == Offline || ct.Status == ""
+	if friendly != "" && (list == Forward && offline || ct.FriendlyName == "") {
 		ct.FriendlyName = friendly
 	}
 	if group != "" && list == Forward && s.d.Groups && !hasParam(ct.Groups, group) {
