@@ -1,12 +1,14 @@
 package ns_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nudge-im/nudge/core/coretest"
 	"github.com/nudge-im/nudge/core/coretest/clustertest"
+	"github.com/nudge-im/nudge/core/store"
 	"github.com/nudge-im/nudge/msnp"
 )
 
@@ -180,5 +182,55 @@ func TestEndpointsShareStatusAcrossNodes(t *testing.T) {
 	carol.expectSkip("NLN BSY 1:alice@example.com Alice%20Home 2788999228:48 0")
 	if ubx := carol.expectSkip("UBX 1:alice@example.com"); !strings.Contains(string(ubx.Payload), "<PSM>at home</PSM>") {
 		t.Fatalf("carol: UBX %s, want the personal message set at home", ubx.Payload)
+	}
+}
+
+// A contact added to Alice's address book is shown online at once at her
+// endpoint on the other node too (which sends no ADL for it); a contact
+// appearing offline is not.
+func TestBookChangeShowsPresenceAcrossNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL and NATS")
+	}
+	nodes := clustertest.Start(t, 2, nil, coretest.WithoutChallenges())
+	n1, n2 := nodes[0], nodes[1]
+	for _, u := range []string{"alice", "bob", "carol"} {
+		n1.AddUser(t, u+"@example.com", "pw", strings.ToUpper(u[:1])+u[1:])
+	}
+	bob := loginLive(t, n1, 18, "bob@example.com", "pw", guid(9))
+	bob.online(18, 5, "0:0")
+	bob.expect("UBX 1:bob@example.com")
+	bob.mailData()
+	carol := loginLive(t, n1, 18, "carol@example.com", "pw", guid(8))
+	carol.online(18, 5, "0:0")
+	carol.expect("UBX 1:carol@example.com")
+	carol.mailData()
+	carol.send("CHG 6 HDN 0:0")
+	carol.expectSkip("CHG 6 HDN 0:0")
+
+	home := loginLive(t, n1, 18, "alice@example.com", "pw", guid(1))
+	home.online(18, 5, "2788999228:48")
+	home.expectSkip("UBX 1:alice@example.com")
+	work := loginLive(t, n2, 18, "alice@example.com", "pw", guid(2))
+	work.online(18, 5, "2788999228:48")
+	work.expectSkip("UBX 1:alice@example.com")
+
+	// What the address book does for ABContactAdd at home: Carol, then Bob.
+	for _, c := range []string{"carol@example.com", "bob@example.com"} {
+		if _, err := n1.Store.AddToList(context.Background(), "alice@example.com", c, store.Forward, c, ""); err != nil {
+			t.Fatal(err)
+		}
+		n1.Dir.Lookup("alice@example.com").BookChanged(c)
+	}
+	for _, w := range []*wire{home, work} {
+		for {
+			line := lineOf(w.next())
+			if strings.Contains(line, "carol@example.com") {
+				t.Fatalf("%s: %q from Carol, appearing offline", w.name, line)
+			}
+			if match("NLN NLN 1:bob@example.com Bob 0:0 0", line) {
+				break
+			}
+		}
 	}
 }
