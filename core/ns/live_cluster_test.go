@@ -234,3 +234,53 @@ func TestBookChangeShowsPresenceAcrossNodes(t *testing.T) {
 		}
 	}
 }
+
+// Alice, signed in on two nodes, blocks Bob and lets him in again through
+// the address book: Bob hears each change once, not once per node.
+func TestBookUnblockAcrossNodesTellsOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL and NATS")
+	}
+	nodes := clustertest.Start(t, 2, nil, coretest.WithoutChallenges())
+	n1, n2 := nodes[0], nodes[1]
+	n1.AddUser(t, "alice@example.com", "pw", "Alice")
+	n1.AddUser(t, "bob@example.com", "pw", "Bob")
+	befriend(t, n1, "alice@example.com", "bob@example.com")
+	bob := loginLive(t, n1, 18, "bob@example.com", "pw", guid(9))
+	bob.online(18, 5, "0:0")
+	bob.expect("UBX 1:bob@example.com")
+	bob.mailData()
+	home := loginLive(t, n1, 18, "alice@example.com", "pw", guid(1))
+	home.online(18, 5, "0:0")
+	bob.expectSkip("NLN NLN 1:alice@example.com Alice 0:0 0")
+	work := loginLive(t, n2, 18, "alice@example.com", "pw", guid(2))
+	work.online(18, 5, "0:0")
+
+	ctx := context.Background()
+	if _, err := n1.Store.RemoveFromList(ctx, "alice@example.com", "bob@example.com", store.Allow, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n1.Store.AddToList(ctx, "alice@example.com", "bob@example.com", store.Block, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	n1.Dir.Lookup("alice@example.com").BookChanged("bob@example.com")
+	bob.expectSkip("FLN 1:alice@example.com 0:0")
+	if _, err := n1.Store.RemoveFromList(ctx, "alice@example.com", "bob@example.com", store.Block, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n1.Store.AddToList(ctx, "alice@example.com", "bob@example.com", store.Allow, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	n1.Dir.Lookup("alice@example.com").BookChanged("bob@example.com")
+	bob.expectSkip("NLN NLN 1:alice@example.com Alice 0:0 0")
+	for {
+		bob.conn.SetReadDeadline(time.Now().Add(time.Second))
+		c, err := bob.r.ReadCommand()
+		if err != nil {
+			break
+		}
+		if line := lineOf(c); strings.HasPrefix(line, "NLN") || strings.HasPrefix(line, "FLN") {
+			t.Fatalf("bob: %q, a second time", line)
+		}
+	}
+}
