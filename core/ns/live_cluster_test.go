@@ -26,10 +26,7 @@ func TestMultiplePointsOfPresenceAcrossNodes(t *testing.T) {
 	n1.AddUser(t, "bob@example.com", "pw", "Bob")
 	befriend(t, n1, "alice@example.com", "bob@example.com")
 
-	bob := loginLive(t, n1, 18, "bob@example.com", "pw", guid(9))
-	bob.online(18, 5, "0:0")
-	bob.expect("UBX 1:bob@example.com")
-	bob.mailData()
+	bob := settledLive(t, n1, "bob@example.com", guid(9), "0:0")
 
 	home := loginLive(t, n1, 18, "alice@example.com", "pw", guid(1))
 	home.online(18, 5, "2788999228:48")
@@ -120,10 +117,7 @@ func TestEndpointsShareStatusAcrossNodes(t *testing.T) {
 	befriend(t, n1, "alice@example.com", "bob@example.com")
 	befriend(t, n1, "alice@example.com", "carol@example.com")
 
-	bob := loginLive(t, n2, 18, "bob@example.com", "pw", guid(9))
-	bob.online(18, 5, "0:0")
-	bob.expect("UBX 1:bob@example.com")
-	bob.mailData()
+	bob := settledLive(t, n2, "bob@example.com", guid(9), "0:0")
 	home := loginLive(t, n1, 18, "alice@example.com", "pw", guid(1))
 	home.online(18, 5, "2788999228:48")
 	work := loginLive(t, n2, 18, "alice@example.com", "pw", guid(2))
@@ -197,14 +191,8 @@ func TestBookChangeShowsPresenceAcrossNodes(t *testing.T) {
 	for _, u := range []string{"alice", "bob", "carol"} {
 		n1.AddUser(t, u+"@example.com", "pw", strings.ToUpper(u[:1])+u[1:])
 	}
-	bob := loginLive(t, n1, 18, "bob@example.com", "pw", guid(9))
-	bob.online(18, 5, "0:0")
-	bob.expect("UBX 1:bob@example.com")
-	bob.mailData()
-	carol := loginLive(t, n1, 18, "carol@example.com", "pw", guid(8))
-	carol.online(18, 5, "0:0")
-	carol.expect("UBX 1:carol@example.com")
-	carol.mailData()
+	settledLive(t, n1, "bob@example.com", guid(9), "0:0") // bob, online throughout
+	carol := settledLive(t, n1, "carol@example.com", guid(8), "0:0")
 	carol.send("CHG 6 HDN 0:0")
 	carol.expectSkip("CHG 6 HDN 0:0")
 
@@ -246,10 +234,7 @@ func TestBookUnblockAcrossNodesTellsOnce(t *testing.T) {
 	n1.AddUser(t, "alice@example.com", "pw", "Alice")
 	n1.AddUser(t, "bob@example.com", "pw", "Bob")
 	befriend(t, n1, "alice@example.com", "bob@example.com")
-	bob := loginLive(t, n1, 18, "bob@example.com", "pw", guid(9))
-	bob.online(18, 5, "0:0")
-	bob.expect("UBX 1:bob@example.com")
-	bob.mailData()
+	bob := settledLive(t, n1, "bob@example.com", guid(9), "0:0")
 	home := loginLive(t, n1, 18, "alice@example.com", "pw", guid(1))
 	home.online(18, 5, "0:0")
 	bob.expectSkip("NLN NLN 1:alice@example.com Alice 0:0 0")

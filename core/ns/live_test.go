@@ -151,6 +151,18 @@ func (w *wire) mailData() {
 	}
 }
 
+// settledLive signs email in at MSNP18 from endpoint, sets it online with
+// caps and reads what the service sends a WLM client then: its own UBX and
+// the Mail-Data notice.
+func settledLive(t testing.TB, srv *coretest.Server, email, endpoint, caps string) *wire {
+	t.Helper()
+	w := loginLive(t, srv, 18, email, "pw", endpoint)
+	w.online(18, 5, caps)
+	w.expect("UBX 1:" + email)
+	w.mailData()
+	return w
+}
+
 // handle is how a client of version v names a contact in presence commands.
 func handle(v int, email string) string {
 	switch {
@@ -439,10 +451,7 @@ func TestADLAfterAddressBook(t *testing.T) {
 	bob := login(t, srv, 12, "bob@example.com", "pw")
 	bob.send("CHG 5 NLN 1342177280")
 	bob.expect("CHG 5 NLN 1342177280")
-	alice := loginLive(t, srv, 18, "alice@example.com", "pw", guid(1))
-	alice.online(18, 5, "2788999228:48")
-	alice.expect("UBX 1:alice@example.com")
-	alice.mailData()
+	alice := settledLive(t, srv, "alice@example.com", guid(1), "2788999228:48")
 
 	// What the address book does for ABContactAdd.
 	if _, err := srv.Store.AddToList(context.Background(), "alice@example.com", "bob@example.com", store.Forward, "bob@example.com", ""); err != nil {
@@ -477,10 +486,7 @@ func TestADLRMLFQY(t *testing.T) {
 	carol.online(16, 5, "0:0")
 	carol.expect("UBX carol@example.com 1")
 	carol.mailData()
-	alice := loginLive(t, srv, 18, "alice@example.com", "pw", guid(1))
-	alice.online(18, 5, "2788999228:48")
-	alice.expect("UBX 1:alice@example.com")
-	alice.mailData()
+	alice := settledLive(t, srv, "alice@example.com", guid(1), "2788999228:48")
 
 	// Alice adds Bob (FL and AL): Bob hears it the MSNP12 way, Alice sees
 	// him at once.
@@ -573,10 +579,7 @@ func TestMultiplePointsOfPresence(t *testing.T) {
 	srv.AddUser(t, "alice@example.com", "pw", "Alice")
 	srv.AddUser(t, "bob@example.com", "pw", "Bob")
 	befriend(t, srv, "alice@example.com", "bob@example.com")
-	bob := loginLive(t, srv, 18, "bob@example.com", "pw", guid(9))
-	bob.online(18, 5, "0:0")
-	bob.expect("UBX 1:bob@example.com")
-	bob.mailData()
+	bob := settledLive(t, srv, "bob@example.com", guid(9), "0:0")
 
 	home := loginLive(t, srv, 18, "alice@example.com", "pw", guid(1))
 	home.online(18, 5, "2788999228:48")
