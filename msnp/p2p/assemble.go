@@ -56,8 +56,6 @@ type Message struct {
 	AppID  uint32
 }
 
-type partKey struct{ session, id uint32 }
-
 type partial struct {
 	s   *Stream
 	h   Header
@@ -72,8 +70,7 @@ type Assembler struct {
 	MaxSize    uint64 // default 1 MiB
 	MaxPending int    // default 16
 
-	pending map[partKey]*partial
-	order   []partKey
+	pending openMessages[*partial]
 }
 
 // Add takes one packet of data (not an ACK). It returns the whole message
@@ -84,8 +81,8 @@ func (a *Assembler) Add(p Packet) (*Message, error) {
 	if maxSize == 0 {
 		maxSize = 1 << 20
 	}
-	k := partKey{h.SessionID, h.Identifier}
-	part := a.pending[k]
+	k := msgKey{h.SessionID, h.Identifier}
+	part := a.pending.get(k)
 	if part == nil {
 		if h.DataOffset != 0 {
 			return nil, fmt.Errorf("%w: offset %d of an unknown message", ErrOutOfOrder, h.DataOffset)
@@ -98,11 +95,11 @@ func (a *Assembler) Add(p Packet) (*Message, error) {
 			return m, nil
 		}
 		part = &partial{s: NewStream(h), h: h, buf: make([]byte, 0, h.TotalSize)}
-		a.add(k, part)
+		a.pending.add(k, part, a.MaxPending)
 	}
 	fresh, done, err := part.s.Add(h)
 	if err != nil {
-		a.remove(k)
+		a.pending.remove(k)
 		return nil, err
 	}
 	if fresh {
@@ -111,7 +108,7 @@ func (a *Assembler) Add(p Packet) (*Message, error) {
 	if !done {
 		return nil, nil
 	}
-	a.remove(k)
+	a.pending.remove(k)
 	m := &Message{Header: part.h, Data: part.buf, AppID: p.AppID}
 	m.Header.Length = uint32(min(m.Header.TotalSize, 1<<32-1))
 	return m, nil
@@ -119,35 +116,4 @@ func (a *Assembler) Add(p Packet) (*Message, error) {
 
 // Forget drops what was received of every message of a session, as when a
 // BYE ends it: late chunks then no longer continue anything.
-func (a *Assembler) Forget(session uint32) {
-	for _, k := range append([]partKey(nil), a.order...) {
-		if k.session == session {
-			a.remove(k)
-		}
-	}
-}
-
-func (a *Assembler) add(k partKey, p *partial) {
-	if a.pending == nil {
-		a.pending = map[partKey]*partial{}
-	}
-	max := a.MaxPending
-	if max <= 0 {
-		max = 16
-	}
-	for len(a.order) >= max {
-		a.remove(a.order[0])
-	}
-	a.pending[k] = p
-	a.order = append(a.order, k)
-}
-
-func (a *Assembler) remove(k partKey) {
-	delete(a.pending, k)
-	for i, o := range a.order {
-		if o == k {
-			a.order = append(a.order[:i], a.order[i+1:]...)
-			return
-		}
-	}
-}
+func (a *Assembler) Forget(session uint32) { a.pending.forget(session) }

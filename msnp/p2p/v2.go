@@ -307,13 +307,7 @@ func ToV2(p Packet) PacketV2 {
 type V2Reader struct {
 	MaxPending int
 
-	open  map[v2Key]*v2Open
-	order []v2Key
-}
-
-type v2Key struct {
-	session uint32
-	pkg     uint16
+	open openMessages[*v2Open]
 }
 
 type v2Open struct {
@@ -332,19 +326,19 @@ func (r *V2Reader) Packet(p PacketV2) (Packet, error) {
 		return Packet{}, fmt.Errorf("%w: no data header", ErrHeaderV2)
 	}
 	n := uint64(len(p.Data))
-	k := v2Key{h.SessionID, h.Package}
-	o := r.open[k]
+	k := msgKey{h.SessionID, uint32(h.Package)}
+	o := r.open.get(k)
 	switch {
 	case h.TF&TFFirst != 0:
 		if h.Remaining > maxV2Total {
 			return Packet{}, fmt.Errorf("%w: %d bytes remaining", ErrTooLarge, h.Remaining)
 		}
-		r.remove(k)
+		r.open.remove(k)
 		o = &v2Open{id: h.BaseID, total: n + h.Remaining}
 	case o == nil:
 		return Packet{}, fmt.Errorf("%w: a packet of no message begun (session %d, package %d)", ErrOutOfOrder, h.SessionID, h.Package)
 	case h.Remaining > o.total || o.off+n != o.total-h.Remaining:
-		r.remove(k)
+		r.open.remove(k)
 		return Packet{}, fmt.Errorf("%w: %d + %d + %d bytes in a message of %d", ErrBounds, o.off, n, h.Remaining, o.total)
 	}
 	var flags uint32
@@ -362,46 +356,12 @@ func (r *V2Reader) Packet(p PacketV2) (Packet, error) {
 	o.off += n
 	switch {
 	case o.off >= o.total:
-		r.remove(k)
-	case r.open[k] == nil:
-		r.add(k, o)
+		r.open.remove(k)
+	case r.open.get(k) == nil:
+		r.open.add(k, o, r.MaxPending)
 	}
 	return out, nil
 }
 
 // Forget drops the open messages of a session.
-func (r *V2Reader) Forget(session uint32) {
-	for _, k := range append([]v2Key(nil), r.order...) {
-		if k.session == session {
-			r.remove(k)
-		}
-	}
-}
-
-func (r *V2Reader) add(k v2Key, o *v2Open) {
-	if r.open == nil {
-		r.open = map[v2Key]*v2Open{}
-	}
-	max := r.MaxPending
-	if max <= 0 {
-		max = 16
-	}
-	for len(r.order) >= max {
-		r.remove(r.order[0])
-	}
-	r.open[k] = o
-	r.order = append(r.order, k)
-}
-
-func (r *V2Reader) remove(k v2Key) {
-	if r.open[k] == nil {
-		return
-	}
-	delete(r.open, k)
-	for i, o := range r.order {
-		if o == k {
-			r.order = append(r.order[:i], r.order[i+1:]...)
-			return
-		}
-	}
-}
+func (r *V2Reader) Forget(session uint32) { r.open.forget(session) }

@@ -173,8 +173,8 @@ func TestV2Reader(t *testing.T) {
 	if got == nil || !bytes.Equal(got.Data, data) || got.Header.SessionID != 9 || got.Header.Identifier != 1000 {
 		t.Fatalf("message not put together: %+v", got)
 	}
-	if len(r.open) != 0 {
-		t.Errorf("%d messages left open", len(r.open))
+	if len(r.open.m) != 0 {
+		t.Errorf("%d messages left open", len(r.open.m))
 	}
 
 	if _, err := r.Packet(PacketV2{Header: HeaderV2{DataHeader: true, SessionID: 9, Package: 4}, Data: []byte("x")}); !errors.Is(err, ErrOutOfOrder) {
@@ -196,8 +196,8 @@ func TestV2Reader(t *testing.T) {
 	for i := range 40 {
 		r.Packet(PacketV2{Header: HeaderV2{DataHeader: true, TF: TFFirst, Package: uint16(i), Remaining: 1}, Data: []byte("x")})
 	}
-	if len(r.open) > 16 || len(r.order) != len(r.open) {
-		t.Errorf("%d messages open, %d in order", len(r.open), len(r.order))
+	if len(r.open.m) > 16 || len(r.open.order) != len(r.open.m) {
+		t.Errorf("%d messages open, %d in order", len(r.open.m), len(r.open.order))
 	}
 }
 
