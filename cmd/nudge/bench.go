@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -125,8 +127,10 @@ func splitList(s string) []string {
 }
 
 // baselineRelayCommand runs the baseline relay of nudge bench in a process
-// of its own, as the server under test runs in one: it prints its address
-// and relays until its standard input closes (nudge bench exits).
+// of its own, as the server under test runs in one: it prints its address,
+// answers each line on its standard input with the CPU time it has used
+// (microseconds, -1 when unknown), and relays until its standard input
+// closes (nudge bench exits).
 func baselineRelayCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:    "bench-baseline-relay",
@@ -139,41 +143,67 @@ func baselineRelayCommand() *cobra.Command {
 				return err
 			}
 			go bench.ServeBaseline(l)
-			fmt.Fprintln(cmd.OutOrStdout(), l.Addr())
-			io.Copy(io.Discard, cmd.InOrStdin())
+			out := cmd.OutOrStdout()
+			fmt.Fprintln(out, l.Addr())
+			in := bufio.NewScanner(cmd.InOrStdin())
+			for in.Scan() {
+				us := int64(-1)
+				if t, ok := bench.ProcessCPU(); ok {
+					us = t.Microseconds()
+				}
+				fmt.Fprintln(out, us)
+			}
 			return l.Close()
 		},
 	}
 }
 
 // baselineRelay starts `nudge bench-baseline-relay` from the binary self.
-func baselineRelay(self string) func() (string, func(), error) {
-	return func() (string, func(), error) { return startBaselineRelay(self) }
+func baselineRelay(self string) func() (*bench.Baseline, error) {
+	return func() (*bench.Baseline, error) { return startBaselineRelay(self) }
 }
 
-func startBaselineRelay(self string) (string, func(), error) {
+func startBaselineRelay(self string) (*bench.Baseline, error) {
 	c := exec.Command(self, "bench-baseline-relay")
 	stdin, err := c.StdinPipe()
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	stdout, err := c.StdoutPipe()
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	c.Stderr = os.Stderr
 	if err := c.Start(); err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	stop := func() {
 		stdin.Close()
 		c.Wait()
 	}
-	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	r := bufio.NewReader(stdout)
+	addr, err := r.ReadString('\n')
 	if err != nil {
 		c.Process.Kill()
 		stop()
-		return "", nil, fmt.Errorf("no address from %s bench-baseline-relay: %w", self, err)
+		return nil, fmt.Errorf("no address from %s bench-baseline-relay: %w", self, err)
 	}
-	return strings.TrimSpace(addr), stop, nil
+	var mu sync.Mutex
+	cpu := func() (time.Duration, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if _, err := io.WriteString(stdin, "cpu\n"); err != nil {
+			return 0, err
+		}
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return 0, err
+		}
+		us, err := strconv.ParseInt(strings.TrimSpace(line), 10, 64)
+		if err != nil || us < 0 {
+			return 0, fmt.Errorf("the baseline relay does not know its CPU time")
+		}
+		return time.Duration(us) * time.Microsecond, nil
+	}
+	return &bench.Baseline{Addr: strings.TrimSpace(addr), Stop: stop, CPU: cpu}, nil
 }

@@ -12,10 +12,11 @@ import (
 // carries lines from the first connection of a pair to the second, and
 // ends when nudge bench lets go of it.
 func TestBaselineRelayProcess(t *testing.T) {
-	addr, stop, err := startBaselineRelay(filepath.Join(built(t), "nudge"))
+	base, err := startBaselineRelay(filepath.Join(built(t), "nudge"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	stop, addr := base.Stop, base.Addr
 	defer stop()
 	in, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -36,6 +37,10 @@ func TestBaselineRelayProcess(t *testing.T) {
 		if line, err := r.ReadString('\n'); line != want {
 			t.Fatalf("relayed %q (%v), want %q", line, err, want)
 		}
+	}
+	// It tells how much CPU it has used, more after relaying than none.
+	if cpu, err := base.CPU(); err != nil || cpu <= 0 {
+		t.Fatalf("baseline relay CPU %v, %v", cpu, err)
 	}
 	done := make(chan struct{})
 	go func() { stop(); close(done) }()

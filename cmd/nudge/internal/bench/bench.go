@@ -55,11 +55,19 @@ type Options struct {
 	// (default MSNP7, the cheapest sign-in).
 	Protocol msnp.Version
 	// BaselineRelay, when set, starts the baseline relay in a process of
-	// its own (ServeBaseline there) and returns its address and how to
-	// stop it; without it the baseline runs in the load generator.
-	BaselineRelay func() (addr string, stop func(), err error)
+	// its own (ServeBaseline there); without it the baseline runs in the
+	// load generator.
+	BaselineRelay func() (*Baseline, error)
 
 	Progress io.Writer // progress lines; nil for none
+}
+
+// Baseline is the baseline relay running in a process of its own.
+type Baseline struct {
+	Addr string // where it listens
+	Stop func() // ends the process
+	// CPU, when set, is the processor time the process has used so far.
+	CPU func() (time.Duration, error)
 }
 
 // Scenarios, in the order they run.
@@ -145,6 +153,14 @@ type RelayResult struct {
 	P50           Duration `json:"p50"`
 	P99           Duration `json:"p99"`
 	BaselineP99   Duration `json:"baseline_p99_at_same_rate"`
+	// CPU per message relayed at saturation, in microseconds: the
+	// servers' processes (process_cpu_seconds_total of every node), the
+	// baseline relay's process (when it ran in one), and the load
+	// generator's own while it drove each. Zero when not known.
+	ServerCPU            float64 `json:"server_cpu_us_per_message,omitempty"`
+	BaselineCPU          float64 `json:"baseline_cpu_us_per_message,omitempty"`
+	GeneratorCPU         float64 `json:"generator_cpu_us_per_message,omitempty"`
+	GeneratorBaselineCPU float64 `json:"generator_cpu_us_per_baseline_message,omitempty"`
 }
 
 // FanoutResult is how long one status change took to reach every contact.
@@ -428,6 +444,10 @@ func (r *Report) Print(w io.Writer) {
 			where = "own process"
 		}
 		fmt.Fprintf(w, "  baseline Go relay    %12.0f msg/s   (%s; switchboard at %.0f%% of it)\n", x.Baseline, where, 100*x.Ratio)
+		if x.ServerCPU > 0 && x.BaselineCPU > 0 {
+			fmt.Fprintf(w, "  CPU per message      %12.2f µs switchboard, %.2f µs baseline (load generator %.2f / %.2f µs)\n",
+				x.ServerCPU, x.BaselineCPU, x.GeneratorCPU, x.GeneratorBaselineCPU)
+		}
 		fmt.Fprintf(w, "  at half load         %12.0f msg/s offered, %.0f delivered: p50 %s, p99 %s (baseline p99 %s)\n\n",
 			x.OfferedRate, x.AchievedRate, x.P50, x.P99, x.BaselineP99)
 	}

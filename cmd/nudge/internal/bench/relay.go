@@ -69,20 +69,24 @@ func (b *runner) relay(ctx context.Context, at placement) (*RelayResult, error) 
 		return nil, fmt.Errorf("opening a conversation: %w", openErr)
 	}
 
-	base, closeBase, err := b.baselinePipes(k)
+	base, baseline, err := b.baselinePipes(k)
 	if err != nil {
 		return nil, err
 	}
-	defer closeBase()
+	defer baseline.Stop()
 	defer closePipes(base)
 
 	payload := relayPayload(b.opts.MessageSize)
 	d := b.opts.RelayTime
+	serverCPU := func() (time.Duration, error) {
+		s, err := b.serverCPU(ctx)
+		return time.Duration(s * float64(time.Second)), err
+	}
 	b.progress("relay: saturating the switchboard for %s", d)
-	sat, _ := pump(ctx, pipes, payload, 0, d)
+	sat, srvCPU, genCPU := saturate(ctx, pipes, payload, d, serverCPU)
 	b.progress("  %.0f messages per second", sat)
 	b.progress("relay: saturating the baseline relay for %s", d)
-	baseRate, _ := pump(ctx, base, payload, 0, d)
+	baseRate, baseCPU, genBaseCPU := saturate(ctx, base, payload, d, baseline.CPU)
 	b.progress("  %.0f messages per second", baseRate)
 
 	half := sat / 2
@@ -102,6 +106,11 @@ func (b *runner) relay(ctx context.Context, at placement) (*RelayResult, error) 
 		P99:           lat.percentile(0.99),
 		BaselineP99:   baseLat.percentile(0.99),
 		BaselineApart: b.opts.BaselineRelay != nil,
+
+		ServerCPU:            srvCPU,
+		BaselineCPU:          baseCPU,
+		GeneratorCPU:         genCPU,
+		GeneratorBaselineCPU: genBaseCPU,
 	}
 	if baseRate > 0 {
 		r.Ratio = sat / baseRate
@@ -131,6 +140,37 @@ func relayPayload(size int) []byte {
 }
 
 var bodyStart = []byte("\r\n\r\n")
+
+// saturate pumps pipes at full speed for d. Besides the delivered rate it
+// returns the CPU per message, in microseconds, of the relay (cpu reads its
+// process's; nil when it has none of its own) and of this process, the
+// load generator. Every message relayed in the phase counts, those still
+// on their way when d ends too, as their CPU does.
+func saturate(ctx context.Context, pipes []*pipe, payload []byte, d time.Duration, cpu func() (time.Duration, error)) (rate, relayCPU, genCPU float64) {
+	relay := func() (time.Duration, bool) {
+		if cpu == nil {
+			return 0, false
+		}
+		t, err := cpu()
+		return t, err == nil
+	}
+	r0, rok := relay()
+	g0, gok := ProcessCPU()
+	rate, _ = pump(ctx, pipes, payload, 0, d)
+	g1, gok1 := ProcessCPU()
+	r1, rok1 := relay()
+	var n int64
+	for _, p := range pipes {
+		n += p.received.Load()
+	}
+	if rok && rok1 {
+		relayCPU = perMessage(r1-r0, n)
+	}
+	if gok && gok1 {
+		genCPU = perMessage(g1-g0, n)
+	}
+	return rate, relayCPU, genCPU
+}
 
 // pump drives every pipe for d: at full speed (rate 0, each sender keeps
 // window messages in flight) or at rate messages per second in all. It
@@ -430,13 +470,12 @@ func (b *runner) rawLogin(ctx context.Context, email string, i int) (*raw, error
 // relay — read a line, write it to the peer. It runs in a process of its
 // own when Options.BaselineRelay starts one, as the switchboard does,
 // so that neither relay shares a scheduler with the load generator;
-// otherwise in this one.
-func (b *runner) baselinePipes(k int) ([]*pipe, func(), error) {
-	var addr string
-	var stop func()
+// otherwise in this one (and its CPU is not told apart).
+func (b *runner) baselinePipes(k int) ([]*pipe, *Baseline, error) {
+	var base *Baseline
 	if start := b.opts.BaselineRelay; start != nil {
 		var err error
-		if addr, stop, err = start(); err != nil {
+		if base, err = start(); err != nil {
 			return nil, nil, fmt.Errorf("starting the baseline relay: %w", err)
 		}
 	} else {
@@ -445,26 +484,26 @@ func (b *runner) baselinePipes(k int) ([]*pipe, func(), error) {
 			return nil, nil, err
 		}
 		go ServeBaseline(l)
-		addr, stop = l.Addr().String(), func() { l.Close() }
+		base = &Baseline{Addr: l.Addr().String(), Stop: func() { l.Close() }}
 	}
 	pipes := make([]*pipe, 0, k)
 	for range k {
 		// One after the other: the relay pairs connections in the order
 		// it accepts them, sender first.
-		s, err := net.Dial("tcp", addr)
+		s, err := net.Dial("tcp", base.Addr)
 		if err != nil {
-			stop()
+			base.Stop()
 			return nil, nil, err
 		}
-		r, err := net.Dial("tcp", addr)
+		r, err := net.Dial("tcp", base.Addr)
 		if err != nil {
 			s.Close()
-			stop()
+			base.Stop()
 			return nil, nil, err
 		}
 		pipes = append(pipes, &pipe{send: s, recv: r})
 	}
-	return pipes, stop, nil
+	return pipes, base, nil
 }
 
 // ServeBaseline is the baseline relay: it takes the connections l accepts

@@ -13,11 +13,11 @@ import (
 // the comparison the report makes is against a relay that works.
 func TestBaselineRelay(t *testing.T) {
 	b := &runner{}
-	pipes, stop, err := b.baselinePipes(4)
+	pipes, base, err := b.baselinePipes(4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer stop()
+	defer base.Stop()
 	defer closePipes(pipes)
 	payload := relayPayload(128)
 	rate, _ := pump(context.Background(), pipes, payload, 0, 300*time.Millisecond)
@@ -57,7 +57,8 @@ func TestRunAgainstTheService(t *testing.T) {
 	if rep.Idle == nil || rep.Idle.Sessions != 10 || rep.Idle.ServerSessions < 10 || rep.Idle.ListSize != 3 {
 		t.Errorf("idle: %+v", rep.Idle)
 	}
-	if r := rep.Relay; r == nil || r.Saturation <= 0 || r.Baseline <= 0 || r.AchievedRate <= 0 || r.P99 <= 0 {
+	if r := rep.Relay; r == nil || r.Saturation <= 0 || r.Baseline <= 0 || r.AchievedRate <= 0 || r.P99 <= 0 ||
+		r.ServerCPU <= 0 || r.GeneratorCPU <= 0 {
 		t.Errorf("relay: %+v", rep.Relay)
 	}
 	if rep.Fanout == nil || rep.Fanout.Contacts != 10 || rep.Fanout.Last <= 0 {
