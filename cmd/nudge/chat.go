@@ -246,12 +246,14 @@ type chatUI struct {
 
 	mu     sync.Mutex
 	last   *client.Conversation // where a line without a command goes
+	lastTo string               // last's one contact ("" in a group): who is left text when offline
 	offers []*client.Transfer   // files offered to you, numbered from 1
 	files  map[*client.Transfer]*os.File
 }
 
 const chatHelp = `Commands:
-  /msg EMAIL TEXT     send a message (opens a conversation)
+  /msg EMAIL TEXT     send a message (opens a conversation; MSNP13+: left as an
+                      offline message if they are offline)
   TEXT                send to the conversation you last wrote in or heard from
   /nudge [EMAIL]      send a nudge
   /invite EMAIL       bring someone into the current conversation
@@ -281,13 +283,13 @@ func (ui *chatUI) command(ctx context.Context, line string) bool {
 	}
 	if !strings.HasPrefix(line, "/") {
 		ui.mu.Lock()
-		cv := ui.last
+		cv, to := ui.last, ui.lastTo
 		ui.mu.Unlock()
 		if cv == nil {
 			ui.out.printf("! no conversation yet: use /msg EMAIL TEXT\n")
 			return false
 		}
-		ui.report(cv.Send(ctx, line))
+		ui.say(ctx, to, cv.Send(ctx, line), line)
 		return false
 	}
 	name, rest, _ := strings.Cut(line[1:], " ")
@@ -312,12 +314,11 @@ func (ui *chatUI) command(ctx context.Context, line string) bool {
 			break
 		}
 		cv, err := c.Conversation(ctx, arg1)
-		if err != nil {
-			ui.report(err)
-			break
+		if err == nil {
+			ui.setLast(cv)
+			err = cv.Send(ctx, arg2)
 		}
-		ui.setLast(cv)
-		ui.report(cv.Send(ctx, arg2))
+		ui.say(ctx, arg1, err, arg2)
 	case "nudge":
 		cv, err := ui.target(ctx, arg1)
 		if err == nil {
@@ -424,8 +425,47 @@ func (ui *chatUI) target(ctx context.Context, email string) (*client.Conversatio
 
 func (ui *chatUI) setLast(cv *client.Conversation) {
 	ui.mu.Lock()
-	ui.last = cv
-	ui.mu.Unlock()
+	defer ui.mu.Unlock()
+	if cv != ui.last {
+		ui.last, ui.lastTo = cv, ""
+	}
+	ui.followLocked()
+}
+
+// follow notes who is in cv now if it is the last conversation.
+func (ui *chatUI) follow(cv *client.Conversation) {
+	ui.mu.Lock()
+	defer ui.mu.Unlock()
+	if cv == ui.last {
+		ui.followLocked()
+	}
+}
+
+// followLocked keeps lastTo the one contact of the last conversation: a
+// group that everyone but one has left is a conversation with that one,
+// and the last to leave is the one a later line invites back.
+func (ui *chatUI) followLocked() {
+	switch p := ui.last.Participants(); len(p) {
+	case 0:
+	case 1:
+		ui.lastTo = p[0].Email
+	default:
+		ui.lastTo = ""
+	}
+}
+
+// say reports how sending text to to went (err): text that could not go
+// because to is offline, or appears so, is left for them as an offline
+// message from MSNP13, as the bridges and bots do; before MSNP13 there are
+// none and the answer stays "not online". to is "" for a group.
+func (ui *chatUI) say(ctx context.Context, to string, err error, text string) {
+	if to != "" && errors.Is(err, msnp.ErrNotOnline) {
+		if err = ui.c.LeaveIfOffline(ctx, to, text, err); err == nil {
+			ui.out.printf("* %s is offline: left as an offline message\n", to)
+			return
+		}
+	}
+	ui.report(err)
 }
 
 // report prints what went wrong, if anything, and reports whether all went
@@ -499,8 +539,10 @@ func (ui *chatUI) show(ev client.Event) {
 	case *client.Invited:
 		ui.setLast(e.Conversation)
 	case *client.Joined:
+		ui.follow(e.Conversation)
 		o.printf("* %s joined the conversation\n", chatName(e.Email, e.FriendlyName))
 	case *client.Left:
+		ui.follow(e.Conversation)
 		o.printf("* %s left the conversation\n", e.Email)
 	case *client.Presence:
 		o.printf("* %s is %s", chatName(e.Email, e.FriendlyName), e.Status)

@@ -254,3 +254,89 @@ func TestChatPicturesMSNP18(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// nextOfflineMessage waits for the next offline message to c.
+func nextOfflineMessage(ctx context.Context, t *testing.T, c *client.Client) *client.OfflineMessage {
+	t.Helper()
+	for {
+		select {
+		case ev := <-c.Events():
+			if m, ok := ev.(*client.OfflineMessage); ok {
+				return m
+			}
+		case <-ctx.Done():
+			t.Fatalf("%s got no offline message", c.Self().Email)
+		}
+	}
+}
+
+// nudge chat at MSNP13+ leaves text for a contact who is offline as an
+// offline message, with /msg and in a conversation the contact has left,
+// and says so; before MSNP13, where there are none, it says the contact is
+// not online.
+func TestChatOfflineContact(t *testing.T) {
+	srv := coretest.Start(t)
+	srv.AddUser(t, "alice@example.com", "secret1", "Alice")
+	srv.AddUser(t, "bob@example.com", "secret2", "Bob")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	bobConfig := client.Config{Server: srv.NSAddr, Email: "bob@example.com", Password: "secret2",
+		Version: 18, Passport: client.PassportConfig{URL: srv.HTTPURL}}
+	chat := func(version int) (io.Writer, *lockedBuffer, chan error) {
+		stdin, typed := io.Pipe()
+		t.Cleanup(func() { typed.Close() })
+		out := &lockedBuffer{}
+		o := chatOptions{server: srv.NSAddr, user: "alice@example.com", passport: srv.HTTPURL, version: version,
+			status: "online", downloads: t.TempDir()}
+		done := make(chan error, 1)
+		go func() { done <- runChat(ctx, o, stdin, out, io.Discard) }()
+		fmt.Fprintln(typed, "secret1")
+		waitOutput(t, out, "Signed in")
+		return typed, out, done
+	}
+
+	typed, out, done := chat(18)
+	fmt.Fprintln(typed, "/add bob@example.com")
+	waitOutput(t, out, "is on your contact list")
+	fmt.Fprintln(typed, "/msg bob@example.com are you there?")
+	waitOutput(t, out, "* bob@example.com is offline: left as an offline message\n")
+
+	bob, err := client.Dial(ctx, bobConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := nextOfflineMessage(ctx, t, bob); m.From != "alice@example.com" || m.Text != "are you there?" {
+		t.Fatalf("bob's offline message: %+v", m)
+	}
+	fmt.Fprintln(typed, "/msg bob@example.com hi")
+	waitOutput(t, out, "* Bob <bob@example.com> joined the conversation")
+	bob.Close()
+	waitOutput(t, out, "* bob@example.com left the conversation")
+	waitOutput(t, out, "* Bob <bob@example.com> is offline")
+	fmt.Fprintln(typed, "still there?")
+	waitOutput(t, out, "* bob@example.com is offline: left as an offline message\n")
+	if strings.Contains(out.String(), "not online") {
+		t.Fatalf("the chat said a contact was not online:\n%s", out)
+	}
+	fmt.Fprintln(typed, "/quit")
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	typed, out, done = chat(12)
+	fmt.Fprintln(typed, "/msg bob@example.com one more")
+	waitOutput(t, out, "! not online (or not accepting messages)\n")
+	fmt.Fprintln(typed, "/quit")
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	bob, err = client.Dial(ctx, bobConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bob.Close()
+	if m := nextOfflineMessage(ctx, t, bob); m.Text != "still there?" {
+		t.Fatalf("bob's offline message: %+v", m)
+	}
+}
