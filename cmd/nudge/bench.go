@@ -42,7 +42,8 @@ password hash, so it measures the server and not bcrypt), runs each
 scenario, prints a table (or JSON with --json) and deletes the accounts.
 
   logins   sign-ins per second and their latency: MD5 (MSNP7), Passport (MSNP12) and
-           Windows Live single sign-on with the address book (MSNP18)
+           Windows Live single sign-on with the address book (MSNP18), and the CPU
+           time per sign-in of the load generator and of the server (its /metrics)
   idle     signed-in sessions held, and the server's memory per session (from /metrics)
   relay    switchboard messages per second at saturation, compared with a minimal
            Go TCP relay in the same run, and delivery latency at half that load

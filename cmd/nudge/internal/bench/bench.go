@@ -125,6 +125,11 @@ type LoginResult struct {
 	P50     Duration `json:"p50"`
 	P99     Duration `json:"p99"`
 	Failed  int      `json:"failed"`
+	// CPU time per sign-in, in microseconds, of the load generator and
+	// of the servers (theirs from process_cpu_seconds_total; absent when
+	// they do not export it), over the timed phase.
+	GeneratorCPU float64 `json:"generator_cpu_us_per_login,omitempty"`
+	ServerCPU    float64 `json:"server_cpu_us_per_login,omitempty"`
 }
 
 // IdleResult is how many sessions the server held and what they cost it.
@@ -429,10 +434,10 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "warning: %s\n\n", x)
 	}
 	if len(r.Logins) > 0 {
-		fmt.Fprintf(w, "Sign-ins (%d concurrent clients)\n", r.Logins[0].Workers)
-		fmt.Fprintf(w, "  %-20s %8s %12s %10s %10s %7s\n", "method", "logins", "per second", "p50", "p99", "failed")
+		fmt.Fprintf(w, "Sign-ins (%d concurrent clients; CPU time per sign-in of the load generator and of the server)\n", r.Logins[0].Workers)
+		fmt.Fprintf(w, "  %-20s %8s %12s %10s %10s %7s %14s %11s\n", "method", "logins", "per second", "p50", "p99", "failed", "generator µs", "server µs")
 		for _, l := range r.Logins {
-			fmt.Fprintf(w, "  %-20s %8d %12.0f %10s %10s %7d\n", l.Method, l.Logins, l.PerSec, l.P50, l.P99, l.Failed)
+			fmt.Fprintf(w, "  %-20s %8d %12.0f %10s %10s %7d %14s %11s\n", l.Method, l.Logins, l.PerSec, l.P50, l.P99, l.Failed, micros(l.GeneratorCPU), micros(l.ServerCPU))
 		}
 		fmt.Fprintln(w)
 	}
@@ -464,6 +469,14 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "  server memory        %.1f KiB per session resident, %.1f KiB Go heap+stacks\n\n",
 			x.BytesPerRSS/1024, x.BytesPerGo/1024)
 	}
+}
+
+// micros prints a CPU figure in microseconds, "-" when it is unknown.
+func micros(us float64) string {
+	if us <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", us)
 }
 
 // ParseOnly splits a comma-separated scenario list and checks its names.

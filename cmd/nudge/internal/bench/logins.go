@@ -67,6 +67,7 @@ func (b *runner) logins(ctx context.Context, m loginMethod, p placement) (LoginR
 		next <- struct{}{}
 	}
 	close(next)
+	cpu := b.cpuMark(ctx)
 	start := time.Now()
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -103,7 +104,8 @@ func (b *runner) logins(ctx context.Context, m loginMethod, p placement) (LoginR
 		P99:     lat.percentile(0.99),
 		Failed:  failed,
 	}
-	b.progress("  %.0f sign-ins per second, p99 %s, %d failed", r.PerSec, r.P99, failed)
+	r.GeneratorCPU, r.ServerCPU = b.cpuCost(ctx, cpu, len(lat))
+	b.progress("  %.0f sign-ins per second, p99 %s, %d failed; CPU per sign-in: generator %s µs, server %s µs", r.PerSec, r.P99, failed, micros(r.GeneratorCPU), micros(r.ServerCPU))
 	return r, ctx.Err()
 }
 
@@ -150,6 +152,7 @@ func (b *runner) ticketLogins(ctx context.Context, p placement) (LoginResult, er
 		lat    latencies
 		failed int
 	)
+	cpu := b.cpuMark(ctx)
 	start := time.Now()
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -183,7 +186,8 @@ func (b *runner) ticketLogins(ctx context.Context, p placement) (LoginResult, er
 		P99:     lat.percentile(0.99),
 		Failed:  failed,
 	}
-	b.progress("  %.0f sign-ins per second, p99 %s, %d failed", r.PerSec, r.P99, failed)
+	r.GeneratorCPU, r.ServerCPU = b.cpuCost(ctx, cpu, len(lat))
+	b.progress("  %.0f sign-ins per second, p99 %s, %d failed; CPU per sign-in: generator %s µs, server %s µs", r.PerSec, r.P99, failed, micros(r.GeneratorCPU), micros(r.ServerCPU))
 	return r, ctx.Err()
 }
 

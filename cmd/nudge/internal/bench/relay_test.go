@@ -49,10 +49,20 @@ func TestRunAgainstTheService(t *testing.T) {
 	if len(rep.Logins) != 4 {
 		t.Fatalf("%d sign-in methods measured", len(rep.Logins))
 	}
+	var serverCPU float64
 	for _, l := range rep.Logins {
 		if l.Logins == 0 || l.Failed != 0 || l.PerSec <= 0 {
 			t.Errorf("%s: %+v", l.Method, l)
 		}
+		if l.GeneratorCPU <= 0 {
+			t.Errorf("%s: the generator's CPU per sign-in is %v µs", l.Method, l.GeneratorCPU)
+		}
+		serverCPU += l.ServerCPU
+	}
+	// The server's clock ticks in hundredths of a second: a phase this
+	// small may read none, all of them together cannot.
+	if serverCPU <= 0 {
+		t.Errorf("no server CPU measured in any sign-in phase")
 	}
 	if rep.Idle == nil || rep.Idle.Sessions != 10 || rep.Idle.ServerSessions < 10 || rep.Idle.ListSize != 3 {
 		t.Errorf("idle: %+v", rep.Idle)
@@ -66,7 +76,7 @@ func TestRunAgainstTheService(t *testing.T) {
 	}
 	var out strings.Builder
 	rep.Print(&out)
-	for _, want := range []string{"Sign-ins", "Switchboard relay", "Presence fan-out", "Idle sessions"} {
+	for _, want := range []string{"Sign-ins", "generator µs", "Switchboard relay", "Presence fan-out", "Idle sessions"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
