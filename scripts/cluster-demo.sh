@@ -34,12 +34,12 @@ for i in 1 2 3; do
 done
 NATS='[nats://127.0.0.1:4221, nats://127.0.0.1:4222, nats://127.0.0.1:4223]'
 
-node() { # name ns ds sb http
+node() { # name ns ds sb http operator
 	mkdir -p "$DIR/$1"
 	cat >"$DIR/$1/nudge.yaml" <<YAML
 data: $DIR/$1
 database: {url: "$DB"}
-listen: {ns: "$2", ds: "$3", sb: "$4", http: "$5", https: "", operator: ""}
+listen: {ns: "$2", ds: "$3", sb: "$4", http: "$5", https: "", operator: "$6"}
 admin: {token: demo-token}
 cluster:
   node: $1
@@ -48,9 +48,9 @@ YAML
 	bin/nudge serve --config "$DIR/$1/nudge.yaml" >"$DIR/$1.log" 2>&1 &
 	pids+=($!)
 }
-node ns-1 127.0.0.1:1863 "" "" 127.0.0.1:8080
-node ns-2 127.0.0.1:1873 "" "" 127.0.0.1:8090
-node sb-1 "" 127.0.0.1:1883 127.0.0.1:1864 127.0.0.1:8070
+node ns-1 127.0.0.1:1863 "" "" 127.0.0.1:8080 127.0.0.1:8081
+node ns-2 127.0.0.1:1873 "" "" 127.0.0.1:8090 127.0.0.1:8091
+node sb-1 "" 127.0.0.1:1883 127.0.0.1:1864 127.0.0.1:8070 127.0.0.1:8071
 
 for port in 8080 8090 8070; do
 	until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.5; done
@@ -62,7 +62,7 @@ cat <<TEXT
 A Nudge cluster runs on loopback (logs in $DIR):
   Dispatch server  127.0.0.1:1883   refers each client to ns-1 (:1863) or ns-2 (:1873)
   Switchboard      127.0.0.1:1864   (sb-1); Passport on any node: :8080, :8090, :8070
-  curl http://127.0.0.1:8080/healthz   shows the node and its peers
+  curl http://127.0.0.1:8081/healthz   shows the node and its peers (operator port; :8091, :8071)
 
   bin/nudge chat --server 127.0.0.1:1863 --user alice@example.com   (password secret1)
   bin/nudge chat --server 127.0.0.1:1873 --user bob@example.com     (password secret2)

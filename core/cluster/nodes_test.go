@@ -56,6 +56,7 @@ type node struct {
 	ns, ds string
 	sb     string
 	http   string
+	ops    string // the operator listener
 	cmd    *exec.Cmd
 	log    *bytes.Buffer
 	exited chan struct{}
@@ -101,7 +102,7 @@ func port(t *testing.T) string {
 // start starts a node serving the given servers ("ns", "sb", "ds").
 func (c *testCluster) start(name string, servers ...string) *node {
 	c.t.Helper()
-	n := &node{name: name, http: port(c.t)}
+	n := &node{name: name, http: port(c.t), ops: port(c.t)}
 	for _, s := range servers {
 		switch s {
 		case "ns":
@@ -123,7 +124,7 @@ listen:
   sb: %q
   http: %q
   https: ""
-  operator: ""
+  operator: %q
 login:
   bcrypt_cost: 4
   challenges: false
@@ -146,7 +147,7 @@ cluster:
     urls: [%s]
   heartbeat: 500ms
   node_timeout: 3s
-`, filepath.Join(dir, "data"), c.db, n.ns, n.ds, n.sb, n.http, adminToken, name, strings.Join(c.nats.URLs(), ", "))
+`, filepath.Join(dir, "data"), c.db, n.ns, n.ds, n.sb, n.http, n.ops, adminToken, name, strings.Join(c.nats.URLs(), ", "))
 	if err := os.WriteFile(n.cfg, []byte(yaml), 0o600); err != nil {
 		c.t.Fatal(err)
 	}
@@ -193,8 +194,12 @@ func (n *node) kill() {
 	}
 }
 
-func (n *node) health() (int, string) {
-	resp, err := http.Get("http://" + n.http + "/healthz")
+// health is what n's operator port says of its health (the public port
+// says only ok or the reason in general terms).
+func (n *node) health() (int, string) { return n.healthAt(n.ops) }
+
+func (n *node) healthAt(addr string) (int, string) {
+	resp, err := http.Get("http://" + addr + "/healthz")
 	if err != nil {
 		return 0, err.Error()
 	}

@@ -40,6 +40,9 @@ func TestDatabaseOutage(t *testing.T) {
 		if _, text := n.health(); strings.Count(strings.TrimSpace(text), "\n") != 0 {
 			t.Errorf("node %s /healthz: %q, want one line", n.name, text)
 		}
+		if code, text := n.healthAt(n.http); code != http.StatusServiceUnavailable || text != "database unavailable\n" {
+			t.Errorf("node %s public /healthz: %d %q, want the reason alone", n.name, code, text)
+		}
 	}
 	t.Logf("/healthz said the database is down %s after it stopped", time.Since(down).Round(time.Millisecond))
 

@@ -151,7 +151,7 @@ func TestFileDescriptorFloodChild(t *testing.T) {
 }
 
 // TestDeadListenerFailsHealthz: a listener that stops while the service
-// runs makes /healthz answer 503 naming it.
+// runs makes /healthz answer 503, naming it on the operator port only.
 func TestDeadListenerFailsHealthz(t *testing.T) {
 	srv := coretest.Start(t)
 	if code, _ := get(t, http.DefaultClient, srv.HTTPURL+"/healthz", ""); code != 200 {
@@ -166,8 +166,12 @@ func TestDeadListenerFailsHealthz(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if code != http.StatusServiceUnavailable || !strings.Contains(body, "ns") {
-		t.Fatalf("/healthz = %d %q with NS dead, want 503 naming it", code, body)
+	if code != http.StatusServiceUnavailable || body != "listener stopped\n" {
+		t.Fatalf("/healthz = %d %q with NS dead, want 503 listener stopped", code, body)
+	}
+	code, body = get(t, http.DefaultClient, srv.OperatorURL+"/healthz", "")
+	if code != http.StatusServiceUnavailable || !strings.HasPrefix(body, "listener stopped: ns") {
+		t.Fatalf("operator /healthz = %d %q with NS dead, want 503 naming it", code, body)
 	}
 }
 

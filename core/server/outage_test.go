@@ -27,11 +27,11 @@ func TestDatabaseOutageHealthz(t *testing.T) {
 		c.Web.Enabled = false
 	}))
 	srv.AddUser(t, "alice@example.com", "pw", "Alice")
-	health := func(code int, want string) string {
+	health := func(url string, code int, want string) string {
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			got, body := get(t, http.DefaultClient, srv.HTTPURL+"/healthz", "")
+			got, body := get(t, http.DefaultClient, url+"/healthz", "")
 			if got == code && strings.HasPrefix(body, want) {
 				return body
 			}
@@ -61,19 +61,25 @@ func TestDatabaseOutageHealthz(t *testing.T) {
 		}
 		return strings.TrimSpace(last)
 	}
-	health(http.StatusOK, "ok\n")
+	health(srv.HTTPURL, http.StatusOK, "ok\n")
 
 	pg.Stop()
-	body := health(http.StatusServiceUnavailable, "database unavailable: ")
+	// The operator port gives the driver's error, on one line; the
+	// public port the same reason, without it (it names the database's
+	// socket or host).
+	body := health(srv.OperatorURL, http.StatusServiceUnavailable, "database unavailable: ")
 	if strings.Count(strings.TrimSpace(body), "\n") != 0 {
-		t.Errorf("/healthz = %q, want one line", body)
+		t.Errorf("operator /healthz = %q, want one line", body)
+	}
+	if body := health(srv.HTTPURL, http.StatusServiceUnavailable, "database unavailable"); body != "database unavailable\n" {
+		t.Errorf("public /healthz = %q, want the reason alone", body)
 	}
 	if got := md5Start(); got != "501 3" {
 		t.Errorf("USR I with the database down = %q, want 501 3", got)
 	}
 
 	pg.Restart(t)
-	health(http.StatusOK, "ok\n")
+	health(srv.HTTPURL, http.StatusOK, "ok\n")
 	if got := md5Start(); !strings.HasPrefix(got, "USR 3 MD5 S ") {
 		t.Errorf("USR I once the database is back = %q, want the salt", got)
 	}

@@ -491,20 +491,21 @@ func (s *Server) httpHandlers() (shared, operator http.Handler) {
 		}
 		mux.Handle(path, h)
 	}
-	health := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if dead := s.deadListener(); dead != "" {
-			http.Error(w, "listener stopped: "+dead, http.StatusServiceUnavailable)
+	// Health: the shared ports are open to anyone, so they say only
+	// whether the service works and, if not, which part failed in general
+	// terms; the operator port says why (the database driver's error names
+	// its socket or host), how many are signed in and which nodes it sees.
+	mux.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if reason, _ := s.health(); reason != "" {
+			http.Error(w, reason, http.StatusServiceUnavailable)
 			return
 		}
-		if err := s.databaseErr(); err != nil {
-			http.Error(w, "database unavailable: "+err.Error(), http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "ok\n")
+	}))
+	ops.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if reason, detail := s.health(); reason != "" {
+			http.Error(w, reason+": "+detail, http.StatusServiceUnavailable)
 			return
-		}
-		if s.Cluster != nil {
-			if err := s.Cluster.Err(); err != nil {
-				http.Error(w, "cluster unavailable: "+err.Error(), http.StatusServiceUnavailable)
-				return
-			}
 		}
 		fmt.Fprintf(w, "ok\nsessions %d\n", s.Dir.Len())
 		if s.Cluster != nil {
@@ -513,11 +514,26 @@ func (s *Server) httpHandlers() (shared, operator http.Handler) {
 				fmt.Fprintf(w, "peer %s ns=%s sb=%s users=%d\n", n.Name, n.NS, n.SB, n.Users)
 			}
 		}
-	})
-	mux.Handle("GET /healthz", health)
-	ops.Handle("GET /healthz", health)
+	}))
 	mux.Handle("GET /pictures/", http.HandlerFunc(s.servePictures))
 	return foldSlashes(mux), ops
+}
+
+// health says what keeps the service from working, if anything: reason
+// in general terms ("database unavailable"), detail with the cause.
+func (s *Server) health() (reason, detail string) {
+	if dead := s.deadListener(); dead != "" {
+		return "listener stopped", dead
+	}
+	if err := s.databaseErr(); err != nil {
+		return "database unavailable", err.Error()
+	}
+	if s.Cluster != nil {
+		if err := s.Cluster.Err(); err != nil {
+			return "cluster unavailable", err.Error()
+		}
+	}
+	return "", ""
 }
 
 // dialInside connects a gateway session to the NS or SB server in this
