@@ -173,6 +173,11 @@ type FanoutResult struct {
 	Contacts int      `json:"contacts"`
 	Last     Duration `json:"last_contact"`
 	P50      Duration `json:"p50"`
+	// CPU per contact told, in microseconds, from the change until the
+	// last contact was told: the servers' processes (/metrics, in steps of
+	// 10 ms) and the load generator's own. Zero when not known.
+	ServerCPU    float64 `json:"server_cpu_us_per_contact,omitempty"`
+	GeneratorCPU float64 `json:"generator_cpu_us_per_contact,omitempty"`
 }
 
 // Duration prints as milliseconds in JSON.
@@ -458,7 +463,8 @@ func (r *Report) Print(w io.Writer) {
 	}
 	if x := r.Fanout; x != nil {
 		fmt.Fprintf(w, "Presence fan-out (%d online contacts)\n", x.Contacts)
-		fmt.Fprintf(w, "  last contact told after %s (median %s)\n\n", x.Last, x.P50)
+		fmt.Fprintf(w, "  last contact told after %s (median %s)\n", x.Last, x.P50)
+		fmt.Fprintf(w, "  CPU per contact      server %.1f µs, load generator %.1f µs\n\n", x.ServerCPU, x.GeneratorCPU)
 	}
 	if x := r.CrossNode; x != nil {
 		x.print(w, r)

@@ -121,6 +121,8 @@ func (b *runner) fanout(ctx context.Context, p placement) (*FanoutResult, error)
 		return nil, fmt.Errorf("the contacts were not told the user signed in: %w", err)
 	}
 	b.progress("fan-out: changing the status once")
+	server0, serr0 := b.serverCPU(ctx)
+	cpu0, _ := ProcessCPU()
 	t0 := time.Now()
 	if err := s.SetStatus(ctx, client.Away); err != nil {
 		return nil, err
@@ -130,6 +132,8 @@ func (b *runner) fanout(ctx context.Context, p placement) (*FanoutResult, error)
 		defer mu.Unlock()
 		return len(arrived) == n
 	})
+	cpu1, _ := ProcessCPU()
+	server1, serr1 := b.serverCPU(ctx)
 	mu.Lock()
 	defer mu.Unlock()
 	if len(arrived) < n {
@@ -141,7 +145,11 @@ func (b *runner) fanout(ctx context.Context, p placement) (*FanoutResult, error)
 		lat[i] = t.Sub(t0)
 		last = max(last, lat[i])
 	}
-	r := &FanoutResult{Contacts: n, Last: Duration(last), P50: lat.percentile(0.5)}
+	r := &FanoutResult{Contacts: n, Last: Duration(last), P50: lat.percentile(0.5),
+		GeneratorCPU: perMessage(cpu1-cpu0, int64(n))}
+	if serr0 == nil && serr1 == nil {
+		r.ServerCPU = perMessage(time.Duration((server1-server0)*float64(time.Second)), int64(n))
+	}
 	b.progress("  last contact told after %s", r.Last)
 	return r, nil
 }

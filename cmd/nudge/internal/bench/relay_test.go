@@ -71,7 +71,7 @@ func TestRunAgainstTheService(t *testing.T) {
 		r.ServerCPU <= 0 || r.GeneratorCPU <= 0 {
 		t.Errorf("relay: %+v", rep.Relay)
 	}
-	if rep.Fanout == nil || rep.Fanout.Contacts != 10 || rep.Fanout.Last <= 0 {
+	if rep.Fanout == nil || rep.Fanout.Contacts != 10 || rep.Fanout.Last <= 0 || rep.Fanout.GeneratorCPU <= 0 {
 		t.Errorf("fanout: %+v", rep.Fanout)
 	}
 	var out strings.Builder
