@@ -459,20 +459,23 @@ func (s *sqlStore) Watchers(ctx context.Context, email string) ([]Contact, error
 // which group each entry is in (kind 3: entry id, group GUID, group
 // number). Every part is a plain index lookup: no aggregate, no sort, no
 // table the engine builds for the statement (Contacts orders the rows),
-// which is what makes it cheap enough to run at every sign-in.
+// which is what makes it cheap enough to run at every sign-in. The
+// account's id is a subquery in each part rather than one shared WITH:
+// SQLite builds a table for a WITH that is used more than once, every
+// time the statement runs, which cost more than the rest of the query.
 const contactsQuery = `
-	WITH me AS (SELECT id FROM accounts WHERE email = $1)
 	SELECT 0 AS kind, CAST(0 AS bigint) AS n, '' AS a, '' AS b, '' AS c, '' AS d, CAST(0 AS bigint) AS m
-	FROM me
+	FROM accounts WHERE email = $1
 	UNION ALL
 	SELECT 1, g.number, g.guid, g.name, '', '', 0
-	FROM contact_groups g JOIN me ON g.owner = me.id
+	FROM contact_groups g WHERE g.owner = (SELECT id FROM accounts WHERE email = $1)
 	UNION ALL
 	SELECT 2, c.id, c.email, c.friendly_name, c.guid, c.contact_type, c.lists
-	FROM contacts c JOIN me ON c.owner = me.id
+	FROM contacts c WHERE c.owner = (SELECT id FROM accounts WHERE email = $1)
 	UNION ALL
 	SELECT 3, m.contact, g.guid, '', '', '', g.number
-	FROM contact_groups g JOIN me ON g.owner = me.id JOIN group_members m ON m.grp = g.id`
+	FROM contact_groups g JOIN group_members m ON m.grp = g.id
+	WHERE g.owner = (SELECT id FROM accounts WHERE email = $1)`
 
 // Contacts returns owner's whole list in the order entries were added, and
 // its groups by number.
