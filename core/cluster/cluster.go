@@ -315,6 +315,7 @@ type envelope struct {
 	Version  int64               `json:"v,omitempty"`
 	User     *switchboard.User   `json:"b,omitempty"`
 	Note     *directory.Note     `json:"o,omitempty"`
+	Listing  *directory.Listing  `json:"ls,omitempty"`
 
 	// a batch of presence calls
 	Presences []directory.Presence `json:"ps,omitempty"`

@@ -75,6 +75,9 @@ func (r *recorder) Share(p directory.Presence) {
 func (r *recorder) ShowSelf(p directory.Presence) {
 	r.record("self %s %s %d", p.Email, p.Status, len(p.Endpoints))
 }
+func (r *recorder) ShareList(l directory.Listing) {
+	r.record("list %s %d %s %v", l.Contact, l.Lists, l.Privacy, l.Prompt)
+}
 func (r *recorder) Note(n directory.Note) {
 	r.record("note %s %s %s %d %q", n.From, n.FromEndpoint, n.To, n.Type, n.Payload)
 }
@@ -364,6 +367,8 @@ func TestPeerCallsCrossTheBus(t *testing.T) {
 		Capabilities: "2788999228:48", Personal: []byte("<Data><PSM>out</PSM></Data>")})
 	p.ShowSelf(directory.Presence{Email: bob.email, Status: directory.Away,
 		Endpoints: []msnp.Endpoint{{ID: "{a}"}, {ID: "{b}"}}})
+	p.ShareList(directory.Listing{Contact: "carol@example.com", Lists: 5})
+	p.ShareList(directory.Listing{Privacy: "BL", Prompt: true})
 	want := []string{
 		`show alice@example.com Alice ünï BSY 1342177280 %3Cmsnobj%2F%3E "<Data><PSM>hi</PSM></Data>"`,
 		"hide alice@example.com",
@@ -376,6 +381,8 @@ func TestPeerCallsCrossTheBus(t *testing.T) {
 		"mailed m-1 alice@example.com",
 		`share bob@example.com Bob AWY 2788999228:48  "<Data><PSM>out</PSM></Data>"`,
 		"self bob@example.com AWY 2",
+		"list carol@example.com 5  false",
+		"list  0 BL true",
 	}
 	var got []string
 	for len(got) < len(want) && time.Now().Before(deadline.Add(10*time.Second)) {
@@ -501,6 +508,7 @@ func FuzzReceive(f *testing.F) {
 		{Op: opPeer, Node: "n2", Inc: 1, To: "bob@example.com", Call: callReplace, Gen: 1},
 		{Op: opPeer, Node: "n2", Inc: 1, To: "bob@example.com", Call: callRevoke, Version: 1},
 		{Op: opPeer, Node: "n2", Inc: 1, To: "bob@example.com", Call: callNote, Note: &directory.Note{From: "a@b", Type: 1}},
+		{Op: opPeer, Node: "n2", Inc: 1, To: "bob@example.com", Call: callList, Listing: &directory.Listing{Contact: "a@b", Lists: 4}},
 		{Op: opBatch, Node: "n2", Inc: 1, Presences: []directory.Presence{{Email: "a@b", Status: directory.Busy}},
 			Calls: []batchCall{{To: "bob@example.com", Show: 1}, {To: "bob@example.com", Gen: 1, Hide: "a@b"}}},
 		{Op: opOther, Node: "n2", Inc: 1, Kind: "signin", Data: []byte(`{"a":"1.2.3.4","u":"x@y"}`)},

@@ -31,6 +31,7 @@ const (
 	callNote    = "note"
 	callShare   = "share"
 	callSelf    = "self"
+	callList    = "list"
 )
 
 // Calls of the address book and the offline messages.
@@ -87,6 +88,9 @@ func (p *remotePeer) Share(pr directory.Presence) {
 func (p *remotePeer) ShowSelf(pr directory.Presence) {
 	p.call(&envelope{Call: callSelf, Presence: &pr})
 }
+func (p *remotePeer) ShareList(l directory.Listing) {
+	p.call(&envelope{Call: callList, Listing: &l})
+}
 
 // Endpoint is the endpoint's GUID as it signed in ("" for none).
 func (p *remotePeer) Endpoint() msnp.Endpoint { return msnp.Endpoint{ID: p.ep} }
@@ -131,6 +135,10 @@ func (c *Cluster) deliver(e *envelope) {
 	case callSelf:
 		if e.Presence != nil {
 			p.ShowSelf(*e.Presence)
+		}
+	case callList:
+		if e.Listing != nil {
+			p.ShareList(*e.Listing)
 		}
 	case callBook:
 		p.BookChanged(e.Email)

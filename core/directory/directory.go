@@ -95,6 +95,19 @@ type Mail struct {
 	Size     int       `json:"size"` // bytes of the body
 }
 
+// Listing is a change to a user's lists or privacy made through the
+// Notification Server at one of their endpoints (ADL/RML, ADD/REM, BLP,
+// GTC), as the other endpoints take it: the lists Contact is on now (0:
+// none), or with Contact "" the privacy mode ("AL" or "BL") and whether
+// the user is asked before being added (GTC "A"). It crosses nodes as
+// JSON.
+type Listing struct {
+	Contact string `json:"c,omitempty"`
+	Lists   uint8  `json:"l,omitempty"` // store.List bits
+	Privacy string `json:"p,omitempty"`
+	Prompt  bool   `json:"a,omitempty"`
+}
+
 // Peer is one signed-in user as the rest of the service sees it. Its methods
 // are called from other users' goroutines: they must not block on the
 // network (they queue) and must not call back into other peers.
@@ -147,6 +160,11 @@ type Peer interface {
 	// endpoints, with every endpoint in p.Endpoints (the UBX that MSNP16+
 	// clients expect after each change).
 	ShowSelf(p Presence)
+	// ShareList gives this endpoint a change the user just made to their
+	// lists or privacy at another of their endpoints (MSNP16+), so that
+	// every endpoint decides alike who sees and may call the user. Nobody
+	// is told: the endpoint that made the change tells the watchers.
+	ShareList(l Listing)
 }
 
 const shards = 64
@@ -458,6 +476,12 @@ func (e endpoints) Share(p Presence) {
 func (e endpoints) ShowSelf(p Presence) {
 	for _, x := range e {
 		x.ShowSelf(p)
+	}
+}
+
+func (e endpoints) ShareList(l Listing) {
+	for _, x := range e {
+		x.ShareList(l)
 	}
 }
 

@@ -30,6 +30,7 @@ func (p *peer) Note(directory.Note)                {}
 func (p *peer) BookChanged(string)                 {}
 func (p *peer) Mailed(directory.Mail)              {}
 func (p *peer) Share(directory.Presence)           {}
+func (p *peer) ShareList(directory.Listing)        {}
 func (p *peer) ShowSelf(directory.Presence)        {}
 func (p *peer) String() string                     { return p.name }
 func newPeer(name string) *peer                    { return &peer{name: name} }

@@ -33,6 +33,7 @@ func (p *peer) Revoke(int64)                                  {}
 func (p *peer) BookChanged(string)                            {}
 func (p *peer) Note(directory.Note)                           {}
 func (p *peer) Share(directory.Presence)                      {}
+func (p *peer) ShareList(directory.Listing)                   {}
 func (p *peer) ShowSelf(directory.Presence)                   {}
 func (p *peer) Endpoint() msnp.Endpoint                       { return msnp.Endpoint{} }
 func (p *peer) Mailed(m directory.Mail) {

@@ -734,11 +734,7 @@ func (s *session) handleBLP(c *msnp.Command) error {
 	s.privacy = p
 	s.listVersion = ver
 	s.mu.Unlock()
-	for _, o := range s.siblings() {
-		o.mu.Lock()
-		o.privacy = p
-		o.mu.Unlock()
-	}
+	s.shareSettings()
 	s.replyVersioned(c, ver, string(p))
 	s.tellChangedViews(before)
 	return nil
@@ -762,6 +758,7 @@ func (s *session) handleGTC(c *msnp.Command) error {
 	s.promptOnAdd = v == "A"
 	s.listVersion = ver
 	s.mu.Unlock()
+	s.shareSettings()
 	s.replyVersioned(c, ver, v)
 	return nil
 }

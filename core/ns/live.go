@@ -82,20 +82,6 @@ func (s *session) endpoints() []msnp.Endpoint {
 	return out
 }
 
-// siblings are the user's other sessions on this server.
-func (s *session) siblings() []*session {
-	if s.Endpoint().ID == "" {
-		return nil
-	}
-	var out []*session
-	for _, p := range s.srv.cfg.Directory.Endpoints(s.emailOf()) {
-		if o, ok := p.(*session); ok && o != s {
-			out = append(out, o)
-		}
-	}
-	return out
-}
-
 // shareWithEndpoints gives the user's other endpoints, on this node or
 // another, the presence this one just set: a user has one status, name,
 // picture and personal message wherever they are signed in.
@@ -121,14 +107,45 @@ func (s *session) Share(p directory.Presence) {
 	s.presence.Capabilities, s.presence.MSNObject, s.presence.Personal = p.Capabilities, p.MSNObject, p.Personal
 }
 
-// shareContact gives the user's other endpoints the list entry for handle
-// as it is now (nil: gone), so that they decide alike who sees the user.
+// shareContact gives the user's other endpoints, on this node or another,
+// the list entry for handle as it is now (0: gone), so that they decide
+// alike who sees the user.
 func (s *session) shareContact(handle string, l store.List) {
-	for _, o := range s.siblings() {
-		o.mu.Lock()
-		o.roster.set(handle, l)
-		o.mu.Unlock()
+	s.shareList(directory.Listing{Contact: handle, Lists: uint8(l)})
+}
+
+// shareSettings gives the user's other endpoints the privacy mode and GTC
+// as they are now.
+func (s *session) shareSettings() {
+	s.mu.Lock()
+	l := directory.Listing{Privacy: string(s.privacy), Prompt: s.promptOnAdd}
+	s.mu.Unlock()
+	s.shareList(l)
+}
+
+func (s *session) shareList(l directory.Listing) {
+	if s.Endpoint().ID == "" {
+		return
 	}
+	for _, o := range s.srv.cfg.Directory.Endpoints(s.emailOf()) {
+		if o != directory.Peer(s) {
+			o.ShareList(l)
+		}
+	}
+}
+
+// ShareList implements directory.Peer: the user changed a list entry or
+// their privacy at another endpoint.
+func (s *session) ShareList(l directory.Listing) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l.Contact == "" {
+		if p := store.Privacy(l.Privacy); p == store.AllowByDefault || p == store.BlockByDefault {
+			s.privacy, s.promptOnAdd = p, l.Prompt
+		}
+		return
+	}
+	s.roster.set(l.Contact, store.List(l.Lists))
 }
 
 // showSelf sends the user's own UBX, with the private data of every

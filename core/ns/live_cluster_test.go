@@ -2,6 +2,7 @@ package ns_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -268,4 +269,92 @@ func TestBookUnblockAcrossNodesTellsOnce(t *testing.T) {
 			t.Fatalf("bob: %q, a second time", line)
 		}
 	}
+}
+
+// Alice, at home on n1 and at work on n2, blocks Bob, lets only her allow
+// list see her and undoes both through the Notification Server alone (ADL,
+// RML, BLP, as bitlbee does, with no address book call): work, on n2,
+// decides as home does, so her status changes made at work reach whom
+// home's settings say. A notice home sends to work after each change is
+// behind it on the bus, so work has it once the notice is there.
+func TestListChangesAcrossNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL and NATS")
+	}
+	nodes := clustertest.Start(t, 2, nil, coretest.WithoutChallenges())
+	n1, n2 := nodes[0], nodes[1]
+	for _, u := range []string{"alice", "bob", "carol", "dave"} {
+		n1.AddUser(t, u+"@example.com", "pw", strings.ToUpper(u[:1])+u[1:])
+	}
+	befriend(t, n1, "alice@example.com", "bob@example.com")
+	befriend(t, n1, "alice@example.com", "carol@example.com")
+	// Dave has Alice on his list; she has not put him on hers.
+	if _, err := n1.Store.AddToList(t.Context(), "dave@example.com", "alice@example.com", store.Forward, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	bob := settledLive(t, n1, "bob@example.com", guid(9), "0:0")
+	carol := settledLive(t, n1, "carol@example.com", guid(8), "0:0")
+	dave := settledLive(t, n1, "dave@example.com", guid(7), "0:0")
+	home := loginLive(t, n1, 18, "alice@example.com", "pw", guid(1))
+	home.online(18, 5, "0:0")
+	work := loginLive(t, n2, 18, "alice@example.com", "pw", guid(2))
+	work.online(18, 5, "0:0")
+	for _, w := range []*wire{bob, carol, dave} {
+		w.expectSkip("NLN NLN 1:alice@example.com Alice 0:0 0")
+	}
+
+	trid := 20
+	// atHome sends a change at home, then a notice to work behind it.
+	atHome := func(line, payload string) {
+		t.Helper()
+		trid++
+		if payload != "" {
+			home.sendMsg(fmt.Sprintf(line, trid), payload)
+		} else {
+			home.send(fmt.Sprintf(line, trid))
+		}
+		home.expectSkip(fmt.Sprintf(strings.Fields(line)[0]+" %d **", trid))
+		trid++
+		home.sendMsg(fmt.Sprintf("UUN %d alice@example.com;%s 1", trid, guid(2)), "<x/>")
+		home.expectSkip(fmt.Sprintf("UUN %d OK", trid))
+		work.expectSkip("UBN alice@example.com;" + guid(1) + " 1")
+	}
+	// atWork sets a status at work; see hear it, the others hear nothing
+	// of Alice.
+	atWork := func(status string, see []*wire, not ...*wire) {
+		t.Helper()
+		trid++
+		work.send(fmt.Sprintf("CHG %d %s 0:0", trid, status))
+		work.expectSkip(fmt.Sprintf("CHG %d %s 0:0", trid, status))
+		for _, w := range see {
+			w.expectSkip("NLN " + status + " 1:alice@example.com Alice 0:0 0")
+		}
+		for _, w := range not {
+			for {
+				w.conn.SetReadDeadline(time.Now().Add(time.Second))
+				c, err := w.r.ReadCommand()
+				if err != nil {
+					break
+				}
+				if line := lineOf(c); strings.Contains(line, "alice@example.com") {
+					t.Fatalf("%s: %q, though home's settings hide Alice from them", w.name, line)
+				}
+			}
+		}
+	}
+
+	atHome("ADL %d", `<ml><d n="example.com"><c n="bob" l="4" t="1"/></d></ml>`)
+	bob.expectSkip("FLN 1:alice@example.com 0:0")
+	atWork("BSY", []*wire{carol, dave}, bob)
+
+	atHome("BLP %d BL", "")
+	dave.expectSkip("FLN 1:alice@example.com 0:0")
+	atWork("AWY", []*wire{carol}, bob, dave)
+
+	atHome("RML %d", `<ml><d n="example.com"><c n="bob" l="4" t="1"/></d></ml>`)
+	atHome("ADL %d", `<ml><d n="example.com"><c n="bob" l="2" t="1"/></d></ml>`)
+	bob.expectSkip("NLN AWY 1:alice@example.com Alice 0:0 0")
+	atHome("BLP %d AL", "")
+	dave.expectSkip("NLN AWY 1:alice@example.com Alice 0:0 0")
+	atWork("NLN", []*wire{bob, carol, dave})
 }

@@ -67,6 +67,7 @@ func (p *testPeer) Endpoint() msnp.Endpoint            { return msnp.Endpoint{} 
 func (p *testPeer) BookChanged(string)                 {}
 func (p *testPeer) Mailed(directory.Mail)              {}
 func (p *testPeer) Share(directory.Presence)           {}
+func (p *testPeer) ShareList(directory.Listing)        {}
 func (p *testPeer) ShowSelf(directory.Presence)        {}
 func (p *testPeer) block(viewer string)                { p.mu.Lock(); p.blocks[viewer] = true; p.mu.Unlock() }
 func (p *testPeer) setHidden(h bool)                   { p.mu.Lock(); p.hidden = h; p.mu.Unlock() }
