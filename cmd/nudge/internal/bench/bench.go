@@ -6,8 +6,11 @@
 // one run: everyone on the first node, then spread over the nodes so that
 // what is measured crosses between them.
 //
-// Sign-ins, idle sessions and fan-out use msnp/client, so they measure what
-// a real client sees. The relay measurement pumps MSG commands over raw
+// Passport and SSO sign-ins, idle sessions and the user whose status the
+// fan-out spreads use msnp/client, so they measure what a real client
+// sees. MD5 and ticket sign-ins send what the client sends over bare
+// connections (signer), so that the generator's own cost stays small
+// next to the server's on shared cores. The relay measurement pumps MSG commands over raw
 // connections instead, so that it measures the server rather than the
 // client library, and compares with a minimal Go TCP relay run in the same
 // process with the same traffic.
@@ -404,14 +407,20 @@ func (b *runner) cleanup() {
 // on loopback, so that tens of thousands of connections (and the
 // TIME_WAITs of short ones) do not run out of source ports.
 func (b *runner) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	d := net.Dialer{Timeout: 10 * time.Second}
+	d := net.Dialer{Timeout: 10 * time.Second, LocalAddr: b.localAddr(addr)}
+	return d.DialContext(ctx, network, addr)
+}
+
+// localAddr is the source address of the next connection to addr: the
+// next of 127.0.0.2–127.0.0.254 when addr is on loopback, nil otherwise.
+func (b *runner) localAddr(addr string) net.Addr {
 	if host, _, err := net.SplitHostPort(addr); err == nil {
 		if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() && ip.To4() != nil {
 			n := b.srcIP.Add(1)
-			d.LocalAddr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+n%253))}
+			return &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+n%253))}
 		}
 	}
-	return d.DialContext(ctx, network, addr)
+	return nil
 }
 
 // latencies keeps samples and reports percentiles.

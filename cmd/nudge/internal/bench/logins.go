@@ -16,14 +16,17 @@ import (
 type loginMethod struct {
 	name    string
 	version msnp.Version
+	// bare: signed in by a signer over bare connections rather than by
+	// the Go client (whose own cost would weigh on the server's cores).
+	bare bool
 }
 
 var (
-	md5Login      = loginMethod{"MD5 (MSNP7)", 7}
-	passportLogin = loginMethod{"Passport (MSNP12)", 12}
+	md5Login      = loginMethod{"MD5 (MSNP7)", 7, true}
+	passportLogin = loginMethod{"Passport (MSNP12)", 12, false}
 	// Windows Live Messenger 2009's: RST tokens for every service, the
 	// nonce answered with the proof key, the list from the address book.
-	ssoLogin = loginMethod{"SSO (MSNP18)", 18}
+	ssoLogin = loginMethod{"SSO (MSNP18)", 18, false}
 )
 
 // clientConfig is how the bench signs in as email at the i-th node; v 0 is
@@ -47,8 +50,11 @@ func (b *runner) clientConfig(email string, v msnp.Version, i int) client.Config
 }
 
 // logins signs in and out opts.Logins times with opts.Workers clients at
-// once, worker w at its node (placed as p); a sign-in is everything Dial
-// does (version, authentication, list sync, first status).
+// once, worker w at its node (placed as p); a sign-in is everything a
+// client does (version, authentication, list sync, first status, the
+// challenge, signing out): MD5's by a signer over bare connections,
+// Passport's and SSO's by the Go client, so that they measure the web
+// services too.
 func (b *runner) logins(ctx context.Context, m loginMethod, p placement) (LoginResult, error) {
 	workers := min(b.opts.Workers, b.opts.Logins)
 	emails, err := b.accounts(ctx, "login"+m.version.String(), workers)
@@ -56,6 +62,16 @@ func (b *runner) logins(ctx context.Context, m loginMethod, p placement) (LoginR
 		return LoginResult{}, err
 	}
 	b.progress("sign-ins: %d with %s, %d at a time%s", b.opts.Logins, m.name, workers, b.where(p))
+	if m.bare {
+		signers := make([]*signer, workers)
+		for w := range signers {
+			signers[w] = b.newSigner(m.version, emails[w], b.node(b.at(p, w)).ns)
+		}
+		var taken atomic.Int64
+		total := int64(b.opts.Logins)
+		r := b.signIns(ctx, m.name, signers, func(int, int) (string, bool) { return "", taken.Add(1) <= total })
+		return r, ctx.Err()
+	}
 	var (
 		mu     sync.Mutex
 		lat    = make(latencies, 0, b.opts.Logins)
@@ -112,8 +128,8 @@ func (b *runner) logins(ctx context.Context, m loginMethod, p placement) (LoginR
 // ticketLogins measures what the Notification Server does for a Passport
 // sign-in once the client holds its ticket: the tickets are fetched first
 // (not timed: that is the Passport server's bcrypt), then each sign-in is
-// VER, CVR, USR TWN I, USR TWN S, SYN and the first CHG over a raw
-// connection. Spread over nodes, worker w fetches its tickets at node w's
+// a signer's (VER, CVR, USR TWN I, USR TWN S, SYN, the first CHG, QRY, OUT)
+// over bare connections. Spread over nodes, worker w fetches its tickets at node w's
 // Passport and uses them at node w+1's Notification Server.
 func (b *runner) ticketLogins(ctx context.Context, p placement) (LoginResult, error) {
 	workers := min(b.opts.Workers, b.opts.Logins)
@@ -147,47 +163,16 @@ func (b *runner) ticketLogins(ctx context.Context, p placement) (LoginResult, er
 		return LoginResult{}, fmt.Errorf("fetching a Passport ticket: %w", err)
 	}
 	b.progress("sign-ins: %d with tickets (MSNP12, notification server only), %d at a time%s", per*workers, workers, b.where(p))
-	var (
-		mu     sync.Mutex
-		lat    latencies
-		failed int
-	)
-	cpu := b.cpuMark(ctx)
-	start := time.Now()
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for _, t := range tickets[w] {
-				t0 := time.Now()
-				err := b.rawTicketLogin(ctx, emails[w], t, b.at(p, w+1))
-				d := time.Since(t0)
-				mu.Lock()
-				if err != nil {
-					failed++
-					if failed == 1 {
-						b.progress("  first failure: %v", err)
-					}
-				} else {
-					lat = append(lat, d)
-				}
-				mu.Unlock()
-			}
-		}()
+	signers := make([]*signer, workers)
+	for w := range signers {
+		signers[w] = b.newSigner(12, emails[w], b.node(b.at(p, w+1)).ns)
 	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	r := LoginResult{
-		Method:  "Ticket, NS (MSNP12)",
-		Logins:  len(lat),
-		Workers: workers,
-		PerSec:  float64(len(lat)) / elapsed.Seconds(),
-		P50:     lat.percentile(0.50),
-		P99:     lat.percentile(0.99),
-		Failed:  failed,
-	}
-	r.GeneratorCPU, r.ServerCPU = b.cpuCost(ctx, cpu, len(lat))
-	b.progress("  %.0f sign-ins per second, p99 %s, %d failed; CPU per sign-in: generator %s µs, server %s µs", r.PerSec, r.P99, failed, micros(r.GeneratorCPU), micros(r.ServerCPU))
+	r := b.signIns(ctx, "Ticket, NS (MSNP12)", signers, func(w, i int) (string, bool) {
+		if i < len(tickets[w]) {
+			return tickets[w][i], true
+		}
+		return "", false
+	})
 	return r, ctx.Err()
 }
 
@@ -213,26 +198,4 @@ func (b *runner) ticket(ctx context.Context, email string, i int) (string, error
 		return "", fmt.Errorf("%s: %w", resp.Status, err)
 	}
 	return info.FromPP, nil
-}
-
-func (b *runner) rawTicketLogin(ctx context.Context, email, ticket string, i int) error {
-	x, err := dialRaw(ctx, b, b.node(i).ns)
-	if err != nil {
-		return err
-	}
-	defer x.conn.Close()
-	steps := []*msnp.Command{
-		msnp.New("VER", 1, "MSNP12", "MSNP11", "CVR0"),
-		msnp.New("CVR", 2, "0x0409", "winnt", "5.1", "i386", "MSNMSGR", "7.5.0324", "MSMSGS", email),
-		msnp.New("USR", 3, "TWN", "I", email),
-		msnp.New("USR", 4, "TWN", "S", ticket),
-		msnp.New("SYN", 5, "0", "0"),
-		msnp.New("CHG", 6, "NLN", "0"),
-	}
-	for _, c := range steps {
-		if _, err := x.call(c); err != nil {
-			return err
-		}
-	}
-	return nil
 }
