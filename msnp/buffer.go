@@ -11,18 +11,34 @@ import (
 // longest length accepted by default.
 const bufferSize = DefaultMaxLine
 
+// LargeReadSize is how much one read of a Reader with LargeReads takes.
+const LargeReadSize = 16 << 10
+
 // buffers are the input buffers of Readers whose connections are idle. A
 // server holds tens of thousands of connections that are silent almost
 // all the time; over a socket a Reader keeps a buffer only while part of a
 // command waits to be read, and shares one pool with all the others.
-var buffers = sync.Pool{New: func() any { return new([bufferSize]byte) }}
+// largeBuffers are lent to Readers with LargeReads for a read and what is
+// handled from it: a Reader never waits holding one.
+var (
+	buffers      = sync.Pool{New: func() any { return new([bufferSize]byte) }}
+	largeBuffers = sync.Pool{New: func() any { return new([LargeReadSize]byte) }}
+)
+
+// Where an input's buffer came from.
+const (
+	unpooled = iota
+	smallPool
+	largePool
+)
 
 // input is a Reader's buffer and the source that fills it.
 type input struct {
 	src    io.Reader
 	sock   socket // src as a socket that can wait without a buffer, when sock.ok
 	data   []byte // the buffer; nil while a socket is idle
-	pooled bool   // data came from buffers
+	pooled int    // the pool data came from
+	large  bool   // socket reads take up to LargeReadSize
 	r, w   int    // data[r:w] is read but not yet consumed
 }
 
@@ -43,26 +59,58 @@ func (in *input) ensure(size int) {
 	if len(in.data) >= size {
 		return
 	}
+	pooled := unpooled
+	if size <= bufferSize {
+		pooled = smallPool
+	}
+	in.replace(size, pooled)
+}
+
+// ensureRead is ensure for a read from the socket: with large reads it
+// borrows a large buffer for it.
+func (in *input) ensureRead(size int) {
+	if in.large && in.pooled != largePool && size <= LargeReadSize {
+		in.replace(LargeReadSize, largePool)
+		return
+	}
+	in.ensure(size)
+}
+
+// shrink gives a large buffer back before the Reader waits, keeping what
+// is unread (the start of a command) in a small one, when it fits.
+func (in *input) shrink() {
+	if in.pooled == largePool && in.w-in.r <= bufferSize {
+		in.replace(bufferSize, smallPool)
+	}
+}
+
+// replace moves what is unread to a new buffer of size bytes from pool.
+func (in *input) replace(size, pool int) {
 	var data []byte
-	pooled := size <= bufferSize
-	if pooled {
+	switch pool {
+	case smallPool:
 		data = buffers.Get().(*[bufferSize]byte)[:]
-	} else {
+	case largePool:
+		data = largeBuffers.Get().(*[LargeReadSize]byte)[:]
+	default:
 		data = make([]byte, size)
 	}
 	copy(data, in.data[in.r:in.w])
 	in.w -= in.r
 	in.r = 0
 	in.release()
-	in.data, in.pooled = data, pooled
+	in.data, in.pooled = data, pool
 }
 
 // release returns the buffer to the pool; only what was consumed is lost.
 func (in *input) release() {
-	if in.pooled {
+	switch in.pooled {
+	case smallPool:
 		buffers.Put((*[bufferSize]byte)(in.data))
+	case largePool:
+		largeBuffers.Put((*[LargeReadSize]byte)(in.data))
 	}
-	in.data, in.pooled = nil, false
+	in.data, in.pooled = nil, unpooled
 }
 
 // fill reads more input, keeping what is unread, into a buffer of at least

@@ -176,3 +176,48 @@ func TestBeforeRead(t *testing.T) {
 		})
 	}
 }
+
+// A Reader with large reads takes a burst of commands in one read, and
+// still waits with no buffer, or only a small one holding the start of a
+// command.
+func TestSocketReaderLargeReads(t *testing.T) {
+	server, client := tcpPair(t)
+	r := NewReader(server, FromClient)
+	if !r.in.sock.ok {
+		t.Skip("no direct socket reads on this platform")
+	}
+	r.LargeReads()
+	const n = 4000 // 20,000 bytes, five small buffers' worth
+	write(t, client, strings.Repeat("PNG\r\n", n)+"OU")
+	reads := 0
+	r.BeforeRead = func() { reads++ }
+	for i := range n {
+		if c, err := r.ReadCommand(); err != nil || c.Name != "PNG" {
+			t.Fatalf("command %d: %v %v", i, c, err)
+		}
+	}
+	// On loopback the burst is all there at the first read; a read or
+	// two more is a burst that arrived in parts, five is small reads.
+	if reads > 2 {
+		t.Errorf("%d reads for %d bytes", reads, 5*n)
+	}
+	server.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if _, err := r.ReadCommand(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read of half a command past the deadline: %v, want a timeout", err)
+	}
+	if len(r.in.data) != bufferSize || r.Buffered() != 2 {
+		t.Fatalf("waiting with the start of a command in a %d-byte buffer (%d buffered), want %d", len(r.in.data), r.Buffered(), bufferSize)
+	}
+	server.SetReadDeadline(time.Time{})
+	write(t, client, "T\r\n")
+	if c, err := r.ReadCommand(); err != nil || c.Name != "OUT" {
+		t.Fatalf("OUT: %v %v", c, err)
+	}
+	server.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if _, err := r.ReadCommand(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("idle read past the deadline: %v, want a timeout", err)
+	}
+	if r.in.data != nil {
+		t.Fatalf("an idle Reader holds a %d-byte buffer", len(r.in.data))
+	}
+}

@@ -120,6 +120,12 @@ type Reader struct {
 	BeforeRead func()
 }
 
+// LargeReads makes each read from a socket take up to LargeReadSize bytes,
+// in a buffer lent for the read and what is handled from it: a relay that
+// reads many commands at once makes fewer system calls. The Reader still
+// waits with no buffer, or a small one holding the start of a command.
+func (r *Reader) LargeReads() { r.in.large = true }
+
 // NewReader returns a Reader with the default limits.
 func NewReader(r io.Reader, dir Direction) *Reader {
 	rd := &Reader{dir: dir, MaxLine: DefaultMaxLine, MaxPayload: DefaultMaxPayload}

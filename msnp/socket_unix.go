@@ -51,7 +51,7 @@ func (s *socket) read(size int) (int, error) {
 // socket becomes readable, until it returns true.
 func (s *socket) readFD(fd uintptr) bool {
 	in := s.in
-	in.ensure(s.size)
+	in.ensureRead(s.size)
 	for {
 		n, err := syscall.Read(int(fd), in.data[in.w:])
 		switch err {
@@ -60,6 +60,8 @@ func (s *socket) readFD(fd uintptr) bool {
 		case syscall.EAGAIN:
 			if in.r == in.w {
 				in.release() // nothing to keep while we wait
+			} else {
+				in.shrink()
 			}
 			return false
 		case nil:

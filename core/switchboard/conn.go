@@ -57,6 +57,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c.out = outbox.New(nc, outbox.Options{Limit: s.outboxLimit, OnSlow: c.onSlow})
 	c.r = msnp.NewReader(nc, msnp.FromClient)
 	c.r.MaxPayload = msnp.MaxMessagePayload
+	c.r.LargeReads()
 	c.r.BeforeRead = c.flush
 	return c
 }
