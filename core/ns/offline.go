@@ -4,6 +4,7 @@ import (
 	"github.com/nudge-im/nudge/core/directory"
 	"github.com/nudge-im/nudge/core/mailbox"
 	"github.com/nudge-im/nudge/core/oim"
+	"github.com/nudge-im/nudge/core/store"
 	"github.com/nudge-im/nudge/msnp"
 )
 
@@ -17,17 +18,33 @@ type OfflineCourier interface {
 // left for them while they were offline: MSNP13+ clients get the
 // Mail-Data notification and read them over rsi; older ones get them
 // from the courier, as conversations.
+//
+// Nearly every sign-in finds nothing waiting, so it first asks only
+// whether anything does: one index lookup, where reading none (or handing
+// the courier a goroutine that reads none) costs several times more.
 func (s *session) offlineWaiting() {
-	if !s.dialect.OIM {
-		if c := s.srv.cfg.Offline; c != nil {
-			c.Deliver(s.email)
-		}
+	courier := s.srv.cfg.Offline
+	if !s.dialect.OIM && courier == nil {
 		return
 	}
-	msgs, err := s.srv.cfg.Store.OfflineMessages(s.srv.ctx(), s.email)
+	ctx := s.srv.ctx()
+	waiting, err := s.srv.cfg.Store.OfflineWaiting(ctx, s.email)
 	if err != nil {
 		s.log.Error().Err(err).Msg("offline messages not read")
 		return
+	}
+	if !s.dialect.OIM {
+		if waiting {
+			courier.Deliver(s.email)
+		}
+		return
+	}
+	var msgs []store.OfflineMessage
+	if waiting {
+		if msgs, err = s.srv.cfg.Store.OfflineMessages(ctx, s.email); err != nil {
+			s.log.Error().Err(err).Msg("offline messages not read")
+			return
+		}
 	}
 	payload := "MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsinitialmdatanotification; charset=UTF-8\r\n\r\n" +
 		"Mail-Data: " + oim.MailData(msgs, false) + "\r\n" +

@@ -341,6 +341,11 @@ func testOfflineMessages(t *testing.T, e engine) {
 	if ms, err := s.OfflineMessages(ctx, "nobody@example.com"); err != nil || len(ms) != 0 {
 		t.Fatalf("nobody's = %+v, %v", ms, err)
 	}
+	for who, want := range map[string]bool{"BOB@example.com": true, a: false, "nobody@example.com": false} {
+		if waiting, err := s.OfflineWaiting(ctx, who); err != nil || waiting != want {
+			t.Fatalf("OfflineWaiting(%s) = %v, %v; want %v", who, waiting, err, want)
+		}
+	}
 
 	// Bounded per recipient.
 	if _, err := s.StoreOffline(ctx, OfflineMessage{To: b, From: a}); err != nil {
@@ -396,6 +401,9 @@ func testOfflineExpiry(t *testing.T, e engine) {
 	time.Sleep(300 * time.Millisecond)
 	if ms, err := s.OfflineMessages(ctx, b); err != nil || len(ms) != 0 {
 		t.Fatalf("expired messages read: %+v, %v", ms, err)
+	}
+	if waiting, err := s.OfflineWaiting(ctx, b); err != nil || waiting {
+		t.Fatalf("OfflineWaiting with only expired messages = %v, %v", waiting, err)
 	}
 	// Expired ones make room.
 	if _, err := s.StoreOffline(ctx, OfflineMessage{To: b, From: a}); err != nil {

@@ -96,6 +96,18 @@ func (s *sqlStore) OfflineMessages(ctx context.Context, recipient string) ([]Off
 	return out, wrap(rows.Err())
 }
 
+// OfflineWaiting reports whether an unexpired message waits for
+// recipient, with one index lookup: nearly every sign-in finds none, and
+// reading none costs a join and a sort.
+func (s *sqlStore) OfflineWaiting(ctx context.Context, recipient string) (bool, error) {
+	var waiting bool
+	err := s.reader().row(ctx, `
+		SELECT EXISTS (SELECT 1 FROM offline_messages
+			WHERE recipient = (SELECT id FROM accounts WHERE email = $1) AND expires > $2)`,
+		lookup(recipient), time.Now().UnixMilli()).Scan(&waiting)
+	return waiting, wrap(err)
+}
+
 // DeleteOfflineMessages deletes recipient's messages with these IDs.
 func (s *sqlStore) DeleteOfflineMessages(ctx context.Context, recipient string, ids []string) (int, error) {
 	keys := make([]string, len(ids))

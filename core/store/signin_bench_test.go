@@ -9,8 +9,8 @@ import (
 )
 
 // BenchmarkSignInReads is what the Notification Server reads from the
-// store for one sign-in (SignInAccount, Contacts, OfflineMessages; MD5Secret
-// for MD5), each read alone, beside Account and LastAccountEvent, which
+// store for one sign-in (SignInAccount, Contacts, OfflineWaiting, and
+// OfflineMessages when some wait; MD5Secret for MD5), each read alone, beside Account and LastAccountEvent, which
 // SignInAccount reads in one statement, for an empty list and for 20
 // contacts, a third of them in a group. cpu-ns/op is the process's CPU
 // time (the database's too, for SQLite), which a loaded machine inflates
@@ -57,6 +57,7 @@ func benchmarkSignInReads(b *testing.B, e engine, list int) {
 		{"LastAccountEvent", func() error { _, err := s.LastAccountEvent(ctx); return err }},
 		{"SignInAccount", func() error { _, _, err := s.SignInAccount(ctx, "owner@example.com"); return err }},
 		{"OfflineMessages", func() error { _, err := s.OfflineMessages(ctx, "owner@example.com"); return err }},
+		{"OfflineWaiting", func() error { _, err := s.OfflineWaiting(ctx, "owner@example.com"); return err }},
 	}
 	for _, r := range reads {
 		b.Run(r.name, func(b *testing.B) {

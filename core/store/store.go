@@ -271,6 +271,9 @@ type Store interface {
 	StoreOffline(ctx context.Context, m OfflineMessage) (OfflineMessage, error)
 	// OfflineMessages returns what waits for recipient, oldest first.
 	OfflineMessages(ctx context.Context, recipient string) ([]OfflineMessage, error)
+	// OfflineWaiting reports whether any (unexpired) message waits for
+	// recipient: what a sign-in asks, far cheaper than reading none.
+	OfflineWaiting(ctx context.Context, recipient string) (bool, error)
 	// DeleteOfflineMessages deletes recipient's messages with these IDs and
 	// returns how many there were.
 	DeleteOfflineMessages(ctx context.Context, recipient string, ids []string) (int, error)
