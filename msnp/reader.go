@@ -382,8 +382,13 @@ func (r *Reader) checkLine(line []byte) ([]byte, error) {
 	return line, nil
 }
 
-func (r *Reader) carriesPayload(name string) bool {
-	if r.dir == FromClient {
+func (r *Reader) carriesPayload(name string) bool { return CarriesPayload(r.dir, name) }
+
+// CarriesPayload reports whether the command name, sent in direction d,
+// may carry a payload; its length is then the last parameter. A reader
+// that frames commands itself needs it to stay in step.
+func CarriesPayload(d Direction, name string) bool {
+	if d == FromClient {
 		return clientPayload[name]
 	}
 	return serverPayload[name]

@@ -28,13 +28,16 @@ func (b *runner) fanout(ctx context.Context, p placement) (*FanoutResult, error)
 	b.progress("fan-out: signing in %d contacts of one user%s", n, b.where(p))
 
 	// The contacts are bare connections that read until they hear of the
-	// change: thousands of full clients would measure the load generator.
+	// change: thousands of full clients would measure the load generator,
+	// and so would thousands of goroutines (see listener).
+	heard := newTally(star, n)
+	l, err := newListener(heard)
+	if err != nil {
+		return nil, err
+	}
 	var (
 		mu      sync.Mutex
-		online  int // contacts told the user signed in
-		arrived = make([]time.Time, 0, n)
 		setupWG sync.WaitGroup
-		readWG  sync.WaitGroup
 		conns   = make([]*raw, n)
 		failErr error
 		next    = make(chan int, n)
@@ -52,6 +55,11 @@ func (b *runner) fanout(ctx context.Context, p placement) (*FanoutResult, error)
 				if err == nil {
 					_, err = x.call(msnp.New("ADD", 10, "FL", star, star))
 				}
+				if err == nil {
+					x.conn.SetDeadline(time.Time{})
+					conns[i] = x
+					err = l.listen(x)
+				}
 				if err != nil {
 					mu.Lock()
 					if failErr == nil {
@@ -61,31 +69,7 @@ func (b *runner) fanout(ctx context.Context, p placement) (*FanoutResult, error)
 					if x != nil {
 						x.conn.Close()
 					}
-					continue
 				}
-				x.conn.SetDeadline(time.Time{})
-				conns[i] = x
-				readWG.Add(1)
-				go func() {
-					defer readWG.Done()
-					for {
-						c, err := x.r.ReadCommand()
-						if err != nil {
-							return
-						}
-						if c.Name != "NLN" || c.Param(1) != star {
-							continue
-						}
-						mu.Lock()
-						if c.Param(0) == "AWY" {
-							arrived = append(arrived, time.Now())
-							mu.Unlock()
-							return
-						}
-						online++
-						mu.Unlock()
-					}
-				}()
 			}
 		}()
 	}
@@ -96,7 +80,7 @@ func (b *runner) fanout(ctx context.Context, p placement) (*FanoutResult, error)
 				x.conn.Close()
 			}
 		}
-		readWG.Wait()
+		l.stop()
 	}()
 	if failErr != nil {
 		return nil, fmt.Errorf("signing in a contact: %w", failErr)
@@ -113,11 +97,7 @@ func (b *runner) fanout(ctx context.Context, p placement) (*FanoutResult, error)
 	}()
 	// The sign-in's own NLN must have reached everyone first, or the
 	// change would be timed with the rest of that fan-out in its way.
-	if err := waitFor(30*time.Second, func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return online == n
-	}); err != nil {
+	if err := waitFor(30*time.Second, func() bool { return heard.online.Load() == int64(n) }); err != nil {
 		return nil, fmt.Errorf("the contacts were not told the user signed in: %w", err)
 	}
 	b.progress("fan-out: changing the status once")
@@ -127,15 +107,10 @@ func (b *runner) fanout(ctx context.Context, p placement) (*FanoutResult, error)
 	if err := s.SetStatus(ctx, client.Away); err != nil {
 		return nil, err
 	}
-	waitFor(30*time.Second, func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(arrived) == n
-	})
+	waitFor(30*time.Second, func() bool { return heard.told.Load() == int64(n) })
 	cpu1, _ := ProcessCPU()
 	server1, serr1 := b.serverCPU(ctx)
-	mu.Lock()
-	defer mu.Unlock()
+	arrived := heard.arrivals()
 	if len(arrived) < n {
 		return nil, fmt.Errorf("only %d of %d contacts were told within 30 s", len(arrived), n)
 	}
