@@ -110,6 +110,7 @@ type Cluster struct {
 
 	mu      sync.RWMutex
 	nodes   map[string]*node
+	moved   chan struct{}            // closed (and replaced) when what this node knows of the others moves on
 	where   map[string][]*remotePeer // each remote user's endpoints, oldest first
 	started time.Time
 
@@ -167,6 +168,7 @@ func New(cfg Config) (*Cluster, error) {
 		seed:  maphash.MakeSeed(),
 		local: make(map[string][]localUser),
 		nodes: make(map[string]*node),
+		moved: make(chan struct{}),
 		where: make(map[string][]*remotePeer),
 		stop:  make(chan struct{}),
 	}
@@ -315,6 +317,7 @@ type envelope struct {
 	Version  int64               `json:"v,omitempty"`
 	User     *switchboard.User   `json:"b,omitempty"`
 	Note     *directory.Note     `json:"o,omitempty"`
+	Heard    []mark              `json:"h,omitempty"` // how far the asker had heard each node
 	Listing  *directory.Listing  `json:"ls,omitempty"`
 
 	// a batch of presence calls

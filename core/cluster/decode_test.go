@@ -164,9 +164,14 @@ func (n *testNode) feed(e envelope) {
 // question asks the node as another node would and returns the raw answer.
 func (n *testNode) question(t testing.TB, data []byte) []byte {
 	t.Helper()
-	var got []byte
-	n.answer(bus.NewMsg(subjectAsk("self"), data, func(b []byte) error { got = b; return nil }))
-	return got
+	got := make(chan []byte, 1)
+	n.answer(bus.NewMsg(subjectAsk("self"), data, func(b []byte) error { got <- b; return nil }))
+	select {
+	case b := <-got:
+		return b
+	default:
+		return nil // none, or not yet (an XFR waiting for this node to hear more)
+	}
 }
 
 // sentOp waits until the node published an envelope with op to subject
@@ -515,6 +520,8 @@ func FuzzReceive(f *testing.F) {
 		{Op: opAskPres, Node: "n2", Inc: 1, To: "bob@example.com", Email: "alice@example.com"},
 		{Op: opAskSelf, Node: "n2", Inc: 1, To: "bob@example.com"},
 		{Op: opAskOpen, Node: "n2", Inc: 1, User: &switchboard.User{Email: "alice@example.com", Version: 12}},
+		{Op: opAskOpen, Node: "n2", Inc: 1, User: &switchboard.User{Email: "alice@example.com", Version: 12},
+			Heard: []mark{{Node: "n2", Inc: 1, Seq: 2}, {Node: "n3", Inc: 5, Seq: 1}}},
 	}
 	for _, e := range seed {
 		b, _ := json.Marshal(e)

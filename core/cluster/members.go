@@ -145,6 +145,7 @@ func (c *Cluster) onHello(e *envelope) {
 	if n == nil {
 		n = &node{name: e.Node, inc: e.Inc, users: make(map[string]map[int64]string)}
 		c.nodes[e.Node] = n
+		c.movedLocked()
 		c.log.Info().Str("peer", e.Node).Str("ns", e.NS).Str("sb", e.SB).Msg("node joined")
 	}
 	n.ns, n.sb, n.sessions, n.switchboards, n.placed = e.NS, e.SB, e.Sessions, e.Switchboards, 0
@@ -198,6 +199,7 @@ func (c *Cluster) reap() {
 // dropLocked forgets n and returns the users that have no other place.
 func (c *Cluster) dropLocked(n *node) map[string]bool {
 	delete(c.nodes, n.name)
+	c.movedLocked()
 	gone := map[string]bool{}
 	for email := range n.users {
 		c.placeLocked(email)
@@ -286,6 +288,7 @@ func (c *Cluster) onUser(e *envelope) {
 // without another place goes into gone.
 func (c *Cluster) applyLocked(n *node, e *envelope, gone map[string]bool) {
 	n.seq = e.Seq
+	c.movedLocked()
 	if e.Email == "" {
 		return // not a user: counted, and nothing else
 	}
@@ -385,6 +388,7 @@ func (c *Cluster) onSnap(e *envelope) {
 		c.observe(x.Gen)
 	}
 	n.seq, n.syncing, n.snap = e.Seq, false, nil
+	c.movedLocked()
 	gone := map[string]bool{}
 	for email := range old {
 		c.placeLocked(email)

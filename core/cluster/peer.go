@@ -5,6 +5,7 @@ import (
 
 	"github.com/nudge-im/nudge/core/bus"
 	"github.com/nudge-im/nudge/core/directory"
+	"github.com/nudge-im/nudge/core/switchboard"
 	"github.com/nudge-im/nudge/msnp"
 )
 
@@ -168,19 +169,35 @@ func (c *Cluster) answer(m *bus.Msg) {
 			a.Version, a.OK = int(v), true
 		}
 	case opAskOpen:
-		switch {
-		case c.cfg.Switchboards == nil || e.User == nil:
-			a.Err = "no switchboard server on this node"
-		default:
-			var err error
-			if a.Address, a.Cookie, err = c.cfg.Switchboards.Open(*e.User); err != nil {
-				a.Err = err.Error()
-			} else {
-				a.OK = true
-			}
+		// Answered once this node has heard what the asker had (catchUp),
+		// without holding up the questions behind it.
+		if c.behind(e.Heard) {
+			go func() {
+				c.catchUp(e.Heard, c.cfg.RequestTimeout/3)
+				m.Respond(jsonMarshal(c.open(e.User)))
+			}()
+			return
 		}
+		a = c.open(e.User)
 	default:
 		return
 	}
 	m.Respond(jsonMarshal(a))
+}
+
+// open places a switchboard session on this node for another node's XFR.
+func (c *Cluster) open(u *switchboard.User) answer {
+	var a answer
+	switch {
+	case c.cfg.Switchboards == nil || u == nil:
+		a.Err = "no switchboard server on this node"
+	default:
+		var err error
+		if a.Address, a.Cookie, err = c.cfg.Switchboards.Open(*u); err != nil {
+			a.Err = err.Error()
+		} else {
+			a.OK = true
+		}
+	}
+	return a
 }

@@ -30,7 +30,7 @@ func (c *Cluster) Open(u switchboard.User) (address, cookie string, err error) {
 	if target == noTarget {
 		return "", "", ErrNoSwitchboard
 	}
-	a, err := c.ask(context.Background(), target, &envelope{Op: opAskOpen, User: &u})
+	a, err := c.ask(context.Background(), target, &envelope{Op: opAskOpen, User: &u, Heard: c.heard(target)})
 	if err != nil {
 		// The node went away or refused: here, if this node can.
 		if c.cfg.Switchboards != nil {
