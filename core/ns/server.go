@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/nudge-im/nudge/core/connlimit"
@@ -132,6 +133,11 @@ type Server struct {
 	name string // "ns" or "ds", for logs and metrics
 	log  zerolog.Logger
 
+	// This server's series of cfg.Metrics, looked up once rather than by
+	// label at every command; nil without metrics.
+	commands    prometheus.Counter
+	connections prometheus.Gauge
+
 	// ctx ends when the server closes, waking sessions that wait (a
 	// throttled sign-in).
 	closing context.Context
@@ -152,7 +158,7 @@ func New(cfg Config) *Server {
 		name = "ds"
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{
+	srv := &Server{
 		cfg:       cfg,
 		name:      name,
 		log:       cfg.Log.With().Str("server", name).Logger(),
@@ -161,6 +167,11 @@ func New(cfg Config) *Server {
 		listeners: make(map[net.Listener]struct{}),
 		sessions:  make(map[*session]struct{}),
 	}
+	if m := cfg.Metrics; m != nil {
+		srv.commands = m.Commands.WithLabelValues(name)
+		srv.connections = m.Connections.WithLabelValues(name)
+	}
+	return srv
 }
 
 // ErrServerClosed is returned by Serve after Close.

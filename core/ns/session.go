@@ -166,8 +166,8 @@ var (
 // serve runs the session until the connection ends. The goroutine that
 // serves it changes on the way (see run).
 func (s *session) serve() {
-	if m := s.srv.cfg.Metrics; m != nil {
-		m.Connections.WithLabelValues(s.srv.name).Inc()
+	if c := s.srv.connections; c != nil {
+		c.Inc()
 	}
 	s.r = msnp.NewReader(s.conn, msnp.FromClient)
 	s.r.BeforeRead = s.out.Flush // the answers to a burst of commands leave together
@@ -194,8 +194,8 @@ func (s *session) waitFailed(err error) {
 // end runs once the connection is done with.
 func (s *session) end() {
 	s.signOut()
-	if m := s.srv.cfg.Metrics; m != nil {
-		m.Connections.WithLabelValues(s.srv.name).Dec()
+	if c := s.srv.connections; c != nil {
+		c.Dec()
 	}
 	s.srv.forget(s)
 }
@@ -207,7 +207,7 @@ func (s *session) end() {
 // only in part, and with tens of thousands of silent clients those stacks
 // would be most of the memory the server holds.
 func (s *session) run() {
-	m := s.srv.cfg.Metrics
+	commands := s.srv.commands
 	var c msnp.Command
 	for {
 		if s.r.Buffered() == 0 {
@@ -235,8 +235,8 @@ func (s *session) run() {
 			}
 			continue
 		}
-		if m != nil {
-			m.Commands.WithLabelValues(s.srv.name).Inc()
+		if commands != nil {
+			commands.Inc()
 		}
 		table := loginHandlers
 		if s.signedIn() {
@@ -272,6 +272,9 @@ func (s *session) run() {
 
 // readFailed decides what a read error means: true to go on reading.
 func (s *session) readFailed(err error) bool {
+	if err == io.EOF {
+		return false // the client hung up: the commonest end, found without errors.As
+	}
 	var re *msnp.ReadError
 	if errors.As(err, &re) {
 		s.log.Info().Err(err).Msg("malformed command")
