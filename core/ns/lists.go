@@ -74,21 +74,35 @@ func (s *session) handleSYN(c *msnp.Command) error {
 		return s.fail(c, msnp.ErrSyntax)
 	}
 	ctx := s.srv.ctx()
-	acct, err := s.srv.cfg.Store.Account(ctx, s.email)
-	if err != nil {
-		return s.storeFail(c, err)
+	// A client syncs right after signing in: answer from the account and
+	// list read then, unless something changed them since (every change
+	// moves the list version, which is all this reads). That halves the
+	// database work of a sign-in.
+	var (
+		acct     store.Account
+		contacts []store.Contact
+		groups   []store.Group
+		current  bool
+	)
+	if snap := s.signInList; snap != nil {
+		s.signInList = nil
+		v, err := s.srv.cfg.Store.ListVersion(ctx, s.email)
+		if err != nil {
+			return s.storeFail(c, err)
+		}
+		if current = v == snap.account.ListVersion; current {
+			acct, contacts, groups = snap.account, snap.contacts, snap.groups
+		}
 	}
-	// A client syncs right after signing in: answer from the list read
-	// then, unless something changed it since (every change moves the
-	// version). That halves the database work of a sign-in.
-	var contacts []store.Contact
-	var groups []store.Group
-	if snap := s.signInList; snap != nil && snap.version == acct.ListVersion {
-		contacts, groups = snap.contacts, snap.groups
-	} else if contacts, groups, err = s.srv.cfg.Store.Contacts(ctx, s.email); err != nil {
-		return s.storeFail(c, err)
+	if !current {
+		var err error
+		if acct, err = s.srv.cfg.Store.Account(ctx, s.email); err != nil {
+			return s.storeFail(c, err)
+		}
+		if contacts, groups, err = s.srv.cfg.Store.Contacts(ctx, s.email); err != nil {
+			return s.storeFail(c, err)
+		}
 	}
-	s.signInList = nil
 	s.mu.Lock()
 	s.listVersion = acct.ListVersion
 	s.mu.Unlock()

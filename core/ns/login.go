@@ -259,7 +259,7 @@ func (s *session) signIn(c *msnp.Command) error {
 		return s.failClose(c, msnp.ErrDatabase)
 	}
 	s.knownEvent = knownEvent
-	s.signInList = &listSnapshot{version: acct.ListVersion, contacts: contacts, groups: groups}
+	s.signInList = &listSnapshot{account: acct, contacts: contacts, groups: groups}
 
 	s.mu.Lock()
 	s.email = acct.Email

@@ -190,6 +190,38 @@ func TestSignInElsewhere(t *testing.T) {
 	first.expectClosed()
 }
 
+// A SYN right after sign-in answers from the account and list read at
+// sign-in only while nothing changed them: a change made meanwhile by
+// anyone else (another user's add, the admin API, another node) shows.
+func TestSYNSeesChangesSinceSignIn(t *testing.T) {
+	srv := coretest.Start(t, coretest.WithoutChallenges())
+	ctx := context.Background()
+	srv.AddUser(t, "alice@example.com", "pw", "Alice")
+	srv.AddUser(t, "bob@example.com", "pw", "Bob")
+	w := login(t, srv, 7, "alice@example.com", "pw")
+	if _, err := srv.Store.SetPrivacy(ctx, "alice@example.com", store.BlockByDefault); err != nil {
+		t.Fatal(err)
+	}
+	w.send("SYN 5 0")
+	w.expect("SYN 5 2")
+	w.expect("GTC 5 2 A")
+	w.expect("BLP 5 2 BL")
+
+	w = login(t, srv, 12, "alice@example.com", "pw")
+	if _, err := srv.Store.AddToList(ctx, "bob@example.com", "alice@example.com", store.Forward, "Alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.Store.SetFriendlyName(ctx, "alice@example.com", "Alice A."); err != nil {
+		t.Fatal(err)
+	}
+	w.send("SYN 5 0 0")
+	w.expect("SYN 5 * * 1 0")
+	w.expect("GTC A")
+	w.expect("BLP BL")
+	w.expect("PRP MFN Alice%20A.")
+	w.expect("LST N=bob@example.com F=Bob 8 1") // on the RL (pending is not shown before MSNP13)
+}
+
 func TestListsNumbered(t *testing.T) {
 	srv := coretest.Start(t, coretest.WithoutChallenges())
 	srv.AddUser(t, "alice@example.com", "pw", "Alice")

@@ -69,6 +69,7 @@ func (s *session) handleCHG(c *msnp.Command) error {
 		s.offlineWaiting() // after the contacts saw the user come online
 	}
 	s.settled = true
+	s.signInList = nil // for a SYN before the first CHG only (MSNP13+ send none)
 	return nil
 }
 

@@ -72,7 +72,7 @@ type session struct {
 }
 
 type listSnapshot struct {
-	version  int64
+	account  store.Account // its settings too: they move the version
 	contacts []store.Contact
 	groups   []store.Group
 }

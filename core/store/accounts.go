@@ -157,6 +157,16 @@ func (s *sqlStore) SignInAccount(ctx context.Context, email string) (Account, in
 	return a, last.Int64, wrap(err)
 }
 
+// ListVersion returns the account's list version; see Store.
+func (s *sqlStore) ListVersion(ctx context.Context, email string) (int64, error) {
+	var v int64
+	err := s.reader().row(ctx, `SELECT list_version FROM accounts WHERE email = $1`, lookup(email)).Scan(&v)
+	if errNoRows(err) {
+		return 0, ErrNotFound
+	}
+	return v, wrap(err)
+}
+
 // Accounts returns every account, ordered by handle.
 func (s *sqlStore) Accounts(ctx context.Context) ([]Account, error) {
 	rows, err := s.reader().query(ctx, `SELECT `+accountCols+` FROM accounts ORDER BY email`)

@@ -9,8 +9,9 @@ import (
 )
 
 // BenchmarkSignInReads is what the Notification Server reads from the
-// store for one sign-in (SignInAccount, Contacts, OfflineWaiting, and
-// OfflineMessages when some wait; MD5Secret for MD5), each read alone, beside Account and LastAccountEvent, which
+// store for one sign-in (SignInAccount, Contacts, the SYN's ListVersion,
+// OfflineWaiting, and OfflineMessages when some wait; MD5Secret for MD5),
+// each read alone, beside Account and LastAccountEvent, which
 // SignInAccount reads in one statement, for an empty list and for 20
 // contacts, a third of them in a group. cpu-ns/op is the process's CPU
 // time (the database's too, for SQLite), which a loaded machine inflates
@@ -46,6 +47,7 @@ func benchmarkSignInReads(b *testing.B, e engine, list int) {
 		read func() error
 	}{
 		{"Account", func() error { _, err := s.Account(ctx, "owner@example.com"); return err }},
+		{"ListVersion", func() error { _, err := s.ListVersion(ctx, "owner@example.com"); return err }},
 		{"MD5Secret", func() error { _, err := s.MD5Secret(ctx, "owner@example.com"); return err }},
 		{"Contacts", func() error {
 			cs, _, err := s.Contacts(ctx, "owner@example.com")

@@ -199,6 +199,10 @@ type Store interface {
 	// SignInAccount is Account and LastAccountEvent read together, in one
 	// statement: what a sign-in reads once the password is checked.
 	SignInAccount(ctx context.Context, email string) (a Account, lastEvent int64, err error)
+	// ListVersion is the account's Account.ListVersion alone: every
+	// change to its lists, groups or settings moves it, so a copy read
+	// with the same version is current.
+	ListVersion(ctx context.Context, email string) (int64, error)
 	Accounts(ctx context.Context) ([]Account, error)
 	DeleteAccount(ctx context.Context, email string) error
 	SetPassword(ctx context.Context, email, password string) error
