@@ -365,8 +365,8 @@ func (s *session) handleADC(c *msnp.Command) error {
 	return nil
 }
 
-// addToList changes the store and the session's copy of the list. Only an
-// FL add names the contact; AL and BL adds keep the name already stored.
+// addToList changes the store and the session's copy of the list, and the
+// user's other endpoints' (on any node). Only an FL add names the contact; AL and BL adds keep the name already stored.
 // wasVisible is whether the contact could see the user before.
 func (s *session) addToList(handle string, list store.List, friendly, group string) (ch store.Change, wasVisible bool, err error) {
 	if list != store.Forward {
@@ -381,6 +381,7 @@ func (s *session) addToList(handle string, list store.List, friendly, group stri
 	s.listVersion = ch.Version
 	s.roster.set(handle, ch.Contact.Lists)
 	s.mu.Unlock()
+	s.shareContact(handle, ch.Contact.Lists)
 	return ch, wasVisible, nil
 }
 

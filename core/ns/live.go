@@ -307,7 +307,6 @@ func (s *session) handleADL(c *msnp.Command) error {
 				failed = cmp(failed, err)
 				continue
 			}
-			s.shareContact(ct.Email, ch.Contact.Lists)
 			s.afterAdd(nil, ct.Email, l, ch, was)
 		}
 	}
