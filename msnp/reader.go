@@ -103,8 +103,9 @@ func set(names ...string) map[string]bool {
 // Readers when there is something to read, so that tens of thousands of
 // silent connections do not each keep one.
 type Reader struct {
-	in  input
-	dir Direction
+	in   input
+	dir  Direction
+	last nameTraits // the command name last read
 
 	// MaxLine is the longest command line accepted, CRLF included.
 	MaxLine int
@@ -113,6 +114,7 @@ type Reader struct {
 	// Version is the negotiated version, when known. A FromServer reader
 	// needs it for LSG, whose TrID only MSNP7 sends.
 	Version Version
+
 	// BeforeRead, when set, runs each time the Reader has used up what it
 	// read and is about to read from the connection again. A server
 	// flushes the replies it queued there: the answers to a burst of
@@ -185,18 +187,19 @@ func (r *Reader) ReadInto(c *Command) error {
 		return &ReadError{Err: ErrMalformed, InSync: true}
 	}
 	ls := lineStrings{line: line}
-	c.Name = ls.str(toks[0])
+	name := r.name(&ls, toks[0])
+	c.Name = name.name
 	c.TrID, c.HasTrID = 0, false
 	c.Params = c.Params[:0]
 	c.Payload = c.Payload[:0]
-	payload := r.carriesPayload(c.Name)
+	payload := name.payload
 	toks = toks[1:]
 
 	var first []byte
 	if len(toks) > 0 {
 		first = toks[0].of(line)
 	}
-	if r.hasTrID(c.Name, first) {
+	if name.trid == alwaysTrID || name.trid == maybeTrID && r.hasTrID(c.Name, first) {
 		trid, ok := parseTrID(first)
 		if !ok {
 			// The length, if any, is unknowable now: only a command
@@ -312,7 +315,11 @@ type lineStrings struct {
 }
 
 func (l *lineStrings) str(t span) string {
-	if w, ok := commonWords[string(t.of(l.line))]; ok {
+	b := t.of(l.line)
+	if len(b) == 1 && oneByteWords[b[0]] != "" {
+		return oneByteWords[b[0]]
+	}
+	if w, ok := commonWords[string(b)]; ok {
 		return w
 	}
 	if l.s == "" {
@@ -380,6 +387,48 @@ func (r *Reader) checkLine(line []byte) ([]byte, error) {
 		return nil, &ReadError{Err: ErrMalformed, InSync: true}
 	}
 	return line, nil
+}
+
+// oneByteWords are the common words of one byte, by that byte.
+var oneByteWords = func() (t [256]string) {
+	for w := range commonWords {
+		if len(w) == 1 {
+			t[w[0]] = w
+		}
+	}
+	return t
+}()
+
+// nameTraits is a command name and what it implies in the Reader's
+// direction.
+type nameTraits struct {
+	name    string
+	payload bool
+	trid    int8 // alwaysTrID, noTrID, or maybeTrID: hasTrID decides
+}
+
+const (
+	noTrID int8 = iota
+	alwaysTrID
+	maybeTrID
+)
+
+// name returns the command name t and its traits. The name last read is
+// kept with them: a relay reads MSG after MSG, and knows it by comparing
+// three bytes rather than by looking it up three times.
+func (r *Reader) name(ls *lineStrings, t span) *nameTraits {
+	if last := &r.last; last.name != "" && string(t.of(ls.line)) == last.name {
+		return last
+	}
+	name := ls.str(t)
+	r.last = nameTraits{name: name, payload: r.carriesPayload(name), trid: maybeTrID}
+	switch {
+	case r.dir == FromClient && clientNoTrID[name], r.dir == FromServer && serverNoTrID[name]:
+		r.last.trid = noTrID
+	case r.dir == FromClient, !serverMaybeTrID[name] && name != "LSG":
+		r.last.trid = alwaysTrID
+	}
+	return &r.last
 }
 
 func (r *Reader) carriesPayload(name string) bool { return CarriesPayload(r.dir, name) }
