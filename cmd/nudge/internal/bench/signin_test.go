@@ -228,3 +228,28 @@ func (p *recorder) commands(t *testing.T) []string {
 		out = append(out, strings.Join(append([]string{c.Name}, params...), " "))
 	}
 }
+
+// TestSignerFollowsReferrals signs in at a Dispatch Server, which refers
+// the signer to the Notification Server (XFR NS), and at a server that
+// sends no challenge: the signer neither stops at the referral nor waits
+// for a challenge that does not come.
+func TestSignerFollowsReferrals(t *testing.T) {
+	srv := coretest.Start(t, coretest.WithDispatch(), coretest.WithoutChallenges())
+	srv.AddUser(t, "alice@example.com", "pw", "Alice")
+	b := &runner{opts: Options{Servers: []string{srv.DSAddr}, HTTP: []string{srv.HTTPURL}}, password: "pw"}
+	for _, v := range []msnp.Version{7, 12} {
+		s := b.newSigner(v, "alice@example.com", srv.DSAddr)
+		ticket := ""
+		if v >= 8 {
+			ticket = srv.Tickets.Issue("alice@example.com")
+		}
+		method := strings.ToLower(string(v.Dialect().Auth))
+		before := loginsCounted(t, srv, method)
+		if err := s.signIn(context.Background(), ticket); err != nil {
+			t.Fatalf("%s: %v", v, err)
+		}
+		if n := loginsCounted(t, srv, method) - before; n != 1 {
+			t.Errorf("%s: the server counted %v sign-ins", v, n)
+		}
+	}
+}
