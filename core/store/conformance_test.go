@@ -1122,3 +1122,36 @@ func testPing(t *testing.T, e engine) {
 		t.Fatal("Ping after Close reported the database healthy")
 	}
 }
+
+func TestListVersion(t *testing.T) { eachEngine(t, testListVersion) }
+
+// ListVersion is the account's list version, which every change to its
+// lists or settings moves: the SYN after a sign-in trusts a copy with the
+// same one.
+func testListVersion(t *testing.T, e engine) {
+	ctx := context.Background()
+	s := e.newTest(t)
+	mustCreate(t, s, "alice@example.com")
+	mustCreate(t, s, "bob@example.com")
+	check := func(what string, want int64) {
+		t.Helper()
+		v, err := s.ListVersion(ctx, "Alice@Example.com")
+		a, _ := s.Account(ctx, "alice@example.com")
+		if err != nil || v != want || v != a.ListVersion {
+			t.Fatalf("%s: ListVersion = %d, %v; want %d (Account has %d)", what, v, err, want, a.ListVersion)
+		}
+	}
+	check("new", FirstListVersion)
+	v, err := s.SetFriendlyName(ctx, "alice@example.com", "Alice A.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("after a name change", v)
+	if _, err := s.AddToList(ctx, "bob@example.com", "alice@example.com", Forward, "Alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	check("after someone else's add", v+1)
+	if _, err := s.ListVersion(ctx, "nobody@example.com"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("ListVersion of no account: %v, want ErrNotFound", err)
+	}
+}
