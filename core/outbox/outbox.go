@@ -35,6 +35,13 @@ const (
 	DefaultWriteTimeout = 30 * time.Second
 )
 
+// QueueBurst is how many queued bytes Queue leaves for Flush: past it,
+// Queue starts writing them as Send does. A switchboard queues everything
+// it relays from one read before it flushes; a burst of small messages
+// from someone with a long name grows many times over on the way, and
+// must not pass Limit and cut off a reader that keeps up.
+const QueueBurst = 32 << 10
+
 // inlineRounds is how many writes a sender makes on a connection's behalf
 // before it leaves the rest to a flusher: others may keep adding to the
 // buffer, and no sender should write for them indefinitely.
@@ -155,13 +162,18 @@ func (o *Outbox) SendEncoded(p []byte) bool {
 	return true
 }
 
-// Queue queues c without writing it: the next Flush or Send does. A
-// connection's own goroutine queues its replies and flushes before it
-// waits for input. It reports false as Send does.
+// Queue queues c without writing it: the next Flush or Send does, or
+// Queue itself once QueueBurst bytes wait. A connection's own goroutine
+// queues its replies and flushes before it waits for input. It reports
+// false as Send does.
 func (o *Outbox) Queue(c *msnp.Command) bool {
 	o.mu.Lock()
 	if !o.queueLocked(c) {
 		return false
+	}
+	if len(o.buf) >= QueueBurst {
+		o.flushLocked()
+		return true
 	}
 	o.mu.Unlock()
 	return true

@@ -601,3 +601,37 @@ func TestQueueWaitsForFlush(t *testing.T) {
 		}
 	}
 }
+
+// A burst queued without a Flush, larger than the limit, reaches a peer
+// that reads: Queue writes once QueueBurst bytes wait, so a relay that
+// queues all it read before flushing never cuts off a reader keeping up.
+func TestQueueBurstOverLimit(t *testing.T) {
+	server, client := pair(t)
+	const limit = 64 << 10
+	o := outbox.New(server, outbox.Options{Limit: limit})
+	defer o.Kill()
+	payload := bytes.Repeat([]byte("x"), 1000)
+	n := 4 * limit / len(payload)
+	got := make(chan error, 1)
+	go func() {
+		r := msnp.NewReader(client, msnp.FromServer)
+		client.SetReadDeadline(time.Now().Add(30 * time.Second))
+		for i := 1; i <= n; i++ {
+			c, err := r.ReadCommand()
+			if err != nil || c.Name != "MSG" || len(c.Payload) != len(payload) {
+				got <- fmt.Errorf("message %d: %v %v", i, c, err)
+				return
+			}
+		}
+		got <- nil
+	}()
+	for i := range n {
+		if !o.Queue(msnp.New("MSG", 0, "a@example.com", "A").WithPayload(payload)) {
+			t.Fatalf("Queue = false at message %d of a burst of %d bytes", i+1, n*len(payload))
+		}
+	}
+	o.Flush()
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -154,5 +155,41 @@ func TestSweepReleasesMemory(t *testing.T) {
 	e.srv.cookieMu.Unlock()
 	if left != 2 {
 		t.Fatalf("%d entries left, want the late user's cookie and state", left)
+	}
+}
+
+// TestBurstOfTinyMessagesDoesNotCutOffTheReader: one read of tiny messages
+// from someone with a long name grows many times over on the way (each
+// relayed MSG carries the name); the reader, who keeps up, still gets
+// every one instead of being cut off as a slow consumer.
+func TestBurstOfTinyMessagesDoesNotCutOffTheReader(t *testing.T) {
+	e := newEnv(t)
+	alice := e.peer("Alice"+strings.Repeat(" ", 300)+"Long", 12, "0")
+	a := e.start(alice)
+	bob, _ := e.invite(a, 2, e.peer("Bob", 12, "0"))
+	a.read()       // JOI
+	const n = 1500 // ~19 KB sent, ~1.4 MB relayed
+	var burst []byte
+	for i := range n {
+		burst = fmt.Appendf(burst, "MSG %d U 1\r\nx", i+3)
+	}
+	got := make(chan error, 1)
+	go func() {
+		for i := range n {
+			bob.nc.SetReadDeadline(time.Now().Add(waitFor))
+			c, err := bob.r.ReadCommand()
+			if err != nil || c.Name != "MSG" || string(c.Payload) != "x" {
+				got <- fmt.Errorf("message %d: %v %v", i+1, c, err)
+				return
+			}
+		}
+		got <- nil
+	}()
+	a.nc.SetWriteDeadline(time.Now().Add(waitFor))
+	if _, err := a.nc.Write(burst); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; err != nil {
+		t.Fatal(err)
 	}
 }
