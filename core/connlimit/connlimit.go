@@ -13,6 +13,13 @@ import (
 	"github.com/rs/zerolog"
 )
 
+// The keep-alive of accepted connections (Listen): Go's defaults.
+const (
+	keepAliveIdle     = 15 // seconds of silence before the first probe
+	keepAliveInterval = 15 // seconds between probes
+	keepAliveProbes   = 9  // unanswered probes before the connection is dropped
+)
+
 // Gate admits at most Max holders in total and PerAddress per source
 // address. It is safe for concurrent use; a nil Gate admits everyone.
 type Gate struct {

@@ -169,7 +169,7 @@ func (s *Server) start() error {
 		if l.addr == "" {
 			continue
 		}
-		ln, err := net.Listen("tcp", l.addr)
+		ln, err := connlimit.Listen(l.addr)
 		if err != nil {
 			if errors.Is(err, syscall.EADDRINUSE) {
 				return &addrInUseError{addr: l.addr, flag: l.flag}
