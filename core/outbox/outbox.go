@@ -24,6 +24,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nudge-im/nudge/msnp"
@@ -62,6 +63,7 @@ type Outbox struct {
 	closing bool          // Close was called: write what is queued, then close
 	dead    bool          // the connection failed, was killed or cut off
 	closed  bool          // the connection is closed and no writer is left
+	over    atomic.Bool   // dead or closing: what is sent now is dropped
 	room    chan struct{} // made by a waiting QueueWait; closed when a write made room
 	done    chan struct{} // made on demand; closed with closed
 	waiters []waiter      // WhenBelow callbacks, in the order registered
@@ -304,6 +306,7 @@ func (o *Outbox) reserveLocked(n int) {
 func (o *Outbox) checkLimitLocked() bool {
 	if len(o.buf) > o.limit {
 		o.dead = true
+		o.over.Store(true)
 		o.mu.Unlock()
 		// Closing unblocks a flusher stuck on the network.
 		o.conn.Close()
@@ -451,6 +454,7 @@ func (o *Outbox) failed(batch []byte, err error) {
 	// one already killed or cut off).
 	slow := !o.dead && errors.Is(err, os.ErrDeadlineExceeded)
 	o.dead = true
+	o.over.Store(true)
 	o.mu.Unlock()
 	if slow {
 		o.cutOff()
@@ -465,6 +469,7 @@ func (o *Outbox) failed(batch []byte, err error) {
 // writer is left, closes it. It unlocks o.mu.
 func (o *Outbox) dieLocked() {
 	o.dead = true
+	o.over.Store(true)
 	putBuffer(o.buf)
 	o.buf = nil
 	if o.room != nil {
@@ -492,6 +497,7 @@ func (o *Outbox) Close() {
 	done := o.Done()
 	o.mu.Lock()
 	o.closing = true
+	o.over.Store(true)
 	switch {
 	case o.closed:
 		o.mu.Unlock()
@@ -528,6 +534,10 @@ func (o *Outbox) Done() <-chan struct{} {
 	}
 	return o.done
 }
+
+// Open reports whether what is sent now may still be written: false once
+// the connection was closed, killed or cut off. It takes no lock.
+func (o *Outbox) Open() bool { return !o.over.Load() }
 
 // Pending is the number of bytes waiting for the network.
 func (o *Outbox) Pending() int {

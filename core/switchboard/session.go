@@ -282,8 +282,20 @@ func (s *session) leave(c *conn, idle bool) {
 func (s *session) relay(c *conn, payload []byte) bool {
 	cmd := &c.relay
 	cmd.Payload = payload
+	members := *s.members.Load()
+	if len(members) == 2 && (members[0] == c) != (members[1] == c) {
+		// Two people: staged for the other, no lock per message.
+		other := members[0]
+		if other == c {
+			other = members[1]
+		}
+		ok := c.relayTo(other, cmd)
+		cmd.Payload = nil
+		return ok
+	}
+	c.sendStage() // what was staged goes first
 	sent, ok := 0, true
-	for _, m := range *s.members.Load() {
+	for _, m := range members {
 		if m == c {
 			continue
 		}
