@@ -6,30 +6,36 @@ import (
 	"time"
 )
 
-// serverCPU is the processor time the servers have used so far, in
-// seconds: process_cpu_seconds_total from each node's /metrics, added up.
-// Divided by the operations done between two readings it is the servers'
-// CPU per operation, which a machine busy with other work distorts far
-// less than a rate. It fails when a node does not export it.
-func (b *runner) serverCPU(ctx context.Context) (float64, error) {
-	seen := map[string]bool{}
-	var sum float64
-	for _, base := range b.opts.HTTP {
-		if seen[base] {
-			continue
+// clock reads the processor time, user and system, one process (or a
+// set of them) has used so far.
+type clock func() (time.Duration, error)
+
+// serverClock reads the servers' clock: process_cpu_seconds_total from
+// each node's /metrics, added up. Divided by the operations done between
+// two readings it is the servers' CPU per operation, which a machine busy
+// with other work distorts far less than a rate. It fails when a node does
+// not export it.
+func (b *runner) serverClock(ctx context.Context) clock {
+	return func() (time.Duration, error) {
+		seen := map[string]bool{}
+		var sum float64
+		for _, base := range b.opts.HTTP {
+			if seen[base] {
+				continue
+			}
+			seen[base] = true
+			m, err := b.metrics(ctx, base)
+			if err != nil {
+				return 0, err
+			}
+			v, ok := m["process_cpu_seconds_total"]
+			if !ok {
+				return 0, fmt.Errorf("%s/metrics has no process_cpu_seconds_total", base)
+			}
+			sum += v
 		}
-		seen[base] = true
-		m, err := b.metrics(ctx, base)
-		if err != nil {
-			return 0, err
-		}
-		v, ok := m["process_cpu_seconds_total"]
-		if !ok {
-			return 0, fmt.Errorf("%s/metrics has no process_cpu_seconds_total", base)
-		}
-		sum += v
+		return time.Duration(sum * float64(time.Second)), nil
 	}
-	return sum, nil
 }
 
 // perMessage is the CPU between two readings in microseconds per message,
@@ -41,35 +47,40 @@ func perMessage(cpu time.Duration, messages int64) float64 {
 	return float64(cpu.Microseconds()) / float64(messages)
 }
 
-// cpuMark is the CPU time the load generator and the servers measured had
-// used at one moment; the difference between two marks, divided by what a
-// phase did, is each side's CPU per operation.
+// cpuMark is the CPU time the load generator and the process it measures
+// (the servers, or the baseline relay) had used at one moment; cost, at
+// the end of a phase, divides each side's difference by what it did.
 type cpuMark struct {
-	self, server     time.Duration
-	selfOK, serverOK bool
+	other          clock // nil when the measured side has no clock
+	self, then     time.Duration
+	selfOK, thenOK bool
 }
 
-// cpuMark reads both clocks; servers that do not export their CPU time
-// are left out.
-func (b *runner) cpuMark(ctx context.Context) cpuMark {
-	var m cpuMark
-	s, err := b.serverCPU(ctx)
-	m.server, m.serverOK = time.Duration(s*float64(time.Second)), err == nil
-	// After the servers': reading their /metrics belongs to no phase.
+// markCPU reads both clocks; a side that cannot be read is left out of
+// the cost.
+func markCPU(other clock) cpuMark {
+	m := cpuMark{other: other}
+	if other != nil {
+		t, err := other()
+		m.then, m.thenOK = t, err == nil
+	}
+	// After the other side's: reading its clock belongs to no phase.
 	m.self, m.selfOK = ProcessCPU()
 	return m
 }
 
-// cpuCost is the CPU per operation, in microseconds, each side spent
-// since start on n operations; 0 for a side that could not be read.
-func (b *runner) cpuCost(ctx context.Context, start cpuMark, n int) (bench, server float64) {
-	self, selfOK := ProcessCPU()
-	end := b.cpuMark(ctx)
-	if selfOK && start.selfOK {
-		bench = perMessage(self-start.self, int64(n))
+// cost is the CPU per operation, in microseconds, each side spent since
+// the mark on n operations: the load generator's, then the measured
+// side's; 0 for a side that could not be read.
+func (m cpuMark) cost(n int64) (self, other float64) {
+	now, ok := ProcessCPU()
+	if ok && m.selfOK {
+		self = perMessage(now-m.self, n)
 	}
-	if end.serverOK && start.serverOK {
-		server = perMessage(end.server-start.server, int64(n))
+	if m.other != nil && m.thenOK {
+		if t, err := m.other(); err == nil {
+			other = perMessage(t-m.then, n)
+		}
 	}
-	return bench, server
+	return self, other
 }

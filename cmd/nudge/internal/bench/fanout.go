@@ -101,15 +101,13 @@ func (b *runner) fanout(ctx context.Context, p placement) (*FanoutResult, error)
 		return nil, fmt.Errorf("the contacts were not told the user signed in: %w", err)
 	}
 	b.progress("fan-out: changing the status once")
-	server0, serr0 := b.serverCPU(ctx)
-	cpu0, _ := ProcessCPU()
+	cpu := markCPU(b.serverClock(ctx))
 	t0 := time.Now()
 	if err := s.SetStatus(ctx, client.Away); err != nil {
 		return nil, err
 	}
 	waitFor(30*time.Second, func() bool { return heard.told.Load() == int64(n) })
-	cpu1, _ := ProcessCPU()
-	server1, serr1 := b.serverCPU(ctx)
+	genCPU, serverCPU := cpu.cost(int64(n))
 	arrived := heard.arrivals()
 	if len(arrived) < n {
 		return nil, fmt.Errorf("only %d of %d contacts were told within 30 s", len(arrived), n)
@@ -121,10 +119,7 @@ func (b *runner) fanout(ctx context.Context, p placement) (*FanoutResult, error)
 		last = max(last, lat[i])
 	}
 	r := &FanoutResult{Contacts: n, Last: Duration(last), P50: lat.percentile(0.5),
-		GeneratorCPU: perMessage(cpu1-cpu0, int64(n))}
-	if serr0 == nil && serr1 == nil {
-		r.ServerCPU = perMessage(time.Duration((server1-server0)*float64(time.Second)), int64(n))
-	}
+		ServerCPU: serverCPU, GeneratorCPU: genCPU}
 	b.progress("  last contact told after %s", r.Last)
 	return r, nil
 }

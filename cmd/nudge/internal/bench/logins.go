@@ -84,7 +84,7 @@ func (b *runner) logins(ctx context.Context, m loginMethod, p placement) (LoginR
 		next <- struct{}{}
 	}
 	close(next)
-	cpu := b.cpuMark(ctx)
+	cpu := markCPU(b.serverClock(ctx))
 	start := time.Now()
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -135,7 +135,7 @@ func (b *runner) logins(ctx context.Context, m loginMethod, p placement) (LoginR
 		P99:     lat.percentile(0.99),
 		Failed:  failed,
 	}
-	r.GeneratorCPU, r.ServerCPU = b.cpuCost(ctx, cpu, len(lat))
+	r.GeneratorCPU, r.ServerCPU = cpu.cost(int64(len(lat)))
 	b.progress("  %.0f sign-ins per second, p99 %s, %d failed; CPU per sign-in: generator %s µs, server %s µs", r.PerSec, r.P99, failed, micros(r.GeneratorCPU), micros(r.ServerCPU))
 	return r, ctx.Err()
 }

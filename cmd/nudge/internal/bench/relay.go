@@ -78,12 +78,8 @@ func (b *runner) relay(ctx context.Context, at placement) (*RelayResult, error) 
 
 	payload := relayPayload(b.opts.MessageSize)
 	d := b.opts.RelayTime
-	serverCPU := func() (time.Duration, error) {
-		s, err := b.serverCPU(ctx)
-		return time.Duration(s * float64(time.Second)), err
-	}
 	b.progress("relay: saturating the switchboard for %s", d)
-	sat, srvCPU, genCPU := saturate(ctx, pipes, payload, d, serverCPU)
+	sat, srvCPU, genCPU := saturate(ctx, pipes, payload, d, b.serverClock(ctx))
 	b.progress("  %.0f messages per second", sat)
 	b.progress("relay: saturating the baseline relay for %s", d)
 	baseRate, baseCPU, genBaseCPU := saturate(ctx, base, payload, d, baseline.CPU)
@@ -142,33 +138,18 @@ func relayPayload(size int) []byte {
 var bodyStart = []byte("\r\n\r\n")
 
 // saturate pumps pipes at full speed for d. Besides the delivered rate it
-// returns the CPU per message, in microseconds, of the relay (cpu reads its
-// process's; nil when it has none of its own) and of this process, the
+// returns the CPU per message, in microseconds, of the relay (relay reads its
+// process's clock; nil when it has none of its own) and of this process, the
 // load generator. Every message relayed in the phase counts, those still
 // on their way when d ends too, as their CPU does.
-func saturate(ctx context.Context, pipes []*pipe, payload []byte, d time.Duration, cpu func() (time.Duration, error)) (rate, relayCPU, genCPU float64) {
-	relay := func() (time.Duration, bool) {
-		if cpu == nil {
-			return 0, false
-		}
-		t, err := cpu()
-		return t, err == nil
-	}
-	r0, rok := relay()
-	g0, gok := ProcessCPU()
+func saturate(ctx context.Context, pipes []*pipe, payload []byte, d time.Duration, relay clock) (rate, relayCPU, genCPU float64) {
+	cpu := markCPU(relay)
 	rate, _ = pump(ctx, pipes, payload, 0, d)
-	g1, gok1 := ProcessCPU()
-	r1, rok1 := relay()
 	var n int64
 	for _, p := range pipes {
 		n += p.received.Load()
 	}
-	if rok && rok1 {
-		relayCPU = perMessage(r1-r0, n)
-	}
-	if gok && gok1 {
-		genCPU = perMessage(g1-g0, n)
-	}
+	genCPU, relayCPU = cpu.cost(n)
 	return rate, relayCPU, genCPU
 }
 

@@ -335,7 +335,7 @@ func (b *runner) signIns(ctx context.Context, method string, signers []*signer, 
 		stop     = make(chan struct{})
 	)
 	go watch(signers, stop)
-	cpu := b.cpuMark(ctx)
+	cpu := markCPU(b.serverClock(ctx))
 	start := time.Now()
 	for w, s := range signers {
 		wg.Add(1)
@@ -371,7 +371,7 @@ func (b *runner) signIns(ctx context.Context, method string, signers []*signer, 
 			first = firstErr[w]
 		}
 	}
-	r.GeneratorCPU, r.ServerCPU = b.cpuCost(ctx, cpu, len(all))
+	r.GeneratorCPU, r.ServerCPU = cpu.cost(int64(len(all)))
 	r.Logins = len(all)
 	r.PerSec = float64(len(all)) / elapsed.Seconds()
 	r.P50, r.P99 = all.percentile(0.50), all.percentile(0.99)
