@@ -366,7 +366,8 @@ func (s *session) handleADC(c *msnp.Command) error {
 }
 
 // addToList changes the store and the session's copy of the list, and the
-// user's other endpoints' (on any node). Only an FL add names the contact; AL and BL adds keep the name already stored.
+// user's other endpoints' (on any node). Only an FL add names the contact;
+// AL and BL adds keep the name already stored.
 // wasVisible is whether the contact could see the user before.
 func (s *session) addToList(handle string, list store.List, friendly, group string) (ch store.Change, wasVisible bool, err error) {
 	if list != store.Forward {

@@ -86,17 +86,32 @@ func (s *session) endpoints() []msnp.Endpoint {
 // another, the presence this one just set: a user has one status, name,
 // picture and personal message wherever they are signed in.
 func (s *session) shareWithEndpoints() {
-	if s.Endpoint().ID == "" {
+	others := s.otherEndpoints()
+	if len(others) == 0 {
 		return
 	}
 	s.mu.Lock()
 	p := s.presence
 	s.mu.Unlock()
-	for _, o := range s.srv.cfg.Directory.Endpoints(p.Email) {
+	for _, o := range others {
+		o.Share(p)
+	}
+}
+
+// otherEndpoints are the user's endpoints other than this one, on this
+// node or another; none for a session that is no endpoint (a user signed
+// in below MSNP16 is in one place only).
+func (s *session) otherEndpoints() []directory.Peer {
+	if s.Endpoint().ID == "" {
+		return nil
+	}
+	var out []directory.Peer
+	for _, o := range s.srv.cfg.Directory.Endpoints(s.emailOf()) {
 		if o != directory.Peer(s) {
-			o.Share(p)
+			out = append(out, o)
 		}
 	}
+	return out
 }
 
 // Share implements directory.Peer: the user set p at another endpoint.
@@ -124,13 +139,8 @@ func (s *session) shareSettings() {
 }
 
 func (s *session) shareList(l directory.Listing) {
-	if s.Endpoint().ID == "" {
-		return
-	}
-	for _, o := range s.srv.cfg.Directory.Endpoints(s.emailOf()) {
-		if o != directory.Peer(s) {
-			o.ShareList(l)
-		}
+	for _, o := range s.otherEndpoints() {
+		o.ShareList(l)
 	}
 }
 
